@@ -1,0 +1,19 @@
+"""jade_core: the library behind the JADE companion book.
+
+Banijamali, Karimi, Wong & Ghodsi, "JADE: Joint Autoencoders for
+Dis-Entanglement". The modules follow the paper:
+
+- :mod:`jade_core.data`     MNIST, SVHN, the few-label pool and the two SVHN protocols
+- :mod:`jade_core.models`   single classifier, paired classifier, JADE (Section 3)
+- :mod:`jade_core.losses`   the ELBO of Eq. 1 and the objective of Eq. 2
+- :mod:`jade_core.train`    training with checkpoints and resume
+- :mod:`jade_core.evaluate` error rates and confusion matrices
+- :mod:`jade_core.runs`     run folders on disk, loading finished runs
+- :mod:`jade_core.latent`   the latent-variance analysis of Figure 2
+- :mod:`jade_core.plotting` figures, written deterministically
+- :mod:`jade_core.cli`      the ``jade`` command line
+"""
+from .config import ConfigError, RunConfig, resolve_config, PROFILES, VARIANTS, PROTOCOLS
+
+__version__ = "0.1.0"
+__all__ = ["ConfigError", "RunConfig", "resolve_config", "PROFILES", "VARIANTS", "PROTOCOLS", "__version__"]

@@ -1,0 +1,99 @@
+"""Run the notebook matrix with papermill and build the site with Jupyter Book.
+
+The matrix (``book/matrix.yml``) says which notebook runs with which
+parameters for each profile. Executed notebooks are build outputs, written to
+``_build/executed/<profile>/``; the site is built from a staged copy
+(``_build/site/``) of ``_config.yml``, ``_toc.yml`` and the executed
+notebooks, with execution off and warnings as errors, into ``_build/html``.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+KERNEL = "python3"
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def load_matrix(path=None) -> dict:
+    """``{profile: [{"notebook": name, "parameters": {...}, "site": bool}, ...]}``."""
+    data = yaml.safe_load(Path(path or ROOT / "book" / "matrix.yml").read_text())
+    return data["profiles"]
+
+
+def toc_chapters(path=None) -> list:
+    """Notebook names (without suffix) listed in ``_toc.yml``, in order."""
+    toc = yaml.safe_load(Path(path or ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [c["file"] for part in toc.get("parts", [toc]) for c in part.get("chapters", [])]
+    return [Path(f).stem for f in files]
+
+
+def output_name(entry: dict) -> str:
+    p = entry.get("parameters", {})
+    return entry["notebook"] + (f"-seed{p['seed']}" if "seed" in p and not entry.get("site", True) else "")
+
+
+def execute(profile: str, data_dir=None, force=False, only=None) -> Path:
+    """Execute every notebook of the profile's matrix; stop at the first failing cell, printing it."""
+    import papermill as pm
+    out_dir = ROOT / "_build" / "executed" / profile
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for entry in load_matrix()[profile]:
+        if only and entry["notebook"] not in only:
+            continue
+        params = dict(entry.get("parameters", {}), profile=profile)
+        if data_dir:
+            params["data_dir"] = str(data_dir)
+        if force:
+            params["force"] = True
+        target = out_dir / f"{output_name(entry)}.ipynb"
+        print(f"[book] {entry['notebook']} {params}", flush=True)
+        try:
+            pm.execute_notebook(str(ROOT / "book" / f"{entry['notebook']}.ipynb"), str(target), parameters=params,
+                                kernel_name=KERNEL, cwd=str(ROOT), progress_bar=False, log_output=False)
+        except pm.PapermillExecutionError as e:
+            print(f"\n[book] {entry['notebook']} failed in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
+                  + "\n".join(e.traceback), file=sys.stderr)
+            raise BuildError(f"notebook {entry['notebook']} failed; executed copy with the error: {target}") from e
+    return out_dir
+
+
+def stage_and_build(profile: str) -> Path:
+    """Stage config, toc and executed notebooks; build HTML with warnings as errors."""
+    executed = ROOT / "_build" / "executed" / profile
+    site = ROOT / "_build" / "site"
+    shutil.rmtree(site, ignore_errors=True)
+    (site / "book").mkdir(parents=True)
+    for f in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / f, site / f)
+    for name in toc_chapters():
+        src = executed / f"{name}.ipynb"
+        if not src.exists():
+            raise BuildError(f"{src} is missing: the matrix for profile {profile!r} did not execute {name}.")
+        shutil.copy(src, site / "book" / src.name)
+    for extra in (ROOT / "book").glob("*.md"):
+        shutil.copy(extra, site / "book" / extra.name)
+    html = ROOT / "_build" / "html"
+    shutil.rmtree(html, ignore_errors=True)
+    cmd = [sys.executable, "-m", "jupyter_book", "build", str(site), "--path-output", str(site),
+           "--warningiserror", "--nitpick", "--keep-going"]
+    res = subprocess.run(cmd)
+    if res.returncode:
+        raise BuildError(f"jupyter-book build failed (exit {res.returncode}); see the warnings above.")
+    shutil.copytree(site / "_build" / "html", html)
+    print(f"[book] site: {html / 'index.html'}")
+    return html
+
+
+def build_book(profile="paper", data_dir=None, force=False, skip_build=False, only=None):
+    execute(profile, data_dir, force, only)
+    if not skip_build:
+        stage_and_build(profile)

@@ -1,0 +1,173 @@
+"""The ``jade`` command line (also ``python -m jade_core``).
+
+    jade train --variant jade --seed 0 --profile paper --data-dir ../shared/data
+    jade evaluate results/runs/jade/local-seed0
+    jade table --output-dir results
+    jade export --out mirror/ --download
+    jade check-data --data-dir ../shared/data
+    jade book --profile smoke            (run the notebook matrix, build the site)
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from .config import PROFILES, PROTOCOLS, VARIANTS, ConfigError, RunConfig, resolve_config
+
+
+def _add_train_args(p):
+    p.add_argument("--variant", choices=VARIANTS, default="jade")
+    p.add_argument("--profile", choices=tuple(PROFILES), default="paper")
+    p.add_argument("--protocol", choices=PROTOCOLS)
+    p.add_argument("--seed", type=int, nargs="+", default=[0], help="one or more seeds")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--labels-per-class", type=int)
+    p.add_argument("--val-per-class", type=int)
+    p.add_argument("--precision", choices=("fp32", "bf16"))
+    p.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=None)
+    p.add_argument("--data-dir", help="mirror or torchvision root (default $JADE_DATA_DIR, else ./data)")
+    p.add_argument("--download", action="store_true", default=None, help="allow torchvision to download")
+    p.add_argument("--device", help="cpu or cuda")
+    p.add_argument("--output-dir", help="runs go to OUTPUT_DIR/runs/<variant>/<protocol>-seed<k>")
+    p.add_argument("--force", action="store_true", help="retrain even if a finished run exists")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="any other RunConfig field, e.g. --set svhn_sigma=0.2 w_match=0.5")
+
+
+def _parse_set(items):
+    fields = {f.name: f for f in dataclasses.fields(RunConfig)}
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}.")
+        k, v = item.split("=", 1)
+        if k not in fields:
+            raise ConfigError(f"--set: unknown parameter {k!r}; known: {', '.join(sorted(fields))}.")
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def cmd_train(a):
+    from .runs import load_run
+    from .train import train
+    extra = _parse_set(a.set)
+    keys = ("protocol", "epochs", "batch_size", "lr", "labels_per_class", "val_per_class", "precision",
+            "channels_last", "data_dir", "download", "device", "output_dir")
+    overrides = {k: getattr(a, k) for k in keys}
+    configs = [resolve_config(a.variant, a.profile, seed=s, **overrides, **extra) for s in a.seed]
+    for cfg in configs:
+        path = train(cfg, force=a.force)
+        m = load_run(path).metrics
+        mn = f", MNIST error {m['mnist']['error']:.2f}%" if "mnist" in m else ""
+        print(f"{path}: SVHN error {m['svhn']['error']:.2f}% on {m['svhn']['n']} images ({cfg.protocol}){mn}")
+
+
+def cmd_evaluate(a):
+    from .data import build_splits
+    from .evaluate import evaluate
+    from .runs import load_run
+    run = load_run(a.run)
+    cfg = run.config
+    if a.data_dir:
+        cfg = dataclasses.replace(cfg, data_dir=a.data_dir)
+    splits = build_splits(cfg, need_mnist="mnist" in run.model.datasets)
+    out = {"svhn": evaluate(run.model, splits.svhn_eval, "svhn")["error"]}
+    if "mnist" in run.model.datasets:
+        out["mnist"] = evaluate(run.model, splits.mnist_test, "mnist")["error"]
+    print(json.dumps({"run": str(run.path), "protocol": cfg.protocol, "error_percent": out,
+                      "recorded": {k: run.metrics[k]["error"] for k in out}}, indent=1))
+
+
+def cmd_table(a):
+    from .report import summary_table
+    from .runs import collect_metrics
+    df = collect_metrics(a.output_dir, a.protocol)
+    if df.empty:
+        raise ConfigError(f"no finished runs under {a.output_dir}/runs; train some with `jade train`.")
+    print(summary_table(df).to_string(index=False))
+
+
+def cmd_export(a):
+    from .data import export_mirror
+    for path, what in export_mirror(a.out, a.data_dir, a.download):
+        print(f"{path}: {what}")
+
+
+def cmd_check_data(a):
+    from .config import default_data_dir
+    from .data import load_split
+    d = a.data_dir or default_data_dir()
+    ok = True
+    for ds, split in (("mnist", "train"), ("mnist", "test"), ("svhn", "train"), ("svhn", "test")):
+        try:
+            x, y, _, src = load_split(d, ds, split, a.download)
+            print(f"{ds} {split}: {len(y)} images from {src}; per class {list(map(int, __import__('numpy').bincount(y, minlength=10)))}")
+        except ConfigError as e:
+            print(f"{ds} {split}: unavailable: {e}")
+            ok = ok and (ds, split) == ("svhn", "train")
+    print("protocols available: " + ("paper and local" if ok and _has(d, "svhn", "train") else "local"))
+    return 0 if ok else 1
+
+
+def _has(d, ds, split):
+    from .data import load_split
+    try:
+        load_split(d, ds, split)
+        return True
+    except ConfigError:
+        return False
+
+
+def cmd_book(a):
+    from .book import build_book
+    build_book(profile=a.profile, data_dir=a.data_dir, force=a.force, skip_build=a.skip_build,
+               only=a.only)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="jade", description="JADE companion: train, evaluate, export, build.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train one variant for one or more seeds (reuses finished runs)")
+    _add_train_args(p)
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate", help="re-evaluate a finished run on its protocol's images")
+    p.add_argument("run", help="a run folder, e.g. results/runs/jade/local-seed0")
+    p.add_argument("--data-dir")
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("table", help="Table 1 from the finished runs (never trains)")
+    p.add_argument("--output-dir", default="results")
+    p.add_argument("--protocol", choices=PROTOCOLS)
+    p.set_defaults(func=cmd_table)
+    p = sub.add_parser("export", help="write an offline mirror (npz) from the official files")
+    p.add_argument("--out", required=True)
+    p.add_argument("--data-dir", help="where the official files are (default: --out)")
+    p.add_argument("--download", action="store_true", help="download the official files (needs internet)")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("check-data", help="check the data directory and say which protocols it allows")
+    p.add_argument("--data-dir")
+    p.add_argument("--download", action="store_true")
+    p.set_defaults(func=cmd_check_data)
+    p = sub.add_parser("book", help="execute the notebook matrix with papermill and build the site")
+    p.add_argument("--profile", choices=tuple(PROFILES), default="paper")
+    p.add_argument("--data-dir")
+    p.add_argument("--force", action="store_true", help="retrain runs even where finished ones exist")
+    p.add_argument("--skip-build", action="store_true", help="execute notebooks only")
+    p.add_argument("--only", nargs="*", help="run only these notebooks (names without .ipynb)")
+    p.set_defaults(func=cmd_book)
+    a = parser.parse_args(argv)
+    try:
+        return a.func(a) or 0
+    except ConfigError as e:
+        print(f"jade {a.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

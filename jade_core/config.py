@@ -1,0 +1,153 @@
+"""Run configuration: the named profiles and the checks on every parameter.
+
+Every choice the paper leaves open lives here, with the reason next to it, and
+is written into each run folder (``config.json``) so a number can be traced to
+the configuration that produced it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+VARIANTS = ("single", "paired", "jade")
+PROTOCOLS = ("local", "paper")
+PRECISIONS = ("fp32", "bf16")
+
+
+class ConfigError(ValueError):
+    """A parameter is wrong. The message names it, what it accepts, and the fix."""
+
+
+@dataclass
+class RunConfig:
+    """The resolved parameters of one training run (one variant, one seed)."""
+
+    variant: str = "jade"            # single | paired | jade (Section 3)
+    protocol: str = "local"          # paper: labels from SVHN train; local: from the mirror's test digits
+    seed: int = 0                    # chooses the labelled pool, initial weights, batches, dropout
+    profile: str = "paper"           # smoke | paper: the named defaults below
+    epochs: int = 40                 # passes over the labelled SVHN pool (chosen on validation, see book)
+    batch_size: int = 64             # SVHN images per step (paper silent)
+    mnist_batch_size: int = 64       # MNIST images per step, class-matched to the SVHN batch (paper silent)
+    lr: float = 1e-3                 # Adam learning rate (paper silent; chosen on validation)
+    weight_decay: float = 0.0        # none: the paper names only dropout as regulariser
+    labels_per_class: int = 100      # paper: 100 per class = 1,000 labelled SVHN images
+    val_per_class: int = 0           # >0 carves this many per class out of the pool as validation (tuning runs)
+    mnist_train_size: Optional[int] = 45000  # paper: 45K MNIST training images; the other 15K validate
+    mnist_val_size: Optional[int] = 15000    # MNIST validation images (from the 15K left over)
+    mnist_test_size: Optional[int] = None    # None = the whole MNIST test set (10,000)
+    eval_size: Optional[int] = None          # None = every SVHN evaluation image of the protocol
+    svhn_sigma: float = 0.1          # std of the Gaussian likelihood p(x|z1,z2) on [0,1] pixels (paper silent)
+    w_rec: float = 1.0               # weights of the terms of Eq. 2; the paper has none, so 1
+    w_cls: float = 1.0
+    w_kl: float = 1.0
+    w_match: float = 1.0
+    precision: str = "bf16"          # bf16 autocast on CPU/GPU; fp32 for the reference check
+    channels_last: bool = True       # memory format of the conv nets (faster with oneDNN)
+    eval_every: int = 5              # epochs between validation evaluations on the learning curve
+    data_dir: Optional[str] = None   # mirror or torchvision root; default $JADE_DATA_DIR, else ./data
+    download: bool = False           # let torchvision download official files (needs internet)
+    device: str = "cpu"              # cpu | cuda
+    output_dir: str = "results"      # runs go to <output_dir>/runs/<variant>/<protocol>-seed<k>/
+
+    # keys that do not change the numbers a run produces: a finished run is
+    # reused whatever they are.
+    NON_SEMANTIC = ("data_dir", "download", "device", "output_dir", "profile")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def semantic(self) -> dict:
+        """The parameters that determine the result (used to decide reuse)."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.NON_SEMANTIC}
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / "runs" / self.variant / f"{self.protocol}-seed{self.seed}"
+
+
+# Named profiles. ``smoke`` runs in seconds on tiny data (tests, CI); ``paper``
+# is the real experiment. Smoke runs write to their own folder so they never
+# touch committed paper runs.
+PROFILES = {
+    "smoke": dict(
+        epochs=2, labels_per_class=5, mnist_train_size=600, mnist_val_size=300,
+        mnist_test_size=500, eval_size=400, batch_size=25, mnist_batch_size=25,
+        eval_every=1, output_dir="_build/smoke-results",
+    ),
+    "paper": dict(),
+}
+
+
+def default_data_dir() -> str:
+    return os.environ.get("JADE_DATA_DIR") or "data"
+
+
+def _check_int(name, value, minimum, allow_none=False):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__}).")
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}. Pass a value of at least {minimum}.")
+
+
+def validate(cfg: RunConfig) -> RunConfig:
+    """Check every parameter; raise :class:`ConfigError` naming the first bad one."""
+    if cfg.variant not in VARIANTS:
+        raise ConfigError(f"unknown variant {cfg.variant!r}: choose one of {', '.join(VARIANTS)}.")
+    if cfg.protocol not in PROTOCOLS:
+        raise ConfigError(f"unknown protocol {cfg.protocol!r}: choose one of {', '.join(PROTOCOLS)} "
+                          "(local = labels from the mirror's SVHN test digits, see ../shared/data/README.md).")
+    if cfg.profile not in PROFILES:
+        raise ConfigError(f"unknown profile {cfg.profile!r}: choose one of {', '.join(PROFILES)}.")
+    if cfg.precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision {cfg.precision!r}: choose one of {', '.join(PRECISIONS)}.")
+    _check_int("seed", cfg.seed, 0)
+    _check_int("epochs", cfg.epochs, 1)
+    _check_int("batch_size", cfg.batch_size, 1)
+    _check_int("mnist_batch_size", cfg.mnist_batch_size, 1)
+    _check_int("labels_per_class", cfg.labels_per_class, 1)
+    _check_int("val_per_class", cfg.val_per_class, 0)
+    _check_int("eval_every", cfg.eval_every, 1)
+    for name in ("mnist_train_size", "mnist_val_size", "mnist_test_size", "eval_size"):
+        _check_int(name, getattr(cfg, name), 1, allow_none=True)
+    if cfg.val_per_class >= cfg.labels_per_class:
+        raise ConfigError(f"val_per_class ({cfg.val_per_class}) must be smaller than labels_per_class "
+                          f"({cfg.labels_per_class}): some labelled images must be left to train on.")
+    for name in ("lr", "svhn_sigma"):
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise ConfigError(f"{name} must be a positive number, got {v!r}.")
+    for name in ("weight_decay", "w_rec", "w_cls", "w_kl", "w_match"):
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise ConfigError(f"{name} must be a number >= 0, got {v!r}.")
+    if cfg.device not in ("cpu", "cuda") and not str(cfg.device).startswith("cuda:"):
+        raise ConfigError(f"unknown device {cfg.device!r}: use cpu or cuda.")
+    return cfg
+
+
+def resolve_config(variant: str = "jade", profile: str = "paper", **overrides) -> RunConfig:
+    """Profile defaults, then explicit overrides; validated.
+
+    ``None`` overrides are ignored so a notebook or CLI can pass its optional
+    arguments straight through.
+    """
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}.")
+    known = {f.name for f in dataclasses.fields(RunConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+    values = dict(PROFILES[profile])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values.update(variant=variant, profile=profile)
+    if values.get("data_dir") is None:
+        values["data_dir"] = default_data_dir()
+    values["data_dir"] = str(values["data_dir"])
+    values["output_dir"] = str(values.get("output_dir", RunConfig.output_dir))
+    return validate(RunConfig(**values))

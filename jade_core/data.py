@@ -1,0 +1,296 @@
+"""MNIST, SVHN, the few-label SVHN pool and the two SVHN protocols.
+
+Two sources, tried in this order for each dataset, in one data directory
+(``data_dir`` parameter, else ``$JADE_DATA_DIR``, else ``./data``):
+
+1. a **mirror**: ``mnist_train.npz``, ``mnist_test.npz``, ``svhn_train.npz``
+   (optional), ``svhn_test.npz`` with arrays ``x`` (uint8), ``y`` (int64,
+   digits 0..9) and ``index`` (the official index), as in ``../shared/data``;
+   ``jade export`` writes one from the official files;
+2. **torchvision**'s ``MNIST``/``SVHN`` classes on the official files under the
+   same directory (``MNIST/raw/*-ubyte``, ``train_32x32.mat``,
+   ``test_32x32.mat``), downloaded only when ``download=True``.
+
+SVHN protocols (recorded in every run):
+
+- ``paper``: the labelled pool (``labels_per_class`` per class) is drawn from
+  the SVHN *train* split; error is measured on the whole SVHN test set.
+- ``local``: where no SVHN train split exists (the offline mirror), the pool is
+  drawn from the available SVHN *test* digits and error is measured on the
+  remaining, disjoint test digits.
+
+MNIST: the first 45,000 training images train (the paper's "45K samples"),
+the remaining 15,000 validate, the 10,000 test images give the MNIST error.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .config import ConfigError, RunConfig
+
+SHAPES = {"mnist": (28, 28), "svhn": (3, 32, 32)}
+MNIST_TRAIN_SIZE = 45000
+
+# sha256 of the four official, uncompressed MNIST IDX files (the names
+# torchvision expects under MNIST/raw); a file that differs is refused.
+MNIST_RAW_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+
+class DataError(ConfigError):
+    """The data is missing or malformed. The message says what to do."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fingerprint(*arrays) -> str:
+    """Short sha256 of the bytes of the arrays: recorded in each run's config."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str(a.shape).encode() + str(a.dtype).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+def check_arrays(x, y, dataset: str, where: str):
+    """Validate the arrays of one split: dtypes, shapes, labels 0..9."""
+    shape = SHAPES[dataset]
+    if x.dtype != np.uint8:
+        raise DataError(f"{where}: array 'x' must be uint8 pixels 0..255, got {x.dtype}. "
+                        "Re-create the file with `jade export`.")
+    if tuple(x.shape[1:]) != shape:
+        raise DataError(f"{where}: array 'x' must have shape (N, {', '.join(map(str, shape))}), "
+                        f"got {tuple(x.shape)}. Re-create the file with `jade export`.")
+    if y.dtype != np.int64 or y.ndim != 1 or len(y) != len(x):
+        raise DataError(f"{where}: array 'y' must be int64 of shape ({len(x)},), got {y.dtype} {tuple(y.shape)}.")
+    if len(y) and (y.min() < 0 or y.max() > 9):
+        raise DataError(f"{where}: labels must be digits 0..9 (SVHN's 10 stored as 0), "
+                        f"found {y.min()}..{y.max()}.")
+
+
+def load_npz(path: Path, dataset: str):
+    """Load ``x``, ``y``, ``index`` from a mirror file, checked."""
+    try:
+        with np.load(path) as f:
+            missing = {"x", "y"} - set(f.files)
+            if missing:
+                raise DataError(f"{path}: missing array(s) {sorted(missing)}; a mirror file holds "
+                                "'x' (uint8), 'y' (int64) and 'index'. Re-create it with `jade export`.")
+            x, y = f["x"], f["y"]
+            index = f["index"] if "index" in f.files else np.arange(len(y))
+    except DataError:
+        raise
+    except Exception as e:  # zip/pickle errors: a truncated or foreign file
+        raise DataError(f"{path}: not a readable .npz file ({e}). Re-create it with `jade export`.") from e
+    check_arrays(x, y, dataset, str(path))
+    return x, y, index
+
+
+def _torchvision_mnist(root: Path, train: bool, download: bool):
+    from torchvision.datasets import MNIST
+    raw = root / "MNIST" / "raw"
+    if raw.is_dir() and not download:
+        for name, digest in MNIST_RAW_SHA256.items():
+            p = raw / name
+            if p.exists() and _sha256(p) != digest:
+                raise DataError(f"{p} fails its checksum (sha256 differs from the official file). "
+                                "Delete it and download again (download=True) or copy the official file.")
+    try:
+        ds = MNIST(str(root), train=train, download=download)
+    except RuntimeError as e:
+        raise DataError(_not_found("MNIST", root, download)) from e
+    x = ds.data.numpy().astype(np.uint8)
+    y = ds.targets.numpy().astype(np.int64)
+    return x, y, np.arange(len(y))
+
+
+def _torchvision_svhn(root: Path, split: str, download: bool):
+    from torchvision.datasets import SVHN
+    try:
+        ds = SVHN(str(root), split=split, download=download)
+    except RuntimeError as e:  # torchvision: "Dataset not found or corrupted"
+        raise DataError(_not_found(f"SVHN {split}", root, download)
+                        + f" (torchvision: {e}; a present but corrupt {split}_32x32.mat fails its md5)") from e
+    x = np.asarray(ds.data, dtype=np.uint8)
+    y = np.asarray(ds.labels, dtype=np.int64) % 10
+    return x, y, np.arange(len(y))
+
+
+def _not_found(what: str, root: Path, download: bool) -> str:
+    msg = (f"{what} not found in data directory {root}. Put a mirror there (npz files in the layout of "
+           "../shared/data, written by `jade export` on a machine with internet) or the official files "
+           "under torchvision's names, and pass it as data_dir or $JADE_DATA_DIR")
+    if not download:
+        msg += ", or allow a download with download=True (--download) when online"
+    return msg + "."
+
+
+def load_split(data_dir, dataset: str, split: str, download: bool = False):
+    """Return ``(x, y, index, source)`` for ``dataset`` in {mnist, svhn}, ``split`` in {train, test}.
+
+    ``x`` is uint8, (N, 28, 28) for MNIST and (N, 3, 32, 32) for SVHN.
+    """
+    root = Path(data_dir)
+    if not root.is_dir() and not download:
+        raise DataError(f"data directory {root} does not exist. Pass data_dir (or set $JADE_DATA_DIR) to a "
+                        "mirror such as ../shared/data, or allow a download with download=True.")
+    npz = root / f"{dataset}_{split}.npz"
+    if npz.exists():
+        x, y, index = load_npz(npz, dataset)
+        return x, y, index, f"mirror:{npz.name}"
+    root.mkdir(parents=True, exist_ok=True) if download else None
+    if dataset == "mnist":
+        x, y, index = _torchvision_mnist(root, split == "train", download)
+    else:
+        x, y, index = _torchvision_svhn(root, split, download)
+    check_arrays(x, y, dataset, f"torchvision {dataset} {split}")
+    return x, y, index, f"torchvision:{dataset}-{split}"
+
+
+def available_protocols(data_dir, download: bool = False) -> list:
+    """The SVHN protocols the data directory allows: ``paper`` needs an SVHN train split."""
+    out = []
+    for protocol, split in (("paper", "train"), ("local", "test")):
+        try:
+            load_split(data_dir, "svhn", split, download)
+            out.append(protocol)
+        except DataError:
+            pass
+    return out
+
+
+def select_pool(labels: np.ndarray, per_class: int, seed: int, where: str = "SVHN") -> np.ndarray:
+    """Indices of a class-balanced labelled pool: ``per_class`` images of each digit.
+
+    Chosen by ``seed`` alone (numpy's PCG64), so the same seed gives the same
+    pool on every machine. Returned in the order drawn per class, classes
+    concatenated 0..9.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for c in range(10):
+        idx = np.flatnonzero(labels == c)
+        if per_class > len(idx):
+            raise DataError(f"labels_per_class={per_class} but {where} has only {len(idx)} images of digit {c}. "
+                            f"Choose labels_per_class <= {min(np.bincount(labels, minlength=10))}.")
+        out.append(rng.choice(idx, size=per_class, replace=False))
+    return np.stack(out)  # (10, per_class)
+
+
+def to_float(x: np.ndarray) -> torch.Tensor:
+    """uint8 pixels to float32 in [0, 1], with a channel axis for MNIST."""
+    t = torch.from_numpy(np.ascontiguousarray(x)).float().div_(255.0)
+    return t.unsqueeze(1) if t.ndim == 3 else t
+
+
+@dataclass
+class Splits:
+    """Every tensor one run needs, in memory, normalised once."""
+
+    svhn_train: tuple            # (x float (N,3,32,32), y long)
+    svhn_val: Optional[tuple]    # carved from the labelled pool when val_per_class > 0
+    svhn_eval: tuple             # the images the SVHN error is reported on
+    mnist_train: tuple
+    mnist_val: tuple
+    mnist_test: tuple
+    info: dict                   # protocol, sizes, sources, fingerprints, pool indices
+
+
+def build_splits(cfg: RunConfig, need_mnist: bool = True) -> Splits:
+    """Load the data and cut it as ``cfg.protocol`` says; checks run before any training."""
+    info = {"protocol": cfg.protocol}
+    if cfg.protocol == "paper":
+        sx, sy, sidx, src = load_split(cfg.data_dir, "svhn", "train", cfg.download)
+        ex, ey, eidx, esrc = load_split(cfg.data_dir, "svhn", "test", cfg.download)
+        pool = select_pool(sy, cfg.labels_per_class, cfg.seed, "the SVHN train split")
+        eval_sel = np.arange(len(ey))
+        info["svhn_source"] = [src, esrc]
+        info["evaluation"] = "the whole SVHN test set"
+    else:
+        sx, sy, sidx, src = load_split(cfg.data_dir, "svhn", "test", cfg.download)
+        ex, ey, eidx = sx, sy, sidx
+        pool = select_pool(sy, cfg.labels_per_class, cfg.seed, f"the SVHN test digits in {cfg.data_dir}")
+        eval_sel = np.setdiff1d(np.arange(len(sy)), pool.ravel())
+        info["svhn_source"] = [src]
+        info["evaluation"] = "the SVHN test digits of the data directory not in the labelled pool"
+    if cfg.eval_size is not None and cfg.eval_size < len(eval_sel):
+        # a fixed, seed-independent subset so smoke runs of every seed share it
+        eval_sel = np.sort(np.random.default_rng(12345).choice(eval_sel, cfg.eval_size, replace=False))
+    val_sel = pool[:, : cfg.val_per_class].ravel()
+    train_sel = pool[:, cfg.val_per_class:].ravel()
+    info.update(
+        labels_per_class=cfg.labels_per_class,
+        pool_official_index=sidx[pool.ravel()].tolist(),
+        n_svhn_train=len(train_sel), n_svhn_val=len(val_sel), n_svhn_eval=len(eval_sel),
+        svhn_train_fingerprint=fingerprint(sx[train_sel], sy[train_sel]),
+        svhn_eval_fingerprint=fingerprint(ex[eval_sel], ey[eval_sel]),
+    )
+    svhn = lambda x, y, sel: (to_float(x[sel]), torch.from_numpy(y[sel]))
+    splits = dict(
+        svhn_train=svhn(sx, sy, train_sel),
+        svhn_val=svhn(sx, sy, val_sel) if len(val_sel) else None,
+        svhn_eval=svhn(ex, ey, eval_sel),
+    )
+    if need_mnist:
+        mx, my, _, msrc = load_split(cfg.data_dir, "mnist", "train", cfg.download)
+        tx, ty, _, tsrc = load_split(cfg.data_dir, "mnist", "test", cfg.download)
+        n_tr = min(cfg.mnist_train_size or MNIST_TRAIN_SIZE, MNIST_TRAIN_SIZE)
+        n_val = min(cfg.mnist_val_size or len(my) - MNIST_TRAIN_SIZE, len(my) - MNIST_TRAIN_SIZE)
+        n_te = min(cfg.mnist_test_size or len(ty), len(ty))
+        splits.update(
+            mnist_train=(to_float(mx[:n_tr]), torch.from_numpy(my[:n_tr])),
+            mnist_val=(to_float(mx[MNIST_TRAIN_SIZE:MNIST_TRAIN_SIZE + n_val]),
+                       torch.from_numpy(my[MNIST_TRAIN_SIZE:MNIST_TRAIN_SIZE + n_val])),
+            mnist_test=(to_float(tx[:n_te]), torch.from_numpy(ty[:n_te])),
+        )
+        info.update(mnist_source=[msrc, tsrc], n_mnist_train=n_tr, n_mnist_val=n_val, n_mnist_test=n_te,
+                    mnist_train_fingerprint=fingerprint(mx[:n_tr], my[:n_tr]),
+                    mnist_test_fingerprint=fingerprint(tx[:n_te], ty[:n_te]))
+    else:
+        splits.update(mnist_train=None, mnist_val=None, mnist_test=None)
+    return Splits(info=info, **splits)
+
+
+def export_mirror(out_dir, data_dir=None, download: bool = False) -> list:
+    """Write a mirror (``<dataset>_<split>.npz``) from the official files via torchvision.
+
+    Run it once on a machine with internet (``download=True``), then copy
+    ``out_dir`` to the offline machine and point ``data_dir`` at it. Splits
+    that cannot be had are skipped and reported.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    src = Path(data_dir) if data_dir else out
+    written = []
+    for dataset, split in (("mnist", "train"), ("mnist", "test"), ("svhn", "train"), ("svhn", "test")):
+        target = out / f"{dataset}_{split}.npz"
+        try:
+            if dataset == "mnist":
+                x, y, index = _torchvision_mnist(src, split == "train", download)
+            else:
+                x, y, index = _torchvision_svhn(src, split, download)
+        except DataError as e:
+            written.append((str(target), f"skipped: {e}"))
+            continue
+        tmp = target.with_suffix(".tmp.npz")
+        np.savez(tmp, x=x, y=y, index=index)
+        tmp.replace(target)
+        written.append((str(target), f"{len(y)} images"))
+    return written

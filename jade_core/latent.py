@@ -1,0 +1,82 @@
+"""The latent-variance analysis of Figure 2.
+
+For a trained JADE encoder and images of one dataset, take the posterior
+means mu(x) of the 20 latent dimensions (content 0..9, style 10..19).
+
+- Figure 2a, :func:`normalised_variance_by_class`: for each class c, the
+  variance of each latent mean over ``n_per_class`` (500) images of class c,
+  divided by its variance over ``n_reference`` (2,500) random images. Content
+  dimensions should vary little once the class is fixed (values << 1); style
+  dimensions should keep their variance (values near 1).
+- Figure 2b, :func:`normalised_variance_random`: the same ratio for random
+  groups of ``n_per_class`` images drawn from the 2,500: with content and
+  style both varying, every dimension should stay near 1.
+- :func:`content_style_ratio`: one number that summarises (a), the mean
+  normalised within-class variance of the content dimensions over that of
+  the style dimensions. The paper's reading of Figure 2 is that it is < 1.
+
+Variances use ddof = 1.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .evaluate import autocast, prepare
+from .models import LATENT_CONTENT
+
+
+@torch.no_grad()
+def latent_means(model, x: torch.Tensor, dataset: str = "svhn", batch: int = 1000,
+                 precision: str = "fp32", channels_last: bool = False) -> np.ndarray:
+    """Posterior means of all latent dimensions, (N, 20) for JADE (N, 10 for the classifiers)."""
+    model.eval()
+    out = []
+    for i in range(0, len(x), batch):
+        with autocast(precision):
+            out.append(model.features(prepare(x[i:i + batch], channels_last), dataset).float().cpu())
+    return torch.cat(out).numpy()
+
+
+def _reference(z, n_reference, rng):
+    ref = rng.choice(len(z), size=min(n_reference, len(z)), replace=False)
+    var = z[ref].var(axis=0, ddof=1)
+    return ref, np.where(var > 0, var, np.nan)
+
+
+def normalised_variance_by_class(z: np.ndarray, labels: np.ndarray, n_per_class: int = 500,
+                                 n_reference: int = 2500, seed: int = 0):
+    """Figure 2a: (10, D) within-class variance / reference variance, and the images used per class.
+
+    A class with fewer than ``n_per_class`` images uses all it has (the
+    counts are returned so the page can say so).
+    """
+    z, labels = np.asarray(z, dtype=np.float64), np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    _, ref_var = _reference(z, n_reference, rng)
+    out, counts = np.zeros((10, z.shape[1])), np.zeros(10, dtype=int)
+    for c in range(10):
+        idx = np.flatnonzero(labels == c)
+        idx = rng.choice(idx, size=min(n_per_class, len(idx)), replace=False)
+        counts[c] = len(idx)
+        out[c] = z[idx].var(axis=0, ddof=1) / ref_var if len(idx) > 1 else np.nan
+    return out, counts
+
+
+def normalised_variance_random(z: np.ndarray, n_per_group: int = 500, n_reference: int = 2500,
+                               n_groups: int = 10, seed: int = 0) -> np.ndarray:
+    """Figure 2b: (n_groups, D) variance over random groups of the reference images / reference variance."""
+    z = np.asarray(z, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    ref, ref_var = _reference(z, n_reference, rng)
+    out = np.zeros((n_groups, z.shape[1]))
+    for g in range(n_groups):
+        idx = rng.choice(ref, size=min(n_per_group, len(ref)), replace=False)
+        out[g] = z[idx].var(axis=0, ddof=1) / ref_var
+    return out
+
+
+def content_style_ratio(normalised: np.ndarray, n_content: int = LATENT_CONTENT) -> float:
+    """Mean normalised variance of the content dims / that of the style dims (< 1: content is steadier)."""
+    normalised = np.asarray(normalised)
+    return float(np.nanmean(normalised[:, :n_content]) / np.nanmean(normalised[:, n_content:]))

@@ -1,0 +1,138 @@
+"""The losses of Eq. 1 and Eq. 2.
+
+Eq. 1 (SVHN images x, MNIST images y, shared label l):
+
+    L(x, l) = E_{q(z1|x) q(z2|x,l)}[log p(x | z1, z2)] + E_{q(z2|x,l)}[log p(l | z2)]
+              - KL(q(z1|x) || p(z1)) - KL(q(z2|x,l) || p(z2))
+
+and the same for (y, l) with z3, z4 (the paper's second bound writes
+p(x|z3,z4) and q(z3|x); it means p(y|z3,z4) and q(z3|y), implemented here).
+
+Eq. 2:  max  L(x, l) + L(y, l) - KL(q(z2|x,l) || q(z4|y,l))
+
+Reading of q(z2|x,l) implemented: the encoder sees the image only, so the
+classifier can work at test time from x alone; the label enters the objective
+through the classification term and through the pairing of the matching KL,
+which is taken between an SVHN image and an MNIST image *of the same class*.
+Priors are N(0, I). Expectations use one reparameterised sample per image.
+
+Likelihoods: MNIST p(y|z3,z4) is Bernoulli on pixel intensities in [0, 1]
+(the usual choice for MNIST); SVHN p(x|z1,z2) is a Gaussian with mean
+sigmoid(decoder) and fixed standard deviation ``sigma`` per pixel and channel.
+
+All functions return per-image values (sum over dimensions); the training
+objective averages them over the batch. Optional weights (``w_*``) multiply
+the terms; Eq. 2 has none, so they default to 1.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .models import LATENT_CONTENT
+
+
+def kl_std_normal(mu, logvar):
+    """KL(N(mu, diag exp(logvar)) || N(0, I)) = 1/2 sum(mu^2 + sigma^2 - 1 - log sigma^2)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+
+
+def kl_gaussians(mu_q, logvar_q, mu_p, logvar_p):
+    """KL(N(mu_q, sigma_q^2) || N(mu_p, sigma_p^2)) for diagonal Gaussians, summed over dims:
+
+    1/2 sum( log sigma_p^2 - log sigma_q^2 + (sigma_q^2 + (mu_q - mu_p)^2) / sigma_p^2 - 1 ).
+    """
+    return 0.5 * (logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p).pow(2)) / logvar_p.exp() - 1.0).sum(-1)
+
+
+def bernoulli_log_likelihood(logits, x):
+    """log p(x|z) = sum_i x_i log s_i + (1 - x_i) log(1 - s_i), s = sigmoid(logits), per image."""
+    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(-1)
+
+
+def gaussian_log_likelihood(mean, x, sigma):
+    """log N(x; mean, sigma^2 I) = sum_i -(x_i - mean_i)^2 / (2 sigma^2) - log sigma - 1/2 log 2 pi."""
+    d = x[0].numel()
+    sq = (x - mean).pow(2).flatten(1).sum(-1)
+    return -0.5 * sq / sigma**2 - d * (math.log(sigma) + 0.5 * math.log(2 * math.pi))
+
+
+def log_likelihood(dataset, decoded, x, sigma):
+    """The likelihood of Eq. 1 for ``dataset``: Bernoulli (MNIST), Gaussian (SVHN)."""
+    decoded = decoded.float()
+    if dataset == "mnist":
+        return bernoulli_log_likelihood(decoded, x)
+    return gaussian_log_likelihood(torch.sigmoid(decoded), x, sigma)
+
+
+def reparameterize(mu, logvar):
+    """z = mu + sigma * eps, eps ~ N(0, I) (Kingma & Welling, 2013)."""
+    return mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+
+
+def kl_match(mu_x, logvar_x, mu_y, logvar_y):
+    """The matching term of Eq. 2: KL(q(z2|x,l) || q(z4|y,l)) on the content dims of
+    an SVHN image x and an MNIST image y of the same class l (row i with row i)."""
+    c = LATENT_CONTENT
+    return kl_gaussians(mu_x[:, :c], logvar_x[:, :c], mu_y[:, :c], logvar_y[:, :c])
+
+
+def elbo_terms(model, x, labels, dataset, sigma):
+    """The four terms of one bound of Eq. 1, per image, and the posterior.
+
+    Returns a dict with ``rec`` = log p(x|z_style, z_content), ``cls`` =
+    log p(l|z_content), ``kl_style``, ``kl_content`` (to the N(0, I) priors),
+    ``elbo`` = rec + cls - kl_style - kl_content, and ``mu``, ``logvar``.
+    """
+    mu, logvar = model.posterior(x, dataset)
+    z = reparameterize(mu, logvar)
+    rec = log_likelihood(dataset, model.decoders[dataset](z), x, sigma)
+    cls = -F.cross_entropy(model.classifier(z[:, :LATENT_CONTENT]).float(), labels, reduction="none")
+    c = LATENT_CONTENT
+    kl_content = kl_std_normal(mu[:, :c], logvar[:, :c])
+    kl_style = kl_std_normal(mu[:, c:], logvar[:, c:])
+    return dict(rec=rec, cls=cls, kl_style=kl_style, kl_content=kl_content,
+                elbo=rec + cls - kl_style - kl_content, mu=mu, logvar=logvar)
+
+
+def jade_objective(model, xs, ls, xm, lm, sigma, w_rec=1.0, w_cls=1.0, w_kl=1.0, w_match=1.0):
+    """Negative of Eq. 2, averaged over the batch: the loss JADE minimises.
+
+    ``xs, ls``: SVHN images and labels; ``xm, lm``: MNIST images and labels,
+    where row i of the MNIST batch has the class of row i of the SVHN batch
+    (``lm[:len(ls)] == ls``) so that the matching KL pairs same-class images.
+    Returns ``(loss, terms)`` with the batch means of every term (floats).
+    """
+    if not torch.equal(lm[: len(ls)], ls):
+        raise ValueError("jade_objective: the MNIST batch must be class-matched to the SVHN batch row by row.")
+    tx = elbo_terms(model, xs, ls, "svhn", sigma)
+    ty = elbo_terms(model, xm, lm, "mnist", sigma)
+    n = len(ls)
+    match = kl_match(tx["mu"], tx["logvar"], ty["mu"][:n], ty["logvar"][:n])
+
+    def weighted(t):
+        return w_rec * t["rec"] + w_cls * t["cls"] - w_kl * (t["kl_style"] + t["kl_content"])
+
+    loss = -(weighted(tx).mean() + weighted(ty).mean()) + w_match * match.mean()
+    terms = {"loss": loss.detach()}
+    for name, t in (("svhn", tx), ("mnist", ty)):
+        for k in ("rec", "cls", "kl_style", "kl_content", "elbo"):
+            terms[f"{name}_{k}"] = t[k].detach().mean()
+    terms["kl_match"] = match.detach().mean()
+    return loss, terms
+
+
+def classifier_objective(model, xs, ls, xm=None, lm=None):
+    """Cross-entropy of the single classifier, or the sum of the SVHN and MNIST
+    cross-entropies on the shared MLP for the paired classifier."""
+    ce_s = F.cross_entropy(model(xs, "svhn").float(), ls)
+    terms = {"svhn_ce": ce_s.detach()}
+    loss = ce_s
+    if xm is not None:
+        ce_m = F.cross_entropy(model(xm, "mnist").float(), lm)
+        terms["mnist_ce"] = ce_m.detach()
+        loss = loss + ce_m
+    terms["loss"] = loss.detach()
+    return loss, terms

@@ -1,0 +1,72 @@
+"""Helpers the book's notebooks call, so no notebook copies another's logic.
+
+Each chapter has one ``parameters`` cell; the cell after it calls
+:func:`check_parameters`, which turns a wrong value passed through papermill
+into one clear error naming the parameter and what it accepts.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .config import PROFILES, ConfigError, default_data_dir, resolve_config
+
+FIGURES = {"paper": "figures", "smoke": "_build/smoke-figures"}
+
+
+def check_parameters(profile="paper", seed=0, data_dir=None, output_dir=None, seeds=None, **extra) -> dict:
+    """Validate notebook parameters; return them resolved (data and output folders, figure folder)."""
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise ConfigError(f"parameter profile={profile!r}: accepts one of {', '.join(PROFILES)}.")
+    for name, value in [("seed", seed)] + [(f"seeds[{i}]", s) for i, s in enumerate(seeds or [])]:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"parameter {name}={value!r}: accepts an integer >= 0.")
+    data_dir = str(data_dir or default_data_dir())
+    if not Path(data_dir).is_dir():
+        raise ConfigError(f"parameter data_dir={data_dir!r}: the directory does not exist. Pass a data mirror "
+                          "such as ../shared/data (or set $JADE_DATA_DIR); see the README.")
+    out = dict(profile=profile, seed=seed, data_dir=data_dir,
+               output_dir=str(output_dir or PROFILES[profile].get("output_dir", "results")),
+               figures=Path(FIGURES[profile]), **extra)
+    if seeds is not None:
+        out["seeds"] = list(seeds)
+    out["figures"].mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def show(path):
+    """Display a figure file in the notebook (the book shows exactly the file in figures/)."""
+    from IPython.display import Image, display
+    display(Image(filename=str(path)))
+
+
+def glue(name, value, fmt="{:.2f}"):
+    """myst-nb glue of a number as text, so prose quotes what the code computed."""
+    from myst_nb import glue as _glue
+    text = fmt.format(value) if isinstance(value, (int, float, np.floating, np.integer)) else str(value)
+    _glue(name, text, display=False)
+    return text
+
+
+def run_variant(variant: str, params: dict, force: bool = False, **overrides):
+    """Train (or reuse) one run of ``variant`` for the chapter's seed; return the loaded :class:`Run`."""
+    from .runs import load_run
+    from .train import train
+    cfg = resolve_config(variant, params["profile"], seed=params["seed"], data_dir=params["data_dir"],
+                         output_dir=params["output_dir"], **overrides)
+    return load_run(train(cfg, force=force, progress=True))
+
+
+def variant_figures(run, figures: Path) -> dict:
+    """Learning curve and confusion matrices of one run, written under ``figures``."""
+    from . import plotting
+    name = f"{run.config.variant}-{run.config.protocol}-seed{run.config.seed}"
+    out = {"curve": plotting.learning_curve(run.curve, figures / f"{name}-curve.png",
+                                            title=f"{plotting.VARIANT_NAMES[run.config.variant]}, seed {run.config.seed}"),
+           "confusion_svhn": plotting.confusion(run.metrics["svhn"]["confusion"], figures / f"{name}-confusion-svhn.png",
+                                                title=f"SVHN ({run.config.protocol} protocol evaluation images)")}
+    if "mnist" in run.metrics:
+        out["confusion_mnist"] = plotting.confusion(run.metrics["mnist"]["confusion"],
+                                                    figures / f"{name}-confusion-mnist.png", title="MNIST test")
+    return out

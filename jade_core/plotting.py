@@ -1,0 +1,156 @@
+"""Figures, written by library functions from results, deterministically.
+
+Each function draws one figure, writes it as PNG (no software/date metadata,
+fixed DPI) and returns the path; the notebooks display the file, so the book
+shows exactly what is in ``figures/``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+DPI = 100
+VARIANT_NAMES = {"single": "Single classifier", "paired": "Paired classifier", "jade": "JADE"}
+
+
+def style():
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    plt.rcParams["svg.hashsalt"] = "jade"
+
+
+def save(fig, path) -> Path:
+    """Write ``fig`` to ``path`` (PNG) without metadata that changes between runs; close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, metadata={"Software": None}, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _image(x):
+    x = np.asarray(x)
+    return x.transpose(1, 2, 0) if x.ndim == 3 else x
+
+
+def image_grid(x, y, path, per_class=8, title=None):
+    """A grid: one row per digit 0..9, ``per_class`` uint8 images of it."""
+    style()
+    x, y = np.asarray(x), np.asarray(y)
+    fig, axes = plt.subplots(10, per_class, figsize=(per_class * 0.8, 8.4))
+    for c in range(10):
+        idx = np.flatnonzero(y == c)[:per_class]
+        for j in range(per_class):
+            ax = axes[c, j]
+            ax.axis("off")
+            if j < len(idx):
+                ax.imshow(_image(x[idx[j]]), cmap="gray", vmin=0, vmax=255)
+        axes[c, 0].text(-4, 14, str(c), ha="right", va="center", fontsize=11)
+    if title:
+        fig.suptitle(title)
+    return save(fig, path)
+
+
+def class_balance(counts: dict, path, title="Images per class"):
+    """Bars of images per digit, one colour per split: ``counts = {name: array(10)}``."""
+    style()
+    import pandas as pd
+    df = pd.DataFrame([{"digit": d, "split": k, "images": int(v[d])} for k, v in counts.items() for d in range(10)])
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    sns.barplot(df, x="digit", y="images", hue="split", ax=ax)
+    ax.set_title(title)
+    return save(fig, path)
+
+
+def learning_curve(curve, path, title=None):
+    """Training loss per epoch and, where recorded, validation errors."""
+    style()
+    val_cols = [c for c in curve.columns if c.endswith("_val_error")]
+    fig, axes = plt.subplots(1, 2 if val_cols else 1, figsize=(10 if val_cols else 5, 3.5), squeeze=False)
+    axes[0, 0].plot(curve["epoch"], curve["loss"])
+    axes[0, 0].set(xlabel="epoch", ylabel="training loss (batch mean)", title="loss")
+    if val_cols:
+        for c in val_cols:
+            d = curve[["epoch", c]].dropna()
+            axes[0, 1].plot(d["epoch"], d[c], marker="o", ms=3, label=c.replace("_val_error", " validation"))
+        axes[0, 1].set(xlabel="epoch", ylabel="error (%)", title="validation error")
+        axes[0, 1].legend()
+    if title:
+        fig.suptitle(title)
+    return save(fig, path)
+
+
+def loss_terms(curve, path, title="Terms of Eq. 2 during training"):
+    """JADE: each term of Eq. 1 for both datasets, and the matching KL, per epoch."""
+    style()
+    terms = ["rec", "cls", "kl_style", "kl_content"]
+    fig, axes = plt.subplots(1, 5, figsize=(17, 3.2))
+    for ax, t in zip(axes, terms):
+        for d in ("svhn", "mnist"):
+            ax.plot(curve["epoch"], curve[f"{d}_{t}"], label=d.upper())
+        ax.set(title=t, xlabel="epoch")
+        ax.legend()
+    axes[-1].plot(curve["epoch"], curve["kl_match"], color="k")
+    axes[-1].set(title="KL(q(z2|x,l) || q(z4|y,l))", xlabel="epoch")
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def confusion(matrix, path, title="Confusion matrix"):
+    """Row-normalised confusion matrix (true digit in rows), counts annotated."""
+    style()
+    m = np.asarray(matrix, dtype=float)
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    sns.heatmap(m / np.maximum(m.sum(1, keepdims=True), 1), annot=np.asarray(matrix), fmt="d", cmap="Blues",
+                vmin=0, vmax=1, cbar_kws={"label": "fraction of true class"}, annot_kws={"fontsize": 6}, ax=ax)
+    ax.set(xlabel="predicted digit", ylabel="true digit", title=title)
+    return save(fig, path)
+
+
+def reconstructions(originals, recon, path, title="Inputs (top) and reconstructions (bottom)"):
+    """Two rows: float images in [0, 1] and their reconstructions (N, C, H, W)."""
+    style()
+    n = len(originals)
+    fig, axes = plt.subplots(2, n, figsize=(n * 0.9, 2.1))
+    for j in range(n):
+        for i, imgs in enumerate((originals, recon)):
+            img = _image(np.asarray(imgs[j]).clip(0, 1))
+            axes[i, j].imshow(img.squeeze(), cmap="gray", vmin=0, vmax=1)
+            axes[i, j].axis("off")
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def latent_variance(by_class, random, path, title="Normalised latent variance", n_content=10):
+    """Figure 2: heatmaps of (a) per-class and (b) random-group normalised variances."""
+    style()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    vmax = max(1.5, float(np.nanmax(by_class)), float(np.nanmax(random)))
+    for ax, data, name, ylab in ((axes[0], by_class, "(a) fixed class: 500 images of one digit", "digit"),
+                                 (axes[1], random, "(b) random groups of the 2,500 images", "group")):
+        sns.heatmap(data, ax=ax, cmap="viridis", vmin=0, vmax=vmax, cbar_kws={"label": "var / var(2,500 random)"})
+        ax.axvline(n_content, color="w", lw=2)
+        ax.set(xlabel="latent dimension (0-9 content -> classifier, 10-19 style)", ylabel=ylab, title=name)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def error_bars(table, path, paper=None, title="SVHN error over seeds"):
+    """Per-seed SVHN errors per variant (points) with the paper's mean +- sd (bars) where given."""
+    style()
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    order = [v for v in VARIANT_NAMES if v in set(table["variant"])]
+    sns.stripplot(table, x="variant", y="svhn_error", order=order, ax=ax, size=6, jitter=0.15, label="this run")
+    if paper:
+        for i, v in enumerate(order):
+            if v in paper:
+                m, s = paper[v]
+                ax.errorbar(i + 0.3, m, yerr=s, fmt="s", color="k", capsize=4)
+    ax.set(xlabel="", ylabel="SVHN error (%)", title=title + ("; black squares: paper mean +- sd" if paper else ""))
+    ax.set_xticks(range(len(order)), [VARIANT_NAMES[v] for v in order])
+    return save(fig, path)

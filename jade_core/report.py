@@ -1,0 +1,80 @@
+"""Table 1 and the comparisons, derived from finished runs on disk (never trains)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+# Table 1 of the paper, quoted (error %, mean +- sd over 3 runs).
+PAPER_TABLE1 = pd.DataFrame([
+    {"method": "VAE (M1+M2) [3]", "variant": None, "svhn_mean": 36.02, "svhn_sd": 0.10, "mnist_mean": None, "mnist_sd": None},
+    {"method": "Siddharth et al. [11]", "variant": None, "svhn_mean": 28.71, "svhn_sd": 2.38, "mnist_mean": None, "mnist_sd": None},
+    {"method": "Single Classifier (benchmark)", "variant": "single", "svhn_mean": 32.31, "svhn_sd": 1.56, "mnist_mean": None, "mnist_sd": None},
+    {"method": "Paired Classifier", "variant": "paired", "svhn_mean": 30.17, "svhn_sd": 2.77, "mnist_mean": 0.82, "mnist_sd": 0.05},
+    {"method": "JADE (proposed)", "variant": "jade", "svhn_mean": 29.08, "svhn_sd": 0.92, "mnist_mean": 0.72, "mnist_sd": 0.03},
+])
+VARIANT_ORDER = ("single", "paired", "jade")
+
+
+def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean +- sd (ddof=1) of SVHN and MNIST error per variant and protocol, with the seed count."""
+    rows = []
+    for (variant, protocol), g in runs.groupby(["variant", "protocol"], sort=False):
+        row = {"variant": variant, "protocol": protocol, "seeds": len(g),
+               "svhn_mean": g["svhn_error"].mean(), "svhn_sd": g["svhn_error"].std(ddof=1) if len(g) > 1 else np.nan}
+        m = g["mnist_error"].dropna()
+        row["mnist_mean"] = m.mean() if len(m) else np.nan
+        row["mnist_sd"] = m.std(ddof=1) if len(m) > 1 else np.nan
+        row["minutes_per_run"] = g["train_seconds"].mean() / 60
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["order"] = out["variant"].map({v: i for i, v in enumerate(VARIANT_ORDER)})
+    return out.sort_values(["protocol", "order"]).drop(columns="order").reset_index(drop=True)
+
+
+def fmt(mean, sd) -> str:
+    if mean is None or pd.isna(mean):
+        return "-"
+    return f"{mean:.2f} ± {sd:.2f}" if not pd.isna(sd) else f"{mean:.2f}"
+
+
+def side_by_side(runs: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 1 (quoted) next to ours, one row per method."""
+    ours = summary_table(runs).set_index("variant") if len(runs) else pd.DataFrame()
+    rows = []
+    for _, p in PAPER_TABLE1.iterrows():
+        v = p["variant"]
+        r = {"method": p["method"], "paper SVHN (1000 labels)": fmt(p["svhn_mean"], p["svhn_sd"]),
+             "paper MNIST": fmt(p["mnist_mean"], p["mnist_sd"])}
+        if pd.isna(v):
+            r.update({"ours SVHN": "(quoted from the paper; not rerun)", "ours MNIST": "", "seeds": ""})
+        elif v in ours.index:
+            o = ours.loc[v]
+            r.update({"ours SVHN": fmt(o["svhn_mean"], o["svhn_sd"]), "ours MNIST": fmt(o["mnist_mean"], o["mnist_sd"]),
+                      "seeds": int(o["seeds"])})
+        else:
+            r.update({"ours SVHN": "not run", "ours MNIST": "", "seeds": 0})
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def paired_comparison(runs: pd.DataFrame, a: str, b: str, metric: str = "svhn_error") -> dict:
+    """Paired comparison across seeds of variant ``a`` against ``b`` on ``metric``.
+
+    Seeds share the labelled pool, so the test is paired: the mean difference
+    (a - b, negative = a better), how many seeds a wins, a two-sided paired
+    t-test and a one-sided one for "a has lower error".
+    """
+    pa = runs[runs.variant == a].set_index("seed")[metric]
+    pb = runs[runs.variant == b].set_index("seed")[metric]
+    seeds = sorted(set(pa.dropna().index) & set(pb.dropna().index))
+    d = (pa.loc[seeds] - pb.loc[seeds]).to_numpy(dtype=float)
+    out = {"a": a, "b": b, "metric": metric, "seeds": len(seeds), "mean_difference": float(d.mean()) if len(d) else np.nan,
+           "a_wins": int((d < 0).sum()), "p_two_sided": np.nan, "p_a_better": np.nan}
+    if len(d) >= 2 and np.std(d) > 0:
+        t = stats.ttest_rel(pa.loc[seeds], pb.loc[seeds])
+        out["p_two_sided"] = float(t.pvalue)
+        out["p_a_better"] = float(t.pvalue / 2 if t.statistic < 0 else 1 - t.pvalue / 2)
+    return out

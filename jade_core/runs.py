@@ -1,0 +1,176 @@
+"""Runs on disk: one folder per (variant, protocol, seed).
+
+``<output_dir>/runs/<variant>/<protocol>-seed<k>/`` holds
+
+- ``config.json``: the resolved :class:`RunConfig`, package versions, data
+  sources and fingerprints, the labelled pool;
+- ``metrics.json``: SVHN and MNIST errors with confusion matrices, time;
+- ``curve.csv``: the learning curve, one row per epoch;
+- ``weights.pt``: the trained weights (a few MB).
+
+A run is written into ``<name>.partial/`` (with ``checkpoint.pt`` while it
+trains) and renamed into place only when finished, so a folder without
+``.partial`` is always complete. Tables and figures are derived from these
+files and never retrain.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .config import ConfigError, RunConfig, validate
+from .data import SHAPES, to_float
+from .evaluate import predict
+from .models import build_model
+
+FILES = ("config.json", "metrics.json", "curve.csv", "weights.pt")
+
+
+def versions() -> dict:
+    import torchvision
+    from . import __version__
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "numpy": np.__version__, "jade_core": __version__}
+
+
+def write_json(path: Path, obj) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def save_torch(path: Path, obj) -> None:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def partial_dir(run_dir: Path) -> Path:
+    return run_dir.with_name(run_dir.name + ".partial")
+
+
+def is_finished(run_dir: Path) -> bool:
+    return all((Path(run_dir) / f).exists() for f in FILES)
+
+
+def config_differences(saved: dict, cfg: RunConfig) -> list:
+    now = cfg.semantic()
+    keys = sorted(set(now) | set(k for k in saved if k not in RunConfig.NON_SEMANTIC))
+    return [f"{k}: saved {saved.get(k)!r}, now {now.get(k)!r}" for k in keys if saved.get(k) != now.get(k)]
+
+
+def _saved_config(where: Path) -> dict:
+    return json.loads((where / "config.json").read_text())["config"]
+
+
+def check_existing(cfg: RunConfig, force: bool = False) -> str:
+    """What to do with the run folder: ``'reuse'``, ``'resume'`` or ``'train'``.
+
+    A finished or partial run with another configuration is never overwritten
+    silently: without ``force`` this raises :class:`ConfigError` naming the
+    differences. ``force`` trains afresh; the old finished run is replaced
+    only when the new one finishes.
+    """
+    run_dir, part = cfg.run_dir, partial_dir(cfg.run_dir)
+    candidates = []
+    if is_finished(run_dir):
+        candidates.append((run_dir, "finished", "reuse"))
+    if (part / "checkpoint.pt").exists() and (part / "config.json").exists():
+        candidates.append((part, "unfinished", "resume"))
+    if force:
+        return "train"
+    for where, kind, action in candidates:
+        diffs = config_differences(_saved_config(where), cfg)
+        if diffs:
+            raise ConfigError(f"a {kind} run with a different configuration is in {where} "
+                              f"({'; '.join(diffs)}). Pass force=True (--force) to retrain it (the old run "
+                              "is replaced only when the new one finishes), or choose another output_dir.")
+        return action
+    return "train"
+
+
+@dataclass
+class Run:
+    """A finished run loaded from disk."""
+
+    path: Path
+    config: RunConfig
+    info: dict
+    metrics: dict
+    curve: pd.DataFrame
+    model: torch.nn.Module
+
+    def classify(self, images: np.ndarray, dataset: str = "svhn") -> np.ndarray:
+        """Predicted digits for a batch of uint8 images: SVHN (N, 3, 32, 32) or MNIST (N, 28, 28)."""
+        images = np.asarray(images)
+        if images.dtype != np.uint8 or tuple(images.shape[1:]) != SHAPES[dataset]:
+            raise ConfigError(f"classify expects uint8 {dataset} images of shape (N, "
+                              f"{', '.join(map(str, SHAPES[dataset]))}), got {images.dtype} {images.shape}.")
+        if dataset not in self.model.datasets:
+            raise ConfigError(f"the {self.config.variant} model has no {dataset} encoder; "
+                              f"it classifies {', '.join(self.model.datasets)} only.")
+        return predict(self.model, to_float(images), dataset).numpy()
+
+
+def load_run(path) -> Run:
+    """Load a finished run folder (config, metrics, curve, weights)."""
+    path = Path(path)
+    if not is_finished(path):
+        missing = [f for f in FILES if not (path / f).exists()]
+        raise ConfigError(f"{path} is not a finished run (missing {', '.join(missing)}). "
+                          "Train it first with `jade train`.")
+    saved = json.loads((path / "config.json").read_text())
+    cfg = validate(RunConfig(**saved["config"]))
+    model = build_model(cfg.variant)
+    model.load_state_dict(torch.load(path / "weights.pt", map_location="cpu", weights_only=True))
+    model.eval()
+    return Run(path, cfg, saved, json.loads((path / "metrics.json").read_text()),
+               pd.read_csv(path / "curve.csv"), model)
+
+
+def finished_runs(output_dir="results", protocol=None) -> list:
+    """Paths of every finished run under ``output_dir/runs``, sorted."""
+    root = Path(output_dir) / "runs"
+    out = sorted(p.parent for p in root.glob("*/*/metrics.json") if not p.parent.name.endswith(".partial"))
+    if protocol:
+        out = [p for p in out if p.name.startswith(protocol + "-")]
+    return [p for p in out if is_finished(p)]
+
+
+def collect_metrics(output_dir="results", protocol=None) -> pd.DataFrame:
+    """One row per finished run: variant, protocol, seed, SVHN and MNIST error, time."""
+    rows = []
+    for p in finished_runs(output_dir, protocol):
+        cfg = json.loads((p / "config.json").read_text())["config"]
+        m = json.loads((p / "metrics.json").read_text())
+        rows.append({"variant": cfg["variant"], "protocol": cfg["protocol"], "seed": cfg["seed"],
+                     "svhn_error": m["svhn"]["error"], "mnist_error": m.get("mnist", {}).get("error"),
+                     "n_svhn_eval": m["svhn"]["n"], "train_seconds": m["train_seconds"], "path": str(p)})
+    cols = ["variant", "protocol", "seed", "svhn_error", "mnist_error", "n_svhn_eval", "train_seconds", "path"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def finalize(cfg: RunConfig, work: Path) -> Path:
+    """Move a finished ``.partial`` folder into place, replacing an old run last."""
+    (work / "checkpoint.pt").unlink(missing_ok=True)
+    target = cfg.run_dir
+    if target.exists():
+        old = target.with_name(target.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+        os.replace(work, target)
+        shutil.rmtree(old)
+    else:
+        os.replace(work, target)
+    return target

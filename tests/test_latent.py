@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from jade_core.latent import content_style_ratio, normalised_variance_by_class, normalised_variance_random
+
+
+def planted(n=6000, seed=0):
+    """Content dims 0..9 = class code + small noise; style dims 10..19 = noise unrelated to class."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n)
+    codes = rng.normal(0, 3, (10, 10))
+    z = np.concatenate([codes[y] + rng.normal(0, 0.3, (n, 10)), rng.normal(0, 2, (n, 10))], axis=1)
+    return z, y
+
+
+def test_planted_content_dims_are_found():
+    z, y = planted()
+    by_class, counts = normalised_variance_by_class(z, y)
+    assert by_class.shape == (10, 20) and (counts == 500).all()
+    assert by_class[:, :10].max() < 0.1          # content: fixed class -> little variance
+    assert np.allclose(by_class[:, 10:], 1, atol=0.25)  # style: keeps its variance
+    assert content_style_ratio(by_class) < 0.1
+
+
+def test_random_groups_keep_every_dimension():
+    z, _ = planted()
+    r = normalised_variance_random(z)
+    assert r.shape == (10, 20) and np.allclose(r, 1, atol=0.3)
+    assert content_style_ratio(r) == pytest.approx(1, abs=0.15)
+
+
+def test_no_structure_gives_ratio_near_one_and_small_classes_are_counted():
+    rng = np.random.default_rng(1)
+    z, y = rng.normal(size=(3000, 20)), np.r_[np.repeat(np.arange(10), 290), np.zeros(100, int)]
+    by_class, counts = normalised_variance_by_class(z, y, n_per_class=500)
+    assert counts[1] == 290 and counts[0] == 390
+    assert content_style_ratio(by_class) == pytest.approx(1, abs=0.15)
+
+
+def test_zero_variance_dimension_is_nan_not_inf():
+    z, y = planted()
+    z[:, 3] = 1.0
+    by_class, _ = normalised_variance_by_class(z, y)
+    assert np.isnan(by_class[:, 3]).all() and np.isfinite(content_style_ratio(by_class))

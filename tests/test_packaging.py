@@ -1,0 +1,31 @@
+import re
+import subprocess
+import sys
+import tomllib
+
+import yaml
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ALIASES = {"pytorch": "torch"}
+
+
+def names(specs):
+    return {ALIASES.get(n, n) for n in (re.split(r"[<>=!\[ ]", s.strip(), maxsplit=1)[0].lower() for s in specs) if n}
+
+
+def test_environment_yml_names_the_pyproject_packages():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = names(project["dependencies"]) | {n for extra in project["optional-dependencies"].values()
+                                               for n in names(extra)}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    assert names(conda) - {"python", "pip"} == wanted
+
+
+def test_cli_help_and_clear_errors(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "jade_core", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "train" in out.stdout and "export" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "jade_core", "train", "--epochs", "0", "--data-dir", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "epochs must be >= 1" in bad.stderr and "Traceback" not in bad.stderr

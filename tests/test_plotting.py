@@ -1,0 +1,24 @@
+import numpy as np
+import pandas as pd
+
+from jade_core import plotting
+
+
+def test_figures_are_byte_identical_when_redrawn(tmp_path):
+    conf = np.random.default_rng(0).integers(0, 50, (10, 10))
+    curve = pd.DataFrame({"epoch": [1, 2, 3], "loss": [3.0, 2.0, 1.5], "svhn_val_error": [80, np.nan, 50]})
+    draws = []
+    for k in range(2):
+        d = tmp_path / str(k)
+        paths = [plotting.learning_curve(curve, d / "curve.png"), plotting.confusion(conf, d / "conf.png"),
+                 plotting.latent_variance(np.ones((10, 20)), np.ones((10, 20)), d / "lat.png")]
+        assert all(p.stat().st_size > 1000 for p in paths)
+        draws.append([p.read_bytes() for p in paths])
+    assert draws[0] == draws[1]
+    assert b"Software" not in draws[0][0]
+
+
+def test_image_grid_of_uint8(tmp_path):
+    x = np.random.default_rng(1).integers(0, 255, (40, 3, 32, 32), dtype=np.uint8)
+    p = plotting.image_grid(x, np.repeat(np.arange(10), 4), tmp_path / "g.png", per_class=4)
+    assert p.exists()

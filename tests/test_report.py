@@ -1,0 +1,36 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from jade_core.report import paired_comparison, side_by_side, summary_table
+
+
+def runs():
+    rows = []
+    for s in range(5):
+        rows.append(dict(variant="single", protocol="local", seed=s, svhn_error=40 + s, mnist_error=None, train_seconds=60))
+        rows.append(dict(variant="jade", protocol="local", seed=s, svhn_error=38 + s + 0.1 * (s % 2), mnist_error=1.0,
+                         train_seconds=120))
+    return pd.DataFrame(rows)
+
+
+def test_summary_mean_sd_and_order():
+    t = summary_table(runs())
+    assert list(t.variant) == ["single", "jade"]
+    single = t.iloc[0]
+    assert single.svhn_mean == 42 and single.svhn_sd == pytest.approx(np.std([40, 41, 42, 43, 44], ddof=1))
+    assert single.seeds == 5 and np.isnan(single.mnist_mean)
+
+
+def test_paired_comparison_detects_a_consistent_gain():
+    c = paired_comparison(runs(), "jade", "single")
+    assert c["seeds"] == 5 and c["a_wins"] == 5 and c["mean_difference"] == pytest.approx(-1.96)
+    assert c["p_a_better"] < 0.001
+    back = paired_comparison(runs(), "single", "jade")
+    assert back["p_a_better"] > 0.99
+
+
+def test_side_by_side_quotes_the_paper_rows():
+    t = side_by_side(runs())
+    assert t.iloc[0]["paper SVHN (1000 labels)"] == "36.02 ± 0.10" and "quoted" in t.iloc[0]["ours SVHN"]
+    assert t.set_index("method").loc["Paired Classifier", "ours SVHN"] == "not run"

@@ -1,0 +1,86 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from jade_core.config import ConfigError, resolve_config
+from jade_core.data import load_split
+from jade_core.runs import FILES, collect_metrics, load_run
+from jade_core.train import TrainingInterrupted, train
+
+
+@pytest.mark.parametrize("variant", ["single", "paired", "jade"])
+def test_smoke_run_writes_a_complete_folder(smoke, variant):
+    path = train(variant=variant, progress=False, **smoke)
+    assert all((path / f).exists() for f in FILES)
+    assert not (path / "checkpoint.pt").exists()
+    run = load_run(path)
+    info = json.loads((path / "config.json").read_text())
+    assert info["config"]["protocol"] == "local" and info["versions"]["torch"]
+    assert info["data"]["svhn_train_fingerprint"] and len(info["data"]["pool_official_index"]) == 50
+    assert 0 <= run.metrics["svhn"]["error"] <= 100 and run.metrics["svhn"]["n"] == 400
+    assert np.asarray(run.metrics["svhn"]["confusion"]).sum() == 400
+    assert ("mnist" in run.metrics) == (variant != "single")
+    assert list(run.curve["epoch"]) == [1, 2]
+    if variant == "jade":
+        assert {"kl_match", "svhn_rec", "mnist_kl_style"} <= set(run.curve.columns)
+
+
+def test_same_seed_same_result(smoke, tmp_path):
+    a = load_run(train(variant="jade", progress=False, **smoke))
+    b = load_run(train(variant="jade", progress=False, **{**smoke, "output_dir": str(tmp_path / "other")}))
+    assert a.metrics["svhn"] == b.metrics["svhn"]
+    assert np.allclose(a.curve["loss"], b.curve["loss"])
+
+
+def test_interrupted_run_resumes_to_the_same_result(smoke, tmp_path):
+    kw = dict(variant="jade", epochs=3, progress=False)
+    ref = load_run(train(**kw, **{**smoke, "output_dir": str(tmp_path / "ref")}))
+    with pytest.raises(TrainingInterrupted):
+        train(**kw, stop_after_epoch=1, **smoke)
+    resumed = load_run(train(**kw, **smoke))
+    assert resumed.metrics["svhn"] == ref.metrics["svhn"] and resumed.metrics["mnist"] == ref.metrics["mnist"]
+    assert np.allclose(resumed.curve["loss"], ref.curve["loss"])
+
+
+def test_finished_run_is_reused_and_never_overwritten(smoke):
+    path = train(variant="single", progress=False, **smoke)
+    stamp = os.stat(path / "weights.pt").st_mtime_ns
+    assert train(variant="single", progress=False, **smoke) == path
+    assert os.stat(path / "weights.pt").st_mtime_ns == stamp
+    with pytest.raises(ConfigError, match="different configuration.*lr"):
+        train(variant="single", lr=0.5, progress=False, **smoke)
+    assert os.stat(path / "weights.pt").st_mtime_ns == stamp
+    train(variant="single", lr=0.5, force=True, progress=False, **smoke)
+    assert load_run(path).config.lr == 0.5
+
+
+def test_bad_input_fails_before_training_and_keeps_results(smoke, tmp_path):
+    path = train(variant="single", progress=False, **smoke)
+    before = {f: (path / f).read_bytes() for f in FILES}
+    for kw, word in ((dict(epochs=0), "epochs"), (dict(labels_per_class=600), "labels_per_class"),
+                     (dict(data_dir=str(tmp_path / "none")), "does not exist"), (dict(protocol="paper"), "SVHN train"),
+                     (dict(variant="vae"), "variant")):
+        with pytest.raises(ConfigError, match=word):
+            train(**{"variant": "single", "seed": 7, "progress": False, **smoke, **kw})
+    assert before == {f: (path / f).read_bytes() for f in FILES}
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_loaded_run_classifies_uint8_images(smoke, data_dir):
+    run = load_run(train(variant="paired", progress=False, **smoke))
+    x, y, _, _ = load_split(data_dir, "svhn", "test")
+    pred = run.classify(x[:7])
+    assert pred.shape == (7,) and pred.dtype.kind == "i" and ((0 <= pred) & (pred <= 9)).all()
+    xm, _, _, _ = load_split(data_dir, "mnist", "test")
+    assert run.classify(xm[:3], "mnist").shape == (3,)
+    with pytest.raises(ConfigError, match="uint8"):
+        run.classify(x[:2].astype(np.float32))
+
+
+def test_collect_metrics_lists_finished_runs(smoke):
+    for s in (0, 1):
+        train(variant="single", seed=s, progress=False, **smoke)
+    df = collect_metrics(smoke["output_dir"])
+    assert sorted(df.seed) == [0, 1] and set(df.variant) == {"single"}
