@@ -83,14 +83,37 @@ def stage_and_build(profile: str) -> Path:
         shutil.copy(extra, site / "book" / extra.name)
     html = ROOT / "_build" / "html"
     shutil.rmtree(html, ignore_errors=True)
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(site), "--path-output", str(site),
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(site), "--path-output", str(site),
            "--warningiserror", "--nitpick", "--keep-going"]
     res = subprocess.run(cmd)
     if res.returncode:
         raise BuildError(f"jupyter-book build failed (exit {res.returncode}); see the warnings above.")
     shutil.copytree(site / "_build" / "html", html)
+    check_site(html)
     print(f"[book] site: {html / 'index.html'}")
     return html
+
+
+# chapters that must show at least one figure
+FIGURE_CHAPTERS = ("data", "single", "paired", "jade", "table1", "figure2")
+
+
+def check_site(html: Path) -> None:
+    """Every chapter of the toc has its page; chapters with figures have images that exist."""
+    import re
+    problems = []
+    for name in toc_chapters():
+        page = html / "book" / f"{name}.html"
+        if not page.exists():
+            problems.append(f"{page} missing")
+            continue
+        imgs = re.findall(r'<img[^>]+src="([^"]+)"', page.read_text())
+        imgs = [i for i in imgs if not i.startswith(("http", "data:")) and "logo" not in i]
+        if name in FIGURE_CHAPTERS and not imgs:
+            problems.append(f"{page} shows no figure")
+        problems += [f"{page}: image {i} missing" for i in imgs if not (page.parent / i).resolve().exists()]
+    if problems:
+        raise BuildError("the built site is incomplete:\n" + "\n".join(problems))
 
 
 def build_book(profile="paper", data_dir=None, force=False, skip_build=False, only=None):

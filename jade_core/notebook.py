@@ -22,6 +22,8 @@ def check_parameters(profile="paper", seed=0, data_dir=None, output_dir=None, se
     for name, value in [("seed", seed)] + [(f"seeds[{i}]", s) for i, s in enumerate(seeds or [])]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigError(f"parameter {name}={value!r}: accepts an integer >= 0.")
+    if "force" in extra and not isinstance(extra["force"], bool):
+        raise ConfigError(f"parameter force={extra['force']!r}: accepts True or False.")
     data_dir = str(data_dir or default_data_dir())
     if not Path(data_dir).is_dir():
         raise ConfigError(f"parameter data_dir={data_dir!r}: the directory does not exist. Pass a data mirror "

@@ -1,0 +1,60 @@
+"""The book: matrix coverage, clean sources, parameters, papermill execution (smoke profile)."""
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from jade_core.book import load_matrix, toc_chapters
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+
+
+def test_every_toc_chapter_is_in_every_profile_of_the_matrix():
+    chapters = toc_chapters()
+    assert chapters[0] == "intro" and {"table1", "figure2", "jade"} <= set(chapters)
+    for profile, entries in load_matrix().items():
+        shown = {e["notebook"] for e in entries if e.get("site", True)}
+        assert set(chapters) <= shown, f"{profile} matrix lacks {set(chapters) - shown}"
+        assert all((BOOK / f"{e['notebook']}.ipynb").exists() for e in entries)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in BOOK.glob("*.ipynb")))
+def test_sources_carry_no_outputs_and_one_parameters_cell(name):
+    nb = json.loads((BOOK / f"{name}.ipynb").read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(params) == 1
+    src = "".join(params[0]["source"])
+    for p in ("profile", "seed", "data_dir"):
+        assert f"{p} =" in src
+    assert all("#" in line for line in src.splitlines() if "=" in line), "each parameter has a comment"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.notebooks
+def test_a_chapter_runs_alone_with_papermill(data_dir, tmp_path):
+    import papermill as pm
+    out = tmp_path / "single.ipynb"
+    pm.execute_notebook(str(BOOK / "single.ipynb"), str(out), kernel_name="python3", cwd=str(ROOT),
+                        parameters={"seed": 3, "profile": "smoke", "data_dir": data_dir},
+                        progress_bar=False)
+    text = out.read_text()
+    assert "SVHN error" in text and "local protocol" in text
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("params, message", [
+    ({"profile": "fast"}, "parameter profile='fast': accepts one of smoke, paper"),
+    ({"seed": -1}, "parameter seed=-1: accepts an integer >= 0"),
+    ({"data_dir": "/no/such/dir"}, "parameter data_dir='/no/such/dir': the directory does not exist"),
+])
+def test_bad_parameters_fail_in_the_first_cell_with_a_clear_message(params, message, data_dir):
+    import papermill as pm
+    params = {"profile": "smoke", "data_dir": data_dir, **params}
+    with pytest.raises(pm.PapermillExecutionError) as e:
+        pm.execute_notebook(str(BOOK / "derivation.ipynb"), os.devnull, kernel_name="python3", cwd=str(ROOT),
+                            parameters=params, progress_bar=False)
+    assert e.value.ename == "ConfigError" and message in e.value.evalue
