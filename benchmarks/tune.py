@@ -22,12 +22,16 @@ from jade_core.train import train
 
 BASE = dict(protocol="local", seed=0, val_per_class=20, epochs=150, eval_every=5)
 CANDIDATES = {
-    "single": dict(variant="single"),
-    "paired": dict(variant="paired"),
+    # w_cls is JADE's only; the classifier candidates carry the value they were run with
+    "single": dict(variant="single", w_cls=1.0),
+    "paired": dict(variant="paired", w_cls=1.0),
     "jade-wcls-1": dict(variant="jade", w_cls=1.0),       # Eq. 2 exactly as written
     "jade-wcls-30": dict(variant="jade", w_cls=30.0),
     "jade-wcls-300": dict(variant="jade", w_cls=300.0),
     "jade-wcls-3000": dict(variant="jade", w_cls=3000.0),
+    "jade-wcls-30000": dict(variant="jade", w_cls=30000.0),
+    "paired-mb256": dict(variant="paired", mnist_batch_size=256, w_cls=1.0),  # 4x more MNIST images per step
+    "jade-wcls-30000-mb256": dict(variant="jade", w_cls=30000.0, mnist_batch_size=256),
 }
 
 

@@ -145,12 +145,25 @@ def error_bars(table, path, paper=None, title="SVHN error over seeds"):
     style()
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     order = [v for v in VARIANT_NAMES if v in set(table["variant"])]
-    sns.stripplot(table, x="variant", y="svhn_error", order=order, ax=ax, size=6, jitter=0.15, label="this run")
+    sns.stripplot(table, x="variant", y="svhn_error", order=order, ax=ax, size=6, jitter=0.15)
     if paper:
         for i, v in enumerate(order):
             if v in paper:
                 m, s = paper[v]
                 ax.errorbar(i + 0.3, m, yerr=s, fmt="s", color="k", capsize=4)
-    ax.set(xlabel="", ylabel="SVHN error (%)", title=title + ("; black squares: paper mean +- sd" if paper else ""))
+    ax.set(xlabel="", ylabel="SVHN error (%)", title=title + ("\ndots: our seeds; black squares: paper mean +- sd" if paper else ""))
     ax.set_xticks(range(len(order)), [VARIANT_NAMES[v] for v in order])
+    return save(fig, path)
+
+
+def validation_curves(curves: dict, path, column="svhn_val_error", title="SVHN validation error"):
+    """One line per candidate: ``curves = {name: curve DataFrame}``, the validation column per epoch."""
+    style()
+    fig, ax = plt.subplots(figsize=(8, 3.8))
+    for name, c in curves.items():
+        if column in c:
+            d = c[["epoch", column]].dropna()
+            ax.plot(d["epoch"], d[column], marker="o", ms=2, label=name)
+    ax.set(xlabel="epoch", ylabel="error (%)", title=title)
+    ax.legend(fontsize=8, ncol=2)
     return save(fig, path)

@@ -78,3 +78,32 @@ def paired_comparison(runs: pd.DataFrame, a: str, b: str, metric: str = "svhn_er
         out["p_two_sided"] = float(t.pvalue)
         out["p_a_better"] = float(t.pvalue / 2 if t.statistic < 0 else 1 - t.pvalue / 2)
     return out
+
+
+def tuning_table(tuning_dir="results/tuning", last_epochs=25) -> tuple:
+    """Validation evidence of the tuning candidates in ``tuning_dir/<name>/runs/...``.
+
+    Returns ``(table, curves)``: per candidate its variant, the settings that
+    differ between candidates, the validation errors averaged over the last
+    ``last_epochs`` epochs (less noisy than one point on 200 images) and the
+    best point; ``curves`` maps name to the learning curve.
+    """
+    import json
+    from pathlib import Path
+    rows, curves = [], {}
+    for cfg_file in sorted(Path(tuning_dir).glob("*/runs/*/*/config.json")):
+        run = cfg_file.parent
+        if not (run / "metrics.json").exists():
+            continue
+        name = run.parents[2].name
+        cfg = json.loads(cfg_file.read_text())["config"]
+        curve = pd.read_csv(run / "curve.csv")
+        curves[name] = curve
+        tail = curve[curve.epoch > curve.epoch.max() - last_epochs]
+        rows.append({"candidate": name, "variant": cfg["variant"], "w_cls": cfg["w_cls"],
+                     "mnist_batch_size": cfg["mnist_batch_size"], "epochs": cfg["epochs"],
+                     "svhn_val_last": tail["svhn_val_error"].mean(),
+                     "svhn_val_best": curve["svhn_val_error"].min(),
+                     "mnist_val_last": tail["mnist_val_error"].mean() if "mnist_val_error" in tail else np.nan,
+                     "minutes": curve["seconds"].iloc[-1] / 60})
+    return pd.DataFrame(rows), curves
