@@ -22,7 +22,6 @@ import os
 import platform
 import time
 
-import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 

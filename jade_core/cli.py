@@ -101,28 +101,22 @@ def cmd_export(a):
 
 
 def cmd_check_data(a):
+    import numpy as np
     from .config import default_data_dir
-    from .data import load_split
+    from .data import available_protocols, load_split
     d = a.data_dir or default_data_dir()
-    ok = True
+    missing = []
     for ds, split in (("mnist", "train"), ("mnist", "test"), ("svhn", "train"), ("svhn", "test")):
         try:
             x, y, _, src = load_split(d, ds, split, a.download)
-            print(f"{ds} {split}: {len(y)} images from {src}; per class {list(map(int, __import__('numpy').bincount(y, minlength=10)))}")
+            print(f"{ds} {split}: {len(y)} images from {src}; per class {np.bincount(y, minlength=10).tolist()}")
         except ConfigError as e:
             print(f"{ds} {split}: unavailable: {e}")
-            ok = ok and (ds, split) == ("svhn", "train")
-    print("protocols available: " + ("paper and local" if ok and _has(d, "svhn", "train") else "local"))
-    return 0 if ok else 1
-
-
-def _has(d, ds, split):
-    from .data import load_split
-    try:
-        load_split(d, ds, split)
-        return True
-    except ConfigError:
-        return False
+            missing.append((ds, split))
+    protocols = available_protocols(d, a.download)
+    print(f"protocols this directory allows: {', '.join(protocols) or 'none'}")
+    # SVHN train is optional (it only enables the paper protocol); the rest is needed
+    return 1 if set(missing) - {("svhn", "train")} else 0
 
 
 def cmd_book(a):

@@ -218,14 +218,14 @@ def build_splits(cfg: RunConfig, need_mnist: bool = True) -> Splits:
     info = {"protocol": cfg.protocol}
     if cfg.protocol == "paper":
         sx, sy, sidx, src = load_split(cfg.data_dir, "svhn", "train", cfg.download)
-        ex, ey, eidx, esrc = load_split(cfg.data_dir, "svhn", "test", cfg.download)
+        ex, ey, _, esrc = load_split(cfg.data_dir, "svhn", "test", cfg.download)
         pool = select_pool(sy, cfg.labels_per_class, cfg.seed, "the SVHN train split")
         eval_sel = np.arange(len(ey))
         info["svhn_source"] = [src, esrc]
         info["evaluation"] = "the whole SVHN test set"
     else:
         sx, sy, sidx, src = load_split(cfg.data_dir, "svhn", "test", cfg.download)
-        ex, ey, eidx = sx, sy, sidx
+        ex, ey = sx, sy
         pool = select_pool(sy, cfg.labels_per_class, cfg.seed, f"the SVHN test digits in {cfg.data_dir}")
         eval_sel = np.setdiff1d(np.arange(len(sy)), pool.ravel())
         info["svhn_source"] = [src]

@@ -107,3 +107,19 @@ def tuning_table(tuning_dir="results/tuning", last_epochs=25) -> tuple:
                      "mnist_val_last": tail["mnist_val_error"].mean() if "mnist_val_error" in tail else np.nan,
                      "minutes": curve["seconds"].iloc[-1] / 60})
     return pd.DataFrame(rows), curves
+
+
+def precision_check(runs: pd.DataFrame, check_dir="results/precision-check") -> pd.DataFrame:
+    """fp32 / contiguous reruns in ``check_dir`` next to the bf16 / channels-last runs of the same seed."""
+    from .runs import collect_metrics
+    check = collect_metrics(check_dir)
+    rows = []
+    for _, c in check.iterrows():
+        ref = runs[(runs.variant == c.variant) & (runs.seed == c.seed) & (runs.protocol == c.protocol)]
+        if ref.empty:
+            continue
+        r = ref.iloc[0]
+        rows.append({"variant": c.variant, "seed": c.seed, "svhn bf16": r.svhn_error, "svhn fp32": c.svhn_error,
+                     "mnist bf16": r.mnist_error, "mnist fp32": c.mnist_error,
+                     "minutes bf16": r.train_seconds / 60, "minutes fp32": c.train_seconds / 60})
+    return pd.DataFrame(rows)

@@ -15,7 +15,6 @@ they were chosen on validation data.
 """
 from __future__ import annotations
 
-import json
 import shutil
 import time
 

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from jade_core.config import ConfigError, resolve_config
+from jade_core.config import ConfigError
 from jade_core.data import load_split
 from jade_core.runs import FILES, collect_metrics, load_run
 from jade_core.train import TrainingInterrupted, train
