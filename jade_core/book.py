@@ -46,6 +46,11 @@ def execute(profile: str, data_dir=None, force=False, only=None) -> Path:
     import papermill as pm
     out_dir = ROOT / "_build" / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
+    if profile == "smoke" and not only:
+        # smoke runs are disposable and take seconds: start clean, so runs left by an
+        # older configuration never block the build (paper runs are never touched)
+        from .config import PROFILES
+        shutil.rmtree(ROOT / PROFILES["smoke"]["output_dir"], ignore_errors=True)
     for entry in load_matrix()[profile]:
         if only and entry["notebook"] not in only:
             continue
@@ -66,6 +71,18 @@ def execute(profile: str, data_dir=None, force=False, only=None) -> Path:
     return out_dir
 
 
+def copy_mathjax(target: Path) -> None:
+    """Copy MathJax 3 (the combined TeX/MathML component and its fonts) into the site."""
+    try:
+        import mathjax  # the django-static-mathjax wheel: static files only
+    except ImportError as e:
+        raise BuildError("MathJax is missing: install the book extras, `pip install -e '.[book]'`.") from e
+    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(es5 / "tex-mml-chtml.js", target / "tex-mml-chtml.js")
+    shutil.copytree(es5 / "output" / "chtml" / "fonts", target / "output" / "chtml" / "fonts", dirs_exist_ok=True)
+
+
 def stage_and_build(profile: str) -> Path:
     """Stage config, toc and executed notebooks; build HTML with warnings as errors."""
     executed = ROOT / "_build" / "executed" / profile
@@ -79,6 +96,7 @@ def stage_and_build(profile: str) -> Path:
         if not src.exists():
             raise BuildError(f"{src} is missing: the matrix for profile {profile!r} did not execute {name}.")
         shutil.copy(src, site / "book" / src.name)
+    copy_mathjax(site / "_static" / "mathjax")
     for extra in (ROOT / "book").glob("*.md"):
         shutil.copy(extra, site / "book" / extra.name)
     html = ROOT / "_build" / "html"

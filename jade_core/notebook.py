@@ -43,12 +43,11 @@ def show(path):
     display(Image(filename=str(path)))
 
 
-def glue(name, value, fmt="{:.2f}"):
-    """myst-nb glue of a number as text, so prose quotes what the code computed."""
+def glue(name, value, fmt="{:.2f}") -> None:
+    """myst-nb glue of a number as text, so prose quotes what the code computed (shown only where quoted)."""
     from myst_nb import glue as _glue
     text = fmt.format(value) if isinstance(value, (int, float, np.floating, np.integer)) else str(value)
     _glue(name, text, display=False)
-    return text
 
 
 def run_variant(variant: str, params: dict, force: bool = False, **overrides):

@@ -16,11 +16,28 @@ PAPER_TABLE1 = pd.DataFrame([
 VARIANT_ORDER = ("single", "paired", "jade")
 
 
+CHANCE_CE = float(np.log(10))
+
+
+def failed_to_train(runs: pd.DataFrame, fraction: float = 0.9) -> pd.Series:
+    """Runs whose SVHN *training* cross-entropy in the last epoch is still near chance (>= 0.9 ln 10).
+
+    Decided from the training loss alone, never from evaluation images: such a
+    run never left the initial plateau (an optimisation failure, not a
+    generalisation result). Tables report them and give statistics both with
+    and without them.
+    """
+    return runs["final_train_ce"] >= fraction * CHANCE_CE
+
+
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean +- sd (ddof=1) of SVHN and MNIST error per variant and protocol, with the seed count."""
+    """Mean +- sd (ddof=1) of SVHN and MNIST error per variant and protocol, with the seed count,
+    the median, and the number of runs that failed to train (:func:`failed_to_train`)."""
     rows = []
     for (variant, protocol), g in runs.groupby(["variant", "protocol"], sort=False):
         row = {"variant": variant, "protocol": protocol, "seeds": len(g),
+               "failed": int(failed_to_train(g).sum()) if "final_train_ce" in g else 0,
+               "svhn_median": g["svhn_error"].median(),
                "svhn_mean": g["svhn_error"].mean(), "svhn_sd": g["svhn_error"].std(ddof=1) if len(g) > 1 else np.nan}
         m = g["mnist_error"].dropna()
         row["mnist_mean"] = m.mean() if len(m) else np.nan

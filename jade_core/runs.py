@@ -154,10 +154,15 @@ def collect_metrics(output_dir="results", protocol=None) -> pd.DataFrame:
     for p in finished_runs(output_dir, protocol):
         cfg = json.loads((p / "config.json").read_text())["config"]
         m = json.loads((p / "metrics.json").read_text())
+        curve = pd.read_csv(p / "curve.csv")
+        # SVHN training cross-entropy of the last epoch: single/paired log it as svhn_ce, JADE as -svhn_cls
+        ce = curve["svhn_ce"].iloc[-1] if "svhn_ce" in curve else -curve["svhn_cls"].iloc[-1]
         rows.append({"variant": cfg["variant"], "protocol": cfg["protocol"], "seed": cfg["seed"],
                      "svhn_error": m["svhn"]["error"], "mnist_error": m.get("mnist", {}).get("error"),
-                     "n_svhn_eval": m["svhn"]["n"], "train_seconds": m["train_seconds"], "path": str(p)})
-    cols = ["variant", "protocol", "seed", "svhn_error", "mnist_error", "n_svhn_eval", "train_seconds", "path"]
+                     "n_svhn_eval": m["svhn"]["n"], "train_seconds": m["train_seconds"],
+                     "final_train_ce": float(ce), "path": str(p)})
+    cols = ["variant", "protocol", "seed", "svhn_error", "mnist_error", "n_svhn_eval", "train_seconds",
+            "final_train_ce", "path"]
     return pd.DataFrame(rows, columns=cols)
 
 

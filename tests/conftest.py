@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("JADE_DATA_DIR") or ROOT.parent / "shared" / "data")
+DATA = Path(os.environ.get("JADE_DATA_DIR") or ROOT.parent / "shared" / "data").resolve()
 
 
 @pytest.fixture(scope="session")

@@ -38,10 +38,12 @@ def test_a_chapter_runs_alone_with_papermill(data_dir, tmp_path):
     import papermill as pm
     out = tmp_path / "single.ipynb"
     pm.execute_notebook(str(BOOK / "single.ipynb"), str(out), kernel_name="python3", cwd=str(ROOT),
-                        parameters={"seed": 3, "profile": "smoke", "data_dir": data_dir},
+                        parameters={"seed": 3, "profile": "smoke", "data_dir": data_dir,
+                                    "output_dir": str(tmp_path / "runs")},
                         progress_bar=False)
     text = out.read_text()
     assert "SVHN error" in text and "local protocol" in text
+    assert (tmp_path / "runs" / "runs" / "single" / "local-seed3" / "metrics.json").exists()
 
 
 @pytest.mark.notebooks

@@ -20,6 +20,8 @@ def test_environment_yml_names_the_pyproject_packages():
                                                for n in names(extra)}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    conda += [d for sub in env["dependencies"] if isinstance(sub, dict) for d in sub.get("pip", [])
+              if not d.startswith("-e")]
     assert names(conda) - {"python", "pip"} == wanted
 
 

@@ -2,15 +2,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jade_core.report import paired_comparison, side_by_side, summary_table
+from jade_core.report import failed_to_train, paired_comparison, side_by_side, summary_table
 
 
 def runs():
     rows = []
     for s in range(5):
-        rows.append(dict(variant="single", protocol="local", seed=s, svhn_error=40 + s, mnist_error=None, train_seconds=60))
+        rows.append(dict(variant="single", protocol="local", seed=s, svhn_error=40 + s, mnist_error=None, train_seconds=60,
+                         final_train_ce=0.05))
         rows.append(dict(variant="jade", protocol="local", seed=s, svhn_error=38 + s + 0.1 * (s % 2), mnist_error=1.0,
-                         train_seconds=120))
+                         train_seconds=120, final_train_ce=0.05))
     return pd.DataFrame(rows)
 
 
@@ -19,7 +20,15 @@ def test_summary_mean_sd_and_order():
     assert list(t.variant) == ["single", "jade"]
     single = t.iloc[0]
     assert single.svhn_mean == 42 and single.svhn_sd == pytest.approx(np.std([40, 41, 42, 43, 44], ddof=1))
-    assert single.seeds == 5 and np.isnan(single.mnist_mean)
+    assert single.seeds == 5 and np.isnan(single.mnist_mean) and single.failed == 0 and single.svhn_median == 42
+
+
+def test_runs_stuck_at_chance_are_flagged_from_the_training_loss():
+    r = runs()
+    r.loc[0, "final_train_ce"] = 2.303  # ln 10: never left the plateau
+    r.loc[1, "final_train_ce"] = 1.9
+    assert list(failed_to_train(r)[:3]) == [True, False, False]
+    assert summary_table(r).set_index("variant").loc["single", "failed"] == 1
 
 
 def test_paired_comparison_detects_a_consistent_gain():
