@@ -44,7 +44,8 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
         row["mnist_sd"] = m.std(ddof=1) if len(m) > 1 else np.nan
         row["minutes_per_run"] = g["train_seconds"].mean() / 60
         rows.append(row)
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=["variant", "protocol", "seeds", "failed", "svhn_median", "svhn_mean", "svhn_sd",
+                                      "mnist_mean", "mnist_sd", "minutes_per_run"])
     if out.empty:
         return out
     out["order"] = out["variant"].map({v: i for i, v in enumerate(VARIANT_ORDER)})

@@ -51,6 +51,16 @@ class ClassMatchedSampler:
         return torch.cat([matched, extra])
 
 
+def variant_loss(cfg: RunConfig, model, xs, ls, xm=None, lm=None):
+    """The loss one step minimises: cross-entropy (single), the sum of the two
+    cross-entropies (paired), or minus Eq. 2 with the configured weights (JADE)."""
+    if cfg.variant == "jade":
+        return jade_objective(model, xs, ls, xm, lm, cfg.svhn_sigma, cfg.w_rec, cfg.w_cls, cfg.w_kl, cfg.w_match)
+    if cfg.variant == "paired":
+        return classifier_objective(model, xs, ls, xm, lm)
+    return classifier_objective(model, xs, ls)
+
+
 def _rng_state(gen):
     return {"torch": torch.get_rng_state(), "gen": gen.get_state()}
 
@@ -121,13 +131,7 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
                 midx = sampler(sy[idx], cfg.mnist_batch_size)
                 xm, lm = prepare(mx[midx], cl, device), my[midx].to(device)
             with autocast(cfg.precision, device):
-                if cfg.variant == "jade":
-                    loss, terms = jade_objective(model, xs, ls, xm, lm, cfg.svhn_sigma,
-                                                 cfg.w_rec, cfg.w_cls, cfg.w_kl, cfg.w_match)
-                elif paired:
-                    loss, terms = classifier_objective(model, xs, ls, xm, lm)
-                else:
-                    loss, terms = classifier_objective(model, xs, ls)
+                loss, terms = variant_loss(cfg, model, xs, ls, *((xm, lm) if paired else ()))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

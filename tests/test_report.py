@@ -29,6 +29,10 @@ def test_runs_stuck_at_chance_are_flagged_from_the_training_loss():
     r.loc[1, "final_train_ce"] = 1.9
     assert list(failed_to_train(r)[:3]) == [True, False, False]
     assert summary_table(r).set_index("variant").loc["single", "failed"] == 1
+    # every run failed (as in 2-epoch smoke runs): the table without them is empty but has its columns
+    r["final_train_ce"] = 2.303
+    empty = summary_table(r[~failed_to_train(r)])
+    assert empty.empty and "svhn_mean" in empty.columns and empty.set_index("variant").index.empty
 
 
 def test_paired_comparison_detects_a_consistent_gain():
