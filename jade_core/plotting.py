@@ -145,7 +145,10 @@ def error_bars(table, path, paper=None, title="SVHN error over seeds"):
     style()
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     order = [v for v in VARIANT_NAMES if v in set(table["variant"])]
-    sns.stripplot(table, x="variant", y="svhn_error", order=order, ax=ax, size=6, jitter=0.15)
+    for i, v in enumerate(order):  # deterministic horizontal spread (seaborn's jitter is random)
+        d = table[table.variant == v].sort_values("seed")
+        ax.scatter(i + np.linspace(-0.12, 0.12, len(d)), d["svhn_error"], s=30, zorder=3,
+                   color=sns.color_palette("colorblind")[i])
     if paper:
         for i, v in enumerate(order):
             if v in paper:

@@ -22,3 +22,12 @@ def test_image_grid_of_uint8(tmp_path):
     x = np.random.default_rng(1).integers(0, 255, (40, 3, 32, 32), dtype=np.uint8)
     p = plotting.image_grid(x, np.repeat(np.arange(10), 4), tmp_path / "g.png", per_class=4)
     assert p.exists()
+
+
+def test_error_bars_are_deterministic(tmp_path):
+    import pandas as pd
+    t = pd.DataFrame({"variant": ["single"] * 3 + ["jade"] * 3, "seed": [0, 1, 2] * 2,
+                      "svhn_error": [30.0, 31, 35, 28, 29, 30]})
+    a = plotting.error_bars(t, tmp_path / "a.png", paper={"single": (32.3, 1.6)}).read_bytes()
+    b = plotting.error_bars(t, tmp_path / "b.png", paper={"single": (32.3, 1.6)}).read_bytes()
+    assert a == b
