@@ -155,7 +155,8 @@ def load_split(data_dir, dataset: str, split: str, download: bool = False):
     if npz.exists():
         x, y, index = load_npz(npz, dataset)
         return x, y, index, f"mirror:{npz.name}"
-    root.mkdir(parents=True, exist_ok=True) if download else None
+    if download:
+        root.mkdir(parents=True, exist_ok=True)
     if dataset == "mnist":
         x, y, index = _torchvision_mnist(root, split == "train", download)
     else:
