@@ -103,7 +103,7 @@ def cmd_export(a):
 def cmd_check_data(a):
     import numpy as np
     from .config import default_data_dir
-    from .data import available_protocols, load_split
+    from .data import load_split
     d = a.data_dir or default_data_dir()
     missing = []
     for ds, split in (("mnist", "train"), ("mnist", "test"), ("svhn", "train"), ("svhn", "test")):
@@ -113,7 +113,8 @@ def cmd_check_data(a):
         except ConfigError as e:
             print(f"{ds} {split}: unavailable: {e}")
             missing.append((ds, split))
-    protocols = available_protocols(d, a.download)
+    # the same rule as data.available_protocols, from the loads above instead of loading again
+    protocols = [p for p, split in (("paper", "train"), ("local", "test")) if ("svhn", split) not in missing]
     print(f"protocols this directory allows: {', '.join(protocols) or 'none'}")
     # SVHN train is optional (it only enables the paper protocol); the rest is needed
     return 1 if set(missing) - {("svhn", "train")} else 0

@@ -108,13 +108,12 @@ def tuning_table(tuning_dir="results/tuning", last_epochs=25) -> tuple:
     """
     import json
     from pathlib import Path
+
+    from .runs import finished_runs
     rows, curves = [], {}
-    for cfg_file in sorted(Path(tuning_dir).glob("*/runs/*/*/config.json")):
-        run = cfg_file.parent
-        if not (run / "metrics.json").exists():
-            continue
+    for run in (r for cand in sorted(Path(tuning_dir).iterdir()) if cand.is_dir() for r in finished_runs(cand)):
         name = run.parents[2].name
-        cfg = json.loads(cfg_file.read_text())["config"]
+        cfg = json.loads((run / "config.json").read_text())["config"]
         curve = pd.read_csv(run / "curve.csv")
         curves[name] = curve
         tail = curve[curve.epoch > curve.epoch.max() - last_epochs]
