@@ -15,6 +15,7 @@ from typing import Optional
 VARIANTS = ("single", "paired", "jade")
 PROTOCOLS = ("local", "paper")
 PRECISIONS = ("fp32", "bf16")
+REC_REDUCTIONS = ("sum", "mean")
 
 
 class ConfigError(ValueError):
@@ -26,7 +27,7 @@ class RunConfig:
     """The resolved parameters of one training run (one variant, one seed)."""
 
     variant: str = "jade"            # single | paired | jade (Section 3)
-    protocol: str = "local"          # paper: labels from SVHN train; local: from the mirror's test digits
+    protocol: str = "local"          # paper: labels from SVHN train; local: the fixed cut of ../shared/data/README.md
     seed: int = 0                    # chooses the labelled pool, initial weights, batches, dropout
     profile: str = "paper"           # smoke | paper: the named defaults below
     epochs: int = 150                # passes over the labelled SVHN pool (validation curves flat by then; book: tuning)
@@ -36,17 +37,23 @@ class RunConfig:
     lr: float = 1e-3                 # Adam learning rate (paper silent; chosen on validation)
     weight_decay: float = 0.0        # none: the paper names only dropout as regulariser
     labels_per_class: int = 100      # paper: 100 per class = 1,000 labelled SVHN images
-    val_per_class: int = 0           # >0 carves this many per class out of the pool as validation (tuning runs)
+    val_per_class: int = 50          # validation images per class from outside the pool (local: development part);
+                                     # extra labelled data used only for choices. 50: the rarest digit has 53 left
     mnist_train_size: Optional[int] = 45000  # paper: 45K MNIST training images; the other 15K validate
     mnist_val_size: Optional[int] = 15000    # MNIST validation images (from the 15K left over)
     mnist_test_size: Optional[int] = None    # None = the whole MNIST test set (10,000)
     eval_size: Optional[int] = None          # None = every SVHN evaluation image of the protocol
     svhn_sigma: float = 0.1          # std of the Gaussian likelihood p(x|z1,z2) on [0,1] pixels (paper silent)
+    rec_reduction: str = "sum"       # log p(x|z) summed over pixels (a proper likelihood) or "mean" per pixel
     w_rec: float = 1.0               # weights of the terms of Eq. 2; the paper has none, so 1 ...
     w_cls: float = 30000.0           # ... except the classification term of JADE: with 1 the classifier barely
                                      # learns (reconstruction is ~3,000 nats); chosen on validation (book: tuning)
     w_kl: float = 1.0
     w_match: float = 1.0
+    w_match_warmup: int = 0          # >0: w_match ramps up linearly over this many epochs (0: constant)
+    restart_epoch: int = 10          # plateau rule: after this epoch, a run whose mean SVHN training cross-entropy
+    max_restarts: int = 3            # is still >= 0.9 ln 10 restarts from the next initialisation (at most this often)
+    threads: int = 1                 # torch CPU threads; part of the result (reduction order), so recorded
     precision: str = "bf16"          # bf16 autocast on CPU/GPU; fp32 for the reference check
     channels_last: bool = True       # memory format of the conv nets (faster with oneDNN)
     eval_every: int = 5              # epochs between validation evaluations on the learning curve
@@ -58,13 +65,22 @@ class RunConfig:
     # keys that do not change the numbers a run produces: a finished run is
     # reused whatever they are.
     NON_SEMANTIC = ("data_dir", "download", "device", "output_dir", "profile")
+    # keys a variant never reads: a single classifier's result does not depend
+    # on JADE's loss weights, so changing them does not invalidate its runs.
+    UNUSED = {
+        "single": ("mnist_batch_size", "mnist_train_size", "mnist_val_size", "mnist_test_size", "svhn_sigma",
+                   "rec_reduction", "w_rec", "w_cls", "w_kl", "w_match", "w_match_warmup"),
+        "paired": ("svhn_sigma", "rec_reduction", "w_rec", "w_cls", "w_kl", "w_match", "w_match_warmup"),
+        "jade": (),
+    }
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def semantic(self) -> dict:
         """The parameters that determine the result (used to decide reuse)."""
-        return {k: v for k, v in self.to_dict().items() if k not in self.NON_SEMANTIC}
+        skip = set(self.NON_SEMANTIC) | set(self.UNUSED.get(self.variant, ()))
+        return {k: v for k, v in self.to_dict().items() if k not in skip}
 
     @property
     def run_dir(self) -> Path:
@@ -76,7 +92,7 @@ class RunConfig:
 # touch committed paper runs.
 PROFILES = {
     "smoke": dict(
-        epochs=2, labels_per_class=5, mnist_train_size=600, mnist_val_size=300,
+        epochs=2, labels_per_class=5, val_per_class=5, mnist_train_size=600, mnist_val_size=300,
         mnist_test_size=500, eval_size=400, batch_size=25, mnist_batch_size=25,
         eval_every=1, output_dir="_build/smoke-results",
     ),
@@ -115,11 +131,14 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_int("labels_per_class", cfg.labels_per_class, 1)
     _check_int("val_per_class", cfg.val_per_class, 0)
     _check_int("eval_every", cfg.eval_every, 1)
+    _check_int("restart_epoch", cfg.restart_epoch, 1)
+    _check_int("max_restarts", cfg.max_restarts, 0)
+    _check_int("threads", cfg.threads, 1)
+    _check_int("w_match_warmup", cfg.w_match_warmup, 0)
+    if cfg.rec_reduction not in REC_REDUCTIONS:
+        raise ConfigError(f"unknown rec_reduction {cfg.rec_reduction!r}: choose one of {', '.join(REC_REDUCTIONS)}.")
     for name in ("mnist_train_size", "mnist_val_size", "mnist_test_size", "eval_size"):
         _check_int(name, getattr(cfg, name), 1, allow_none=True)
-    if cfg.val_per_class >= cfg.labels_per_class:
-        raise ConfigError(f"val_per_class ({cfg.val_per_class}) must be smaller than labels_per_class "
-                          f"({cfg.labels_per_class}): some labelled images must be left to train on.")
     for name in ("lr", "svhn_sigma"):
         v = getattr(cfg, name)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:

@@ -15,9 +15,16 @@ SVHN protocols (recorded in every run):
 
 - ``paper``: the labelled pool (``labels_per_class`` per class) is drawn from
   the SVHN *train* split; error is measured on the whole SVHN test set.
-- ``local``: where no SVHN train split exists (the offline mirror), the pool is
-  drawn from the available SVHN *test* digits and error is measured on the
-  remaining, disjoint test digits.
+- ``local`` (``../shared/data/README.md``): where no SVHN train split exists
+  (the offline mirror), one fixed cut of the official SVHN test digits 0..7,999:
+  the **development part** (official test indices 0..2,499) holds every
+  labelled pool and every validation image; the **evaluation part**
+  (2,500..7,999, 5,500 digits) gives the reported error only, the same images
+  for every seed, variant and label budget.
+
+Validation images (``val_per_class`` per class) are drawn from the images of
+the pool's split *outside* the pool (the development part under ``local``),
+never from the pool itself: extra labelled data used only for choices.
 
 MNIST: the first 45,000 training images train (the paper's "45K samples"),
 the remaining 15,000 validate, the 10,000 test images give the MNIST error.
@@ -36,6 +43,9 @@ from .config import ConfigError, RunConfig
 
 SHAPES = {"mnist": (28, 28), "svhn": (3, 32, 32)}
 MNIST_TRAIN_SIZE = 45000
+# The fixed cut of the local protocol, in official SVHN test indices.
+LOCAL_DEVELOPMENT = (0, 2500)     # pools and validation images
+LOCAL_EVALUATION = (2500, 8000)   # reported error only
 
 # sha256 of the four official, uncompressed MNIST IDX files (the names
 # torchvision expects under MNIST/raw); a file that differs is refused.
@@ -178,11 +188,11 @@ def available_protocols(data_dir, download: bool = False) -> list:
 
 
 def select_pool(labels: np.ndarray, per_class: int, seed: int, where: str = "SVHN") -> np.ndarray:
-    """Indices of a class-balanced labelled pool: ``per_class`` images of each digit.
+    """Positions (in ``labels``) of a class-balanced labelled pool: ``per_class`` images of each digit.
 
     Chosen by ``seed`` alone (numpy's PCG64), so the same seed gives the same
-    pool on every machine. Returned in the order drawn per class, classes
-    concatenated 0..9.
+    pool on every machine. Returned as (10, per_class), row c holding digit c
+    in the order drawn.
     """
     rng = np.random.default_rng(seed)
     out = []
@@ -193,6 +203,66 @@ def select_pool(labels: np.ndarray, per_class: int, seed: int, where: str = "SVH
                             f"Choose labels_per_class <= {min(np.bincount(labels, minlength=10))}.")
         out.append(rng.choice(idx, size=per_class, replace=False))
     return np.stack(out)  # (10, per_class)
+
+
+def select_validation(labels: np.ndarray, exclude: np.ndarray, per_class: int, seed: int,
+                      where: str = "SVHN") -> np.ndarray:
+    """Positions of ``per_class`` validation images of each digit, none of them in ``exclude`` (the pool).
+
+    A separate random stream from the pool's (seeded by ``seed`` and a fixed
+    tag), so the pool of a seed does not depend on ``per_class``.
+    """
+    rng = np.random.default_rng([seed, 0x7A1])
+    free = np.ones(len(labels), dtype=bool)
+    free[np.asarray(exclude, dtype=int).ravel()] = False
+    out = []
+    for c in range(10):
+        idx = np.flatnonzero((labels == c) & free)
+        if per_class > len(idx):
+            raise DataError(f"val_per_class={per_class} but {where} has only {len(idx)} images of digit {c} "
+                            f"left outside the labelled pool. Choose val_per_class <= {len(idx)} "
+                            "or a smaller labels_per_class.")
+        out.append(rng.choice(idx, size=per_class, replace=False))
+    return np.concatenate(out).astype(int) if out else np.zeros(0, dtype=int)
+
+
+def local_parts(official_index: np.ndarray) -> tuple:
+    """Positions of the development and evaluation parts of the local protocol's fixed cut."""
+    official_index = np.asarray(official_index)
+    dev = np.flatnonzero((official_index >= LOCAL_DEVELOPMENT[0]) & (official_index < LOCAL_DEVELOPMENT[1]))
+    ev = np.flatnonzero((official_index >= LOCAL_EVALUATION[0]) & (official_index < LOCAL_EVALUATION[1]))
+    return dev, ev
+
+
+def protocol_split(protocol: str, labels: np.ndarray, official_index: np.ndarray, labels_per_class: int,
+                   val_per_class: int, seed: int, eval_labels: np.ndarray | None = None,
+                   eval_size: int | None = None) -> dict:
+    """The SVHN split of one run: positions of ``pool`` (10, k), ``val`` and ``eval``.
+
+    ``local``: ``labels``/``official_index`` are the SVHN test digits of the
+    mirror; pool and validation come from the development part, evaluation is
+    the whole evaluation part (or a fixed, seed-independent subset of
+    ``eval_size``), the same for every seed and budget.
+    ``paper``: ``labels`` is the SVHN train split (pool and validation), and the
+    evaluation is every image of the test split (``eval_labels``).
+    """
+    if protocol == "local":
+        dev, ev = local_parts(official_index)
+        if len(ev) == 0:
+            raise DataError("the SVHN test digits hold no image of the local protocol's evaluation part "
+                            f"(official test indices {LOCAL_EVALUATION[0]}..{LOCAL_EVALUATION[1] - 1}). "
+                            "Use the mirror of ../shared/data or the official test_32x32.mat.")
+        where = f"the development part (official SVHN test indices {LOCAL_DEVELOPMENT[0]}..{LOCAL_DEVELOPMENT[1] - 1})"
+        pool = dev[select_pool(labels[dev], labels_per_class, seed, where)]
+        val = dev[select_validation(labels[dev], np.searchsorted(dev, pool.ravel()), val_per_class, seed, where)]
+    else:
+        pool = select_pool(labels, labels_per_class, seed, "the SVHN train split")
+        val = select_validation(labels, pool.ravel(), val_per_class, seed, "the SVHN train split")
+        ev = np.arange(len(eval_labels if eval_labels is not None else labels))
+    if eval_size is not None and eval_size < len(ev):
+        # a fixed, seed-independent subset so smoke runs of every seed share it
+        ev = np.sort(np.random.default_rng(12345).choice(ev, eval_size, replace=False))
+    return {"pool": pool, "val": val, "eval": ev}
 
 
 def to_float(x: np.ndarray) -> torch.Tensor:
@@ -206,7 +276,7 @@ class Splits:
     """Every tensor one run needs, in memory, normalised once."""
 
     svhn_train: tuple            # (x float (N,3,32,32), y long)
-    svhn_val: Optional[tuple]    # carved from the labelled pool when val_per_class > 0
+    svhn_val: Optional[tuple]    # val_per_class per class from outside the pool (None when 0)
     svhn_eval: tuple             # the images the SVHN error is reported on
     mnist_train: tuple
     mnist_val: tuple
@@ -219,29 +289,27 @@ def build_splits(cfg: RunConfig, need_mnist: bool = True) -> Splits:
     info = {"protocol": cfg.protocol}
     if cfg.protocol == "paper":
         sx, sy, sidx, src = load_split(cfg.data_dir, "svhn", "train", cfg.download)
-        ex, ey, _, esrc = load_split(cfg.data_dir, "svhn", "test", cfg.download)
-        pool = select_pool(sy, cfg.labels_per_class, cfg.seed, "the SVHN train split")
-        eval_sel = np.arange(len(ey))
+        ex, ey, eidx, esrc = load_split(cfg.data_dir, "svhn", "test", cfg.download)
         info["svhn_source"] = [src, esrc]
         info["evaluation"] = "the whole SVHN test set"
     else:
         sx, sy, sidx, src = load_split(cfg.data_dir, "svhn", "test", cfg.download)
-        ex, ey = sx, sy
-        pool = select_pool(sy, cfg.labels_per_class, cfg.seed, f"the SVHN test digits in {cfg.data_dir}")
-        eval_sel = np.setdiff1d(np.arange(len(sy)), pool.ravel())
+        ex, ey, eidx = sx, sy, sidx
         info["svhn_source"] = [src]
-        info["evaluation"] = "the SVHN test digits of the data directory not in the labelled pool"
-    if cfg.eval_size is not None and cfg.eval_size < len(eval_sel):
-        # a fixed, seed-independent subset so smoke runs of every seed share it
-        eval_sel = np.sort(np.random.default_rng(12345).choice(eval_sel, cfg.eval_size, replace=False))
-    val_sel = pool[:, : cfg.val_per_class].ravel()
-    train_sel = pool[:, cfg.val_per_class:].ravel()
+        info["evaluation"] = (f"the evaluation part of the local protocol (official SVHN test indices "
+                              f"{LOCAL_EVALUATION[0]}..{LOCAL_EVALUATION[1] - 1})")
+    cut = protocol_split(cfg.protocol, sy, sidx, cfg.labels_per_class, cfg.val_per_class, cfg.seed,
+                         eval_labels=ey, eval_size=cfg.eval_size)
+    pool, val_sel, eval_sel = cut["pool"], cut["val"], cut["eval"]
+    train_sel = pool.ravel()
     info.update(
         labels_per_class=cfg.labels_per_class,
-        pool_official_index=sidx[pool.ravel()].tolist(),
+        pool_official_index=sidx[train_sel].tolist(),
+        val_official_index=sidx[val_sel].tolist(),
         n_svhn_train=len(train_sel), n_svhn_val=len(val_sel), n_svhn_eval=len(eval_sel),
         svhn_train_fingerprint=fingerprint(sx[train_sel], sy[train_sel]),
         svhn_eval_fingerprint=fingerprint(ex[eval_sel], ey[eval_sel]),
+        svhn_eval_official_index=[int(eidx[eval_sel].min()), int(eidx[eval_sel].max())] if len(eval_sel) else [],
     )
     svhn = lambda x, y, sel: (to_float(x[sel]), torch.from_numpy(y[sel]))
     splits = dict(

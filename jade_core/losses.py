@@ -82,8 +82,13 @@ def kl_match(mu_x, logvar_x, mu_y, logvar_y):
     return kl_gaussians(mu_x[:, :c], logvar_x[:, :c], mu_y[:, :c], logvar_y[:, :c])
 
 
-def elbo_terms(model, x, labels, dataset, sigma):
+def elbo_terms(model, x, labels, dataset, sigma, rec_reduction="sum"):
     """The four terms of one bound of Eq. 1, per image, and the posterior.
+
+    ``rec_reduction="sum"``: ``rec`` is the log-likelihood log p(x|z) (summed
+    over pixels, as Eq. 1 states); ``"mean"``: divided by the number of pixel
+    values D (3,072 SVHN, 784 MNIST), a reading some implementations use, which
+    weakens reconstruction against the other terms by a factor D.
 
     Returns a dict with ``rec`` = log p(x|z_style, z_content), ``cls`` =
     log p(l|z_content), ``kl_style``, ``kl_content`` (to the N(0, I) priors),
@@ -92,6 +97,8 @@ def elbo_terms(model, x, labels, dataset, sigma):
     mu, logvar = model.posterior(x, dataset)
     z = reparameterize(mu, logvar)
     rec = log_likelihood(dataset, model.decoders[dataset](z), x, sigma)
+    if rec_reduction == "mean":
+        rec = rec / x[0].numel()
     cls = -F.cross_entropy(model.classifier(z[:, :LATENT_CONTENT]).float(), labels, reduction="none")
     c = LATENT_CONTENT
     kl_content = kl_std_normal(mu[:, :c], logvar[:, :c])
@@ -100,8 +107,13 @@ def elbo_terms(model, x, labels, dataset, sigma):
                 elbo=rec + cls - kl_style - kl_content, mu=mu, logvar=logvar)
 
 
-def jade_objective(model, xs, ls, xm, lm, sigma, w_rec=1.0, w_cls=1.0, w_kl=1.0, w_match=1.0):
-    """Negative of Eq. 2, averaged over the batch: the loss JADE minimises.
+def jade_objective(model, xs, ls, xm, lm, sigma, w_rec=1.0, w_cls=1.0, w_kl=1.0, w_match=1.0, rec_reduction="sum"):
+    """Negative of Eq. 2, averaged over the batch: the loss JADE minimises,
+
+        loss = -sum_{d in svhn, mnist} mean[ w_rec rec_d + w_cls cls_d - w_kl (kl_style_d + kl_content_d) ]
+               + w_match mean[ KL(q(z2|x,l) || q(z4|y,l)) ]
+
+    (all weights 1 and ``rec_reduction="sum"`` is Eq. 2 exactly).
 
     ``xs, ls``: SVHN images and labels; ``xm, lm``: MNIST images and labels,
     where row i of the MNIST batch has the class of row i of the SVHN batch
@@ -110,8 +122,8 @@ def jade_objective(model, xs, ls, xm, lm, sigma, w_rec=1.0, w_cls=1.0, w_kl=1.0,
     """
     if not torch.equal(lm[: len(ls)], ls):
         raise ValueError("jade_objective: the MNIST batch must be class-matched to the SVHN batch row by row.")
-    tx = elbo_terms(model, xs, ls, "svhn", sigma)
-    ty = elbo_terms(model, xm, lm, "mnist", sigma)
+    tx = elbo_terms(model, xs, ls, "svhn", sigma, rec_reduction)
+    ty = elbo_terms(model, xm, lm, "mnist", sigma, rec_reduction)
     n = len(ls)
     match = kl_match(tx["mu"], tx["logvar"], ty["mu"][:n], ty["logvar"][:n])
 

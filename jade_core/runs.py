@@ -15,6 +15,7 @@ files and never retrain.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -56,6 +57,34 @@ def save_torch(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
+class RunBusy(ConfigError):
+    """Another process holds the lock of a run folder."""
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path, wait: bool = False):
+    """Exclusive lock of one run folder (``.<name>.lock`` beside it), held while a run is
+    checked, trained or finalised, so two processes never write the same run.
+
+    The second process raises :class:`RunBusy` at once, or blocks until the
+    first is done when ``wait`` (then it finds the run finished and reuses it).
+    """
+    from filelock import FileLock, Timeout
+    run_dir = Path(run_dir)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(run_dir.parent / f".{run_dir.name}.lock"))
+    try:
+        lock.acquire(timeout=-1 if wait else 0)
+    except Timeout:
+        raise RunBusy(f"another process is training {run_dir} (its lock file {lock.lock_file} is held). "
+                      "Wait for it to finish (the run is then reused), pass wait=True (--wait), "
+                      "or choose another output_dir.") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def partial_dir(run_dir: Path) -> Path:
     return run_dir.with_name(run_dir.name + ".partial")
 
@@ -66,7 +95,8 @@ def is_finished(run_dir: Path) -> bool:
 
 def config_differences(saved: dict, cfg: RunConfig) -> list:
     now = cfg.semantic()
-    keys = sorted(set(now) | set(k for k in saved if k not in RunConfig.NON_SEMANTIC))
+    skip = set(RunConfig.NON_SEMANTIC) | set(RunConfig.UNUSED.get(cfg.variant, ()))
+    keys = sorted(set(now) | set(k for k in saved if k not in skip))
     return [f"{k}: saved {saved.get(k)!r}, now {now.get(k)!r}" for k in keys if saved.get(k) != now.get(k)]
 
 

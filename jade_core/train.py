@@ -15,6 +15,7 @@ they were chosen on validation data.
 """
 from __future__ import annotations
 
+import math
 import shutil
 import time
 
@@ -24,10 +25,10 @@ from tqdm import tqdm
 
 from .config import RunConfig, resolve_config
 from .data import build_splits
-from .evaluate import autocast, evaluate, prepare
+from .evaluate import autocast, evaluate, matching_report, prepare
 from .losses import classifier_objective, jade_objective
 from .models import build_model, count_parameters
-from .runs import check_existing, finalize, partial_dir, save_torch, versions, write_json
+from .runs import check_existing, finalize, partial_dir, run_lock, save_torch, versions, write_json
 
 
 class TrainingInterrupted(RuntimeError):
@@ -51,11 +52,22 @@ class ClassMatchedSampler:
         return torch.cat([matched, extra])
 
 
-def variant_loss(cfg: RunConfig, model, xs, ls, xm=None, lm=None):
+def w_match_at(cfg: RunConfig, epoch: int) -> float:
+    """The matching weight during 0-based ``epoch``: ``w_match``, ramped up linearly over the
+    first ``w_match_warmup`` epochs when that is > 0 (epoch e uses (e + 1) / warmup of it)."""
+    if cfg.w_match_warmup <= 0:
+        return cfg.w_match
+    return cfg.w_match * min(1.0, (epoch + 1) / cfg.w_match_warmup)
+
+
+def variant_loss(cfg: RunConfig, model, xs, ls, xm=None, lm=None, epoch: int | None = None):
     """The loss one step minimises: cross-entropy (single), the sum of the two
-    cross-entropies (paired), or minus Eq. 2 with the configured weights (JADE)."""
+    cross-entropies (paired), or minus Eq. 2 with the configured weights (JADE;
+    the matching weight of ``epoch`` when given, see :func:`w_match_at`)."""
     if cfg.variant == "jade":
-        return jade_objective(model, xs, ls, xm, lm, cfg.svhn_sigma, cfg.w_rec, cfg.w_cls, cfg.w_kl, cfg.w_match)
+        w_match = cfg.w_match if epoch is None else w_match_at(cfg, epoch)
+        return jade_objective(model, xs, ls, xm, lm, cfg.svhn_sigma, cfg.w_rec, cfg.w_cls, cfg.w_kl, w_match,
+                              cfg.rec_reduction)
     if cfg.variant == "paired":
         return classifier_objective(model, xs, ls, xm, lm)
     return classifier_objective(model, xs, ls)
@@ -70,21 +82,85 @@ def _set_rng_state(state, gen):
     gen.set_state(state["gen"])
 
 
+PLATEAU_FRACTION = 0.9  # a run "sits on the plateau" while its SVHN training CE is >= 0.9 ln 10
+
+
+def svhn_train_ce(terms: dict) -> float:
+    """The SVHN training cross-entropy of an epoch's mean terms (JADE logs it as -svhn_cls)."""
+    return float(terms["svhn_ce"]) if "svhn_ce" in terms else -float(terms["svhn_cls"])
+
+
+def on_plateau(ce: float) -> bool:
+    """The plateau rule, on training loss only: cross-entropy still >= 0.9 ln 10 (chance is ln 10)."""
+    return ce >= PLATEAU_FRACTION * math.log(10)
+
+
+def init_seed(cfg: RunConfig, attempt: int) -> int:
+    """Seed of the initial weights, batch order, dropout and noise of ``attempt`` (0 = first).
+    The labelled pool depends on ``cfg.seed`` alone, so a restart keeps its data."""
+    return cfg.seed + 1000 * attempt
+
+
+def _fresh(cfg: RunConfig, attempt: int):
+    torch.manual_seed(init_seed(cfg, attempt))
+    gen = torch.Generator().manual_seed(init_seed(cfg, attempt))
+    model = build_model(cfg.variant).to(cfg.device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return model, opt, gen
+
+
+CURVE_MNIST_VAL = 5000
+
+
+def _eval_row(cfg, model, splits, paired):
+    """Validation numbers written on the learning curve at an evaluation epoch."""
+    cl, dev, row = cfg.channels_last, cfg.device, {}
+    if splits.svhn_val is not None:
+        row["svhn_val_error"] = evaluate(model, splits.svhn_val, "svhn", cfg.precision, cl, dev)["error"]
+    if paired:
+        row["mnist_val_error"] = evaluate(model, splits.mnist_val, "mnist", cfg.precision, cl, dev)["error"]
+        if splits.svhn_val is not None:
+            # on the curve, the first 5,000 MNIST validation images (cheaper; metrics.json uses all)
+            mval = tuple(t[:CURVE_MNIST_VAL] for t in splits.mnist_val)
+            m = matching_report(model, splits.svhn_val, mval, cfg.precision, cl, dev)
+            row["val_centroid_accuracy"] = m["centroid_accuracy"]
+            if "kl_match" in m:
+                row["val_kl_match"] = m["kl_match"]
+                row["val_kl_match_per_dim"] = m["kl_match"] / len(m["kl_match_per_dim"])
+    return row
+
+
 def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = True,
-          stop_after_epoch: int | None = None, **overrides):
+          stop_after_epoch: int | None = None, wait: bool = False, **overrides):
     """Train one run (or reuse / resume it) and return its folder.
 
     ``cfg`` is a :class:`RunConfig`; or give ``variant=``, ``profile=`` and
     any parameter as keywords. A finished run with the same configuration is
     reused; an unfinished one resumes from its last checkpoint; one with a
-    different configuration raises unless ``force``. ``stop_after_epoch``
-    stops after that epoch's checkpoint (used to test resuming).
+    different configuration raises unless ``force``. The run folder is locked
+    for the whole call: a second process on the same folder stops with
+    :class:`jade_core.runs.RunBusy` (or waits, ``wait=True``).
+    ``stop_after_epoch`` stops after that epoch's checkpoint (used to test resuming).
+
+    Plateau rule (training loss only): after epoch ``cfg.restart_epoch``, a run
+    whose mean SVHN training cross-entropy is still >= 0.9 ln 10 starts again
+    from the next initialisation (:func:`init_seed`), at most
+    ``cfg.max_restarts`` times; the abandoned attempts are recorded in
+    ``metrics.json`` (``restarts``).
     """
     if cfg is None:
         cfg = resolve_config(**overrides)
+    with run_lock(cfg.run_dir, wait=wait):
+        return _train_locked(cfg, force, progress, stop_after_epoch)
+
+
+def _train_locked(cfg, force, progress, stop_after_epoch):
     action = check_existing(cfg, force)
     if action == "reuse":
         return cfg.run_dir
+    torch.set_num_threads(cfg.threads)
     # loading and checking all data happens before anything is written
     splits = build_splits(cfg, need_mnist=cfg.variant != "single")
     device, cl = cfg.device, cfg.channels_last
@@ -93,15 +169,14 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
 
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    model = build_model(cfg.variant).to(device)
-    if cl:
-        model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    start_epoch, curve, elapsed = 0, [], 0.0
+    attempt, restarts, start_epoch, curve, elapsed = 0, [], 0, [], 0.0
+    ck = None
     if action == "resume":
-        ck = torch.load(work / "checkpoint.pt", map_location=device, weights_only=False)
+        # weights_only: a checkpoint is data (tensors and plain types), never code
+        ck = torch.load(work / "checkpoint.pt", map_location=device, weights_only=True)
+        attempt, restarts = ck["attempt"], ck["restarts"]
+    model, opt, gen = _fresh(cfg, attempt)
+    if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         _set_rng_state(ck["rng"], gen)
@@ -114,13 +189,14 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
     paired = cfg.variant != "single"
     if paired:
         mx, my = splits.mnist_train
-        sampler = ClassMatchedSampler(my, gen)
     n = len(sy)
     steps_per_epoch = -(-n // cfg.batch_size)
     bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch, disable=not progress,
                desc=f"{cfg.variant} seed {cfg.seed}", mininterval=2.0, dynamic_ncols=True)
-    model.train()
-    for epoch in range(start_epoch, cfg.epochs):
+    epoch = start_epoch
+    while epoch < cfg.epochs:
+        model.train()
+        sampler = ClassMatchedSampler(my, gen) if paired else None
         t0 = time.perf_counter()
         perm = torch.randperm(n, generator=gen)
         sums, count = {}, 0
@@ -131,7 +207,7 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
                 midx = sampler(sy[idx], cfg.mnist_batch_size)
                 xm, lm = prepare(mx[midx], cl, device), my[midx].to(device)
             with autocast(cfg.precision, device):
-                loss, terms = variant_loss(cfg, model, xs, ls, *((xm, lm) if paired else ()))
+                loss, terms = variant_loss(cfg, model, xs, ls, *((xm, lm) if paired else (None, None)), epoch=epoch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -140,32 +216,48 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
             count += 1
             bar.update(1)
             if b % 10 == 0:
-                bar.set_postfix(epoch=epoch + 1, loss=f"{float(terms['loss']):.3g}")
+                bar.set_postfix(epoch=epoch + 1, loss=f"{float(terms['loss']):.3g}", attempt=attempt)
         elapsed += time.perf_counter() - t0
-        row = {"epoch": epoch + 1, "step": (epoch + 1) * steps_per_epoch, "seconds": round(elapsed, 2)}
+        epoch += 1
+        row = {"epoch": epoch, "step": epoch * steps_per_epoch, "seconds": round(elapsed, 2)}
         row.update({k: v / count for k, v in sums.items()})
-        if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
-            if splits.svhn_val is not None:
-                row["svhn_val_error"] = evaluate(model, splits.svhn_val, "svhn", cfg.precision, cl, device)["error"]
-            if paired:
-                row["mnist_val_error"] = evaluate(model, splits.mnist_val, "mnist", cfg.precision, cl, device)["error"]
-        curve.append(row)
+        ce = svhn_train_ce(row)
+        if epoch == cfg.restart_epoch and on_plateau(ce) and attempt < cfg.max_restarts:
+            restarts.append({"attempt": attempt, "init_seed": init_seed(cfg, attempt), "epoch": epoch,
+                             "svhn_train_ce": ce})
+            attempt += 1
+            model, opt, gen = _fresh(cfg, attempt)
+            epoch, curve = 0, []
+            bar.reset(total=cfg.epochs * steps_per_epoch)
+        else:
+            if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+                row.update(_eval_row(cfg, model, splits, paired))
+            curve.append(row)
         save_torch(work / "checkpoint.pt", {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                            "rng": _rng_state(gen), "epoch": epoch + 1, "curve": curve,
-                                            "elapsed": elapsed})
-        if stop_after_epoch is not None and epoch + 1 == stop_after_epoch and epoch + 1 < cfg.epochs:
+                                            "rng": _rng_state(gen), "epoch": epoch, "curve": curve,
+                                            "elapsed": elapsed, "attempt": attempt, "restarts": restarts})
+        if stop_after_epoch is not None and epoch == stop_after_epoch and epoch < cfg.epochs:
             bar.close()
-            raise TrainingInterrupted(f"stopped after epoch {epoch + 1}; run again to resume from {work}.")
+            raise TrainingInterrupted(f"stopped after epoch {epoch}; run again to resume from {work}.")
     bar.close()
 
     metrics = {"svhn": evaluate(model, splits.svhn_eval, "svhn", cfg.precision, cl, device),
                "protocol": cfg.protocol, "evaluation": splits.info["evaluation"],
-               "train_seconds": round(elapsed, 2), "epochs": cfg.epochs, "steps": cfg.epochs * steps_per_epoch}
+               "train_seconds": round(elapsed, 2), "epochs": cfg.epochs, "steps": cfg.epochs * steps_per_epoch,
+               "attempts": attempt + 1, "restarts": restarts, "init_seed": init_seed(cfg, attempt),
+               "final_svhn_train_ce": svhn_train_ce(curve[-1]),
+               "plateau": on_plateau(svhn_train_ce(curve[-1]))}
     if splits.svhn_val is not None:
         metrics["svhn_val"] = evaluate(model, splits.svhn_val, "svhn", cfg.precision, cl, device)
     if paired:
         metrics["mnist"] = evaluate(model, splits.mnist_test, "mnist", cfg.precision, cl, device)
         metrics["mnist_val"] = evaluate(model, splits.mnist_val, "mnist", cfg.precision, cl, device)
+        # centroids from MNIST validation images; SVHN from validation / the evaluation part
+        if splits.svhn_val is not None:
+            metrics["matching_val"] = matching_report(model, splits.svhn_val, splits.mnist_val, cfg.precision, cl,
+                                                      device)
+        metrics["matching_eval"] = matching_report(model, splits.svhn_eval, splits.mnist_test, cfg.precision, cl,
+                                                   device, mnist_ref=splits.mnist_val)
     pd.DataFrame(curve).to_csv(work / "curve.csv", index=False)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_torch(work / "weights.pt", state)

@@ -14,7 +14,7 @@ def test_profiles_resolve_and_overrides_win():
 @pytest.mark.parametrize("kw, word", [
     (dict(variant="vae"), "variant"), (dict(protocol="svhn"), "protocol"), (dict(profile="fast"), "profile"),
     (dict(epochs=0), "epochs"), (dict(batch_size=-1), "batch_size"), (dict(seed=-2), "seed"),
-    (dict(epochs=1.5), "epochs"), (dict(lr=0), "lr"), (dict(val_per_class=100), "val_per_class"),
+    (dict(epochs=1.5), "epochs"), (dict(lr=0), "lr"), (dict(val_per_class=-1), "val_per_class"),
     (dict(colour="red"), "colour"), (dict(precision="fp8"), "precision"),
 ])
 def test_bad_parameters_name_themselves(kw, word):

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from jade_core.config import resolve_config
-from jade_core.data import DataError, build_splits, export_mirror, load_split, select_pool
+from jade_core.data import (DataError, build_splits, export_mirror, load_split, protocol_split, select_pool,
+                            select_validation)
 
 
 def test_mirror_shapes_and_dtypes(data_dir):
@@ -27,19 +28,54 @@ def test_pool_too_large_names_the_limit():
 
 
 @pytest.mark.parametrize("seed", [0, 4])
-def test_local_protocol_pool_never_overlaps_evaluation(data_dir, seed):
-    cfg = resolve_config("single", "paper", data_dir=data_dir, seed=seed, val_per_class=10)
+def test_local_protocol_uses_the_fixed_cut(data_dir, seed):
+    """Pool and validation from official test indices 0..2,499, evaluation exactly 2,500..7,999."""
+    cfg = resolve_config("single", "paper", data_dir=data_dir, seed=seed, val_per_class=50)
     s = build_splits(cfg, need_mnist=False)
-    pool = set(s.info["pool_official_index"])
-    assert len(pool) == 1000 and s.info["n_svhn_train"] == 900 and s.info["n_svhn_val"] == 100
-    assert s.info["n_svhn_eval"] == 7000
-    _, _, index, _ = load_split(data_dir, "svhn", "test")
-    x_eval = s.svhn_eval[0]
-    # every evaluation image is a test digit outside the pool: compare pixels
-    raw, _, _, _ = load_split(data_dir, "svhn", "test")
-    outside = np.setdiff1d(np.arange(8000), np.searchsorted(index, sorted(pool)))
-    assert torch.equal(x_eval, torch.from_numpy(raw[outside]).float() / 255)
-    assert np.bincount(s.svhn_train[1].numpy(), minlength=10).tolist() == [90] * 10
+    pool, val = set(s.info["pool_official_index"]), set(s.info["val_official_index"])
+    assert len(pool) == 1000 and len(val) == 500 and not pool & val
+    assert max(pool | val) < 2500
+    assert s.info["n_svhn_train"] == 1000 and s.info["n_svhn_eval"] == 5500
+    raw, labels, index, _ = load_split(data_dir, "svhn", "test")
+    evaluation = np.flatnonzero((index >= 2500) & (index < 8000))
+    assert torch.equal(s.svhn_eval[0], torch.from_numpy(raw[evaluation]).float() / 255)
+    assert torch.equal(s.svhn_eval[1], torch.from_numpy(labels[evaluation]))
+    assert np.bincount(s.svhn_train[1].numpy(), minlength=10).tolist() == [100] * 10
+    assert np.bincount(s.svhn_val[1].numpy(), minlength=10).tolist() == [50] * 10
+    # the training images are the pool's pixels
+    pos = np.searchsorted(index, s.info["pool_official_index"])
+    assert torch.equal(s.svhn_train[0], torch.from_numpy(raw[pos]).float() / 255)
+
+
+def test_no_pool_or_validation_image_is_ever_an_evaluation_image(data_dir):
+    """Across seeds and label budgets: the evaluation part never changes and never meets a pool or
+    a validation image; pools and validation sets never meet within a run."""
+    _, labels, index, _ = load_split(data_dir, "svhn", "test")
+    evaluations = set()
+    for budget in (10, 25, 50, 100):
+        for seed in range(10):
+            cut = protocol_split("local", labels, index, budget, 50, seed)
+            pool, val, ev = (set(index[cut[k]].ravel().tolist()) for k in ("pool", "val", "eval"))
+            assert not (pool | val) & ev and not pool & val
+            assert len(pool) == 10 * budget and len(val) == 500
+            evaluations.add(frozenset(ev))
+    assert evaluations == {frozenset(range(2500, 8000))}
+
+
+def test_validation_too_large_names_the_limit(data_dir):
+    _, labels, index, _ = load_split(data_dir, "svhn", "test")
+    with pytest.raises(DataError, match="val_per_class=60.*digit 9.*outside the labelled pool"):
+        protocol_split("local", labels, index, 100, 60, 0)
+
+
+def test_validation_never_in_pool_and_pool_independent_of_validation():
+    labels = np.repeat(np.arange(10), 30)
+    a = select_pool(labels, 10, 3)
+    v = select_validation(labels, a.ravel(), 20, 3)
+    assert not set(a.ravel()) & set(v) and len(v) == 200
+    assert np.bincount(labels[v], minlength=10).tolist() == [20] * 10
+    with pytest.raises(DataError, match="val_per_class=21"):
+        select_validation(labels, a.ravel(), 21, 3)
 
 
 def test_paper_protocol_without_train_split_says_what_to_do(data_dir):
