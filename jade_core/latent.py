@@ -80,3 +80,29 @@ def content_style_ratio(normalised: np.ndarray, n_content: int = LATENT_CONTENT)
     """Mean normalised variance of the content dims / that of the style dims (< 1: content is steadier)."""
     normalised = np.asarray(normalised)
     return float(np.nanmean(normalised[:, :n_content]) / np.nanmean(normalised[:, n_content:]))
+
+
+def eta_squared(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Between-class share of variance of each latent dimension (eta^2, one value per dimension):
+
+        eta2_d = sum_c n_c (mean_c - mean)^2 / sum_i (z_id - mean)^2,
+
+    1 when a dimension is a function of the class, 0 when its class means coincide.
+    """
+    z, labels = np.asarray(z, dtype=np.float64), np.asarray(labels)
+    grand = z.mean(axis=0)
+    total = ((z - grand) ** 2).sum(axis=0)
+    between = np.zeros(z.shape[1])
+    for c in np.unique(labels):
+        zc = z[labels == c]
+        between += len(zc) * (zc.mean(axis=0) - grand) ** 2
+    return np.where(total > 0, between / np.where(total > 0, total, 1.0), np.nan)
+
+
+def within_class_summary(normalised: np.ndarray, n_content: int = LATENT_CONTENT) -> dict:
+    """Mean Figure 2a value of the content dimensions and (JADE) of the style dimensions."""
+    normalised = np.asarray(normalised)
+    out = {"content": float(np.nanmean(normalised[:, :n_content]))}
+    if normalised.shape[1] > n_content:
+        out["style"] = float(np.nanmean(normalised[:, n_content:]))
+    return out

@@ -98,6 +98,77 @@ def paired_comparison(runs: pd.DataFrame, a: str, b: str, metric: str = "svhn_er
     return out
 
 
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values (controls the family-wise error rate):
+    sorted p_(1) <= ... <= p_(m) become max_{j<=i} min(1, (m - j + 1) p_(j)); NaN stays NaN."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    order = ok[np.argsort(p[ok])]
+    m, running = len(order), 0.0
+    for i, k in enumerate(order):
+        running = max(running, min(1.0, (m - i) * p[k]))
+        out[k] = running
+    return out
+
+
+def detectable_difference(sd_diff: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest true mean difference a two-sided paired t-test on ``n`` seeds detects with ``power``,
+    given the sd of the per-seed differences (noncentral t; NaN below 2 seeds or for sd 0)."""
+    from scipy.optimize import brentq
+    if n < 2 or not sd_diff > 0:
+        return float("nan")
+    df, crit = n - 1, stats.t.ppf(1 - alpha / 2, n - 1)
+
+    def gap(delta):
+        nc = delta * np.sqrt(n) / sd_diff
+        return stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc) - power
+    return float(brentq(gap, 1e-9, 100 * sd_diff))
+
+
+def claim_test(runs: pd.DataFrame, a: str, b: str, metric: str = "svhn_error", alpha: float = 0.05) -> dict:
+    """Paired comparison of ``a`` against ``b`` over the seeds both have: mean difference a - b
+    (negative: a has lower error), its 95 % t confidence interval, the two-sided paired t-test and
+    Wilcoxon signed-rank test, wins, and the difference detectable with 80 % power."""
+    pa = runs[runs.variant == a].set_index("seed")[metric]
+    pb = runs[runs.variant == b].set_index("seed")[metric]
+    seeds = sorted(set(pa.dropna().index) & set(pb.dropna().index))
+    d = (pa.loc[seeds] - pb.loc[seeds]).to_numpy(dtype=float)
+    n = len(d)
+    out = {"a": a, "b": b, "seeds": n, "mean_difference": float(d.mean()) if n else np.nan,
+           "ci_low": np.nan, "ci_high": np.nan, "sd_difference": float(d.std(ddof=1)) if n > 1 else np.nan,
+           "a_wins": int((d < 0).sum()), "p_t": np.nan, "p_wilcoxon": np.nan, "detectable": np.nan}
+    if n >= 2 and np.std(d) > 0:
+        half = stats.t.ppf(1 - alpha / 2, n - 1) * d.std(ddof=1) / np.sqrt(n)
+        out.update(ci_low=float(d.mean() - half), ci_high=float(d.mean() + half),
+                   p_t=float(stats.ttest_rel(pa.loc[seeds], pb.loc[seeds]).pvalue),
+                   p_wilcoxon=float(stats.wilcoxon(d).pvalue),
+                   detectable=detectable_difference(float(d.std(ddof=1)), n, alpha))
+    return out
+
+
+def claims_table(runs: pd.DataFrame, claims, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per claim ``(a, b, text)`` = "a has lower error than b": :func:`claim_test`, Holm-adjusted
+    p-values of both tests over the claims, and a verdict. A claim is *supported* when both adjusted
+    p-values are below ``alpha`` and a is better; *reversed* when both are and b is better; otherwise
+    *not significant* (with the difference these seeds could have detected)."""
+    rows = [{"claim": text, **claim_test(runs, a, b, alpha=alpha)} for a, b, text in claims]
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["p_t_holm"] = holm(out["p_t"])
+    out["p_wilcoxon_holm"] = holm(out["p_wilcoxon"])
+
+    def verdict(r):
+        if r.seeds < 2 or pd.isna(r.p_t_holm):
+            return "too few seeds"
+        if r.p_t_holm < alpha and r.p_wilcoxon_holm < alpha:
+            return "supported" if r.mean_difference < 0 else "reversed"
+        return "not significant"
+    out["verdict"] = [verdict(r) for r in out.itertuples()]
+    return out
+
+
 def tuning_table(tuning_dir="results/tuning", last_epochs=25) -> tuple:
     """Validation evidence of the tuning candidates in ``tuning_dir/<name>/runs/...``.
 
