@@ -122,8 +122,12 @@ def detectable_difference(sd_diff: float, n: int, alpha: float = 0.05, power: fl
 
     def gap(delta):
         nc = delta * np.sqrt(n) / sd_diff
-        return stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc) - power
-    return float(brentq(gap, 1e-9, 100 * sd_diff))
+        p = stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc)
+        return (1.0 if np.isnan(p) else p) - power  # scipy's nct gives NaN far in the tail, where power is 1
+    hi = sd_diff
+    while gap(hi) < 0:
+        hi *= 2
+    return float(brentq(gap, 1e-9 * sd_diff, hi))
 
 
 def claim_test(runs: pd.DataFrame, a: str, b: str, metric: str = "svhn_error", alpha: float = 0.05) -> dict:

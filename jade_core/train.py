@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .config import RunConfig, resolve_config
+from .config import ConfigError, RunConfig, resolve_config
 from .data import build_splits
 from .evaluate import autocast, evaluate, matching_report, prepare
 from .losses import classifier_objective, jade_objective
@@ -173,7 +173,12 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
     ck = None
     if action == "resume":
         # weights_only: a checkpoint is data (tensors and plain types), never code
-        ck = torch.load(work / "checkpoint.pt", map_location=device, weights_only=True)
+        try:
+            ck = torch.load(work / "checkpoint.pt", map_location=device, weights_only=True)
+        except Exception as e:  # pickle.UnpicklingError for code in the file, RuntimeError for a truncated one
+            raise ConfigError(f"{work / 'checkpoint.pt'} is not a checkpoint of plain tensors and values "
+                              f"({type(e).__name__}); it was not loaded. Delete {work} to train this run "
+                              "afresh.") from None
         attempt, restarts = ck["attempt"], ck["restarts"]
     model, opt, gen = _fresh(cfg, attempt)
     if ck is not None:

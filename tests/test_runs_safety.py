@@ -1,0 +1,76 @@
+"""Run folders: lock, plain-data checkpoints, the plateau restart rule, matching numbers."""
+import math
+import pickle
+
+import pytest
+import torch
+
+from jade_core.config import ConfigError, resolve_config
+from jade_core.runs import RunBusy, load_run, partial_dir, run_lock
+from jade_core.train import TrainingInterrupted, init_seed, train
+
+
+def test_a_locked_run_folder_is_refused(smoke):
+    cfg = resolve_config("single", **smoke)
+    with run_lock(cfg.run_dir):
+        with pytest.raises(RunBusy, match="another process is training.*wait"):
+            train(cfg, progress=False)
+    assert not partial_dir(cfg.run_dir).exists() and not cfg.run_dir.exists()
+    assert load_run(train(cfg, progress=False)).metrics["svhn"]["n"] == 400  # free again
+
+
+class Planted:
+    """An object whose unpickling would run code."""
+
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
+def test_checkpoint_with_a_pickled_object_is_refused(smoke):
+    cfg = resolve_config("jade", epochs=3, **smoke)
+    with pytest.raises(TrainingInterrupted):
+        train(cfg, progress=False, stop_after_epoch=1)
+    ck = partial_dir(cfg.run_dir) / "checkpoint.pt"
+    state = torch.load(ck, weights_only=True)
+    state["curve"] = Planted()
+    torch.save(state, ck)
+    with pytest.raises(ConfigError, match="not a checkpoint of plain tensors.*Delete"):
+        train(cfg, progress=False)
+
+
+def test_plateau_rule_restarts_from_the_next_initialisation(smoke):
+    # a learning rate so small that the training loss stays at chance
+    cfg = resolve_config("single", lr=1e-9, epochs=2, restart_epoch=1, max_restarts=2, **smoke)
+    run = load_run(train(cfg, progress=False))
+    m = run.metrics
+    assert m["attempts"] == 3 and [r["attempt"] for r in m["restarts"]] == [0, 1]
+    assert all(r["svhn_train_ce"] >= 0.9 * math.log(10) for r in m["restarts"])
+    assert m["init_seed"] == init_seed(cfg, 2) != init_seed(cfg, 0)
+    assert m["plateau"] is True  # still failed after the last attempt: flagged, kept in the record
+    assert list(run.curve.epoch) == [1, 2]  # the curve is the final attempt's
+
+
+def test_no_restart_when_training_leaves_the_plateau(smoke):
+    cfg = resolve_config("single", epochs=2, restart_epoch=1, max_restarts=2, lr=3e-3, **smoke)
+    m = load_run(train(cfg, progress=False)).metrics
+    # either it learned in one epoch (no restart) or the rule recorded why it restarted
+    assert all(r["svhn_train_ce"] >= 0.9 * math.log(10) for r in m["restarts"])
+    assert m["attempts"] == len(m["restarts"]) + 1
+
+
+def test_jade_records_matching_on_curve_and_in_metrics(smoke):
+    run = load_run(train(variant="jade", progress=False, **smoke))
+    assert {"val_kl_match", "val_kl_match_per_dim", "val_centroid_accuracy"} <= set(run.curve.columns)
+    for part in ("matching_val", "matching_eval"):
+        m = run.metrics[part]
+        assert len(m["kl_match_per_dim"]) == 10
+        assert m["kl_match"] == pytest.approx(sum(m["kl_match_per_dim"]), rel=1e-6)
+        assert 0 <= m["centroid_accuracy"] <= 100
+    assert run.metrics["matching_eval"]["n"] == run.metrics["svhn"]["n"]
+
+
+def test_weights_the_variant_never_reads_do_not_block_reuse(smoke):
+    path = train(variant="paired", progress=False, **smoke)
+    assert train(variant="paired", progress=False, w_match=5.0, w_cls=2.0, **smoke) == path
+    with pytest.raises(ConfigError, match="w_match"):
+        train(variant="jade", progress=False, **smoke) and train(variant="jade", progress=False, w_match=5.0, **smoke)

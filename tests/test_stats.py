@@ -1,0 +1,91 @@
+"""Table 1 statistics and the matching rule, against planted answers and reference implementations."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from jade_core import report, selection
+from jade_core.evaluate import nearest_centroid_accuracy
+from jade_core.latent import eta_squared
+
+
+def test_holm_matches_the_textbook_example():
+    # p = 0.01, 0.04, 0.03 -> sorted 0.01*3, 0.03*2, 0.04*1, made monotone
+    assert report.holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+    assert np.isnan(report.holm([np.nan, 0.2])[0]) and report.holm([np.nan, 0.2])[1] == pytest.approx(0.2)
+
+
+def test_detectable_difference_has_the_stated_power():
+    delta = report.detectable_difference(1.0, 10)
+    nc = delta * np.sqrt(10)
+    crit = stats.t.ppf(0.975, 9)
+    assert stats.nct.sf(crit, 9, nc) + stats.nct.cdf(-crit, 9, nc) == pytest.approx(0.8, abs=1e-6)
+    assert 0.9 < delta < 1.1  # Cohen's d of about 1 for 10 pairs
+    assert report.detectable_difference(2.0, 10) == pytest.approx(2 * delta, rel=1e-6)  # scales with the sd
+
+
+def _runs(diffs, base=30.0):
+    rows = [{"variant": "b", "seed": s, "svhn_error": base} for s in range(len(diffs))]
+    rows += [{"variant": "a", "seed": s, "svhn_error": base + d} for s, d in enumerate(diffs)]
+    return pd.DataFrame(rows)
+
+
+def test_claim_test_direction_ci_and_both_tests():
+    d = np.array([-2.0, -1.5, -3.0, -0.5, -2.5, -1.0, -2.2, -1.8])
+    c = report.claim_test(_runs(d), "a", "b")
+    assert c["mean_difference"] == pytest.approx(d.mean()) and c["a_wins"] == 8 and c["seeds"] == 8
+    half = stats.t.ppf(0.975, 7) * d.std(ddof=1) / np.sqrt(8)
+    assert (c["ci_low"], c["ci_high"]) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert c["p_t"] == pytest.approx(stats.ttest_1samp(d, 0).pvalue)
+    assert c["p_wilcoxon"] == pytest.approx(stats.wilcoxon(d).pvalue)
+    # swapping the roles flips the sign, not the p-values
+    r = report.claim_test(_runs(d), "b", "a")
+    assert r["mean_difference"] == pytest.approx(-d.mean()) and r["p_t"] == pytest.approx(c["p_t"])
+
+
+def test_claims_table_verdicts():
+    runs = pd.concat([_runs([-2.0, -1.5, -3.0, -0.5, -2.5, -1.0, -2.2, -1.8]),
+                      _runs([0.3, -0.2, 0.1, -0.4, 0.2, 0.0, -0.1, 0.5], base=31).replace({"a": "c", "b": "e"})])
+    t = report.claims_table(runs, [("a", "b", "a beats b"), ("c", "e", "c beats e"), ("b", "a", "b beats a")])
+    assert t.verdict.tolist() == ["supported", "not significant", "reversed"]
+    assert (t.p_t_holm >= t.p_t).all()
+
+
+def test_eta_squared_finds_the_planted_class_dimension():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 200)
+    z = np.stack([labels + 0.01 * rng.standard_normal(2000), rng.standard_normal(2000)], 1)
+    eta = eta_squared(z, labels)
+    assert eta[0] > 0.99 and eta[1] < 0.02
+
+
+def test_nearest_centroid_accuracy_planted_and_collapsed():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 50)
+    centres = 5 * np.eye(10)
+    ref = centres[y] + 0.3 * rng.standard_normal((500, 10))
+    query = centres[y] + 0.3 * rng.standard_normal((500, 10))
+    assert nearest_centroid_accuracy(query, y, ref, y) == 100.0
+    # a content space collapsed onto the prior: all classes share one distribution
+    flat = rng.standard_normal((500, 10))
+    assert nearest_centroid_accuracy(rng.standard_normal((500, 10)), y, flat, y) < 30.0
+    # rows are classes: permuting the reference labels breaks it
+    assert nearest_centroid_accuracy(query, y, ref, (y + 1) % 10) == 0.0
+
+
+@pytest.mark.parametrize("error, centroid, ok", [
+    (30.0, 65.0, True),    # own accuracy 70 %, centroids within 10 points
+    (30.0, 55.0, False),   # 15 points below: the domains are not matched
+    (85.0, 10.0, False),   # a collapsed space: within 10 points of a bad model, but at chance
+    (55.0, 45.0, False),   # within 10 points but below 50 %
+])
+def test_matching_rule(error, centroid, ok):
+    assert selection.matching_happens(error, centroid) is ok
+
+
+def test_choose_prefers_the_best_matching_candidate():
+    t = pd.DataFrame([{"candidate": "a", "svhn_val_error": 25.0, "val_centroid_accuracy": 40.0, "val_kl_match": 200},
+                      {"candidate": "b", "svhn_val_error": 28.0, "val_centroid_accuracy": 70.0, "val_kl_match": 5},
+                      {"candidate": "c", "svhn_val_error": 32.0, "val_centroid_accuracy": 66.0, "val_kl_match": 2}])
+    assert selection.choose(t) == {"chosen": "b", "best_classifying": "a", "matching": ["b", "c"]}
+    assert selection.choose(t.iloc[:1])["chosen"] is None
