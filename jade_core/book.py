@@ -38,11 +38,29 @@ def toc_chapters(path=None) -> list:
 
 def output_name(entry: dict) -> str:
     p = entry.get("parameters", {})
-    return entry["notebook"] + (f"-seed{p['seed']}" if "seed" in p and not entry.get("site", True) else "")
+    tag = f"-wmatch{p['w_match']:g}" if p.get("w_match") is not None else ""
+    return entry["notebook"] + tag + (f"-seed{p['seed']}" if "seed" in p and not entry.get("site", True) else "")
 
 
-def execute(profile: str, data_dir=None, force=False, only=None) -> Path:
-    """Execute every notebook of the profile's matrix; stop at the first failing cell, printing it."""
+def _run_of(entry: dict, profile: str, data_dir=None):
+    """The run folder a ``site: false`` variant entry trains (or None for other notebooks)."""
+    from .config import VARIANTS, resolve_config
+    if entry["notebook"] not in VARIANTS:
+        return None
+    p = entry.get("parameters", {})
+    cfg = resolve_config(entry["notebook"], profile, seed=p.get("seed", 0), w_match=p.get("w_match"),
+                         output_dir=p.get("output_dir"), data_dir=data_dir)
+    return cfg.run_dir
+
+
+def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=False) -> Path:
+    """Execute every notebook of the profile's matrix; stop at the first failing cell, printing it.
+
+    A ``site: false`` entry only trains its run: it is skipped when that run is
+    finished (nothing to do), and, with ``reuse_only``, also when it is not
+    (the book is then built from the runs that exist; nothing trains).
+    """
+    from .runs import is_finished
     import papermill as pm
     out_dir = ROOT / "_build" / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -54,6 +72,12 @@ def execute(profile: str, data_dir=None, force=False, only=None) -> Path:
     for entry in load_matrix()[profile]:
         if only and entry["notebook"] not in only:
             continue
+        if not entry.get("site", True) and not force:
+            run_dir = _run_of(entry, profile, data_dir)
+            if run_dir is not None and (is_finished(run_dir) or reuse_only):
+                print(f"[book] skip {entry['notebook']} {entry.get('parameters', {})}: run "
+                      f"{'finished' if is_finished(run_dir) else 'missing (reuse only)'} ({run_dir})", flush=True)
+                continue
         params = dict(entry.get("parameters", {}), profile=profile)
         if data_dir:
             params["data_dir"] = str(data_dir)
@@ -134,7 +158,7 @@ def check_site(html: Path) -> None:
         raise BuildError("the built site is incomplete:\n" + "\n".join(problems))
 
 
-def build_book(profile="paper", data_dir=None, force=False, skip_build=False, only=None):
-    execute(profile, data_dir, force, only)
+def build_book(profile="paper", data_dir=None, force=False, skip_build=False, only=None, reuse_only=False):
+    execute(profile, data_dir, force, only, reuse_only)
     if not skip_build:
         stage_and_build(profile)

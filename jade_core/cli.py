@@ -123,6 +123,7 @@ def cmd_check_data(a):
 def cmd_book(a):
     from .book import build_book
     build_book(profile=a.profile, data_dir=a.data_dir, force=a.force, skip_build=a.skip_build,
+               reuse_only=a.reuse_only,
                only=a.only)
 
 
@@ -154,6 +155,8 @@ def main(argv=None):
     p.add_argument("--data-dir")
     p.add_argument("--force", action="store_true", help="retrain runs even where finished ones exist")
     p.add_argument("--skip-build", action="store_true", help="execute notebooks only")
+    p.add_argument("--reuse-only", action="store_true",
+                   help="never train the other seeds: build from the finished runs that exist")
     p.add_argument("--only", nargs="*", help="run only these notebooks (names without .ipynb)")
     p.set_defaults(func=cmd_book)
     a = parser.parse_args(argv)

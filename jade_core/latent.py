@@ -29,12 +29,15 @@ from .models import LATENT_CONTENT
 @torch.no_grad()
 def latent_means(model, x: torch.Tensor, dataset: str = "svhn", batch: int = 1000,
                  precision: str = "fp32", channels_last: bool = False) -> np.ndarray:
-    """Posterior means of all latent dimensions, (N, 20) for JADE (N, 10 for the classifiers)."""
+    """Posterior means of all latent dimensions, (N, 20) for JADE (N, 10 for the classifiers).
+    Computed in eval mode; the model's mode is restored."""
+    was_training = model.training
     model.eval()
     out = []
     for i in range(0, len(x), batch):
         with autocast(precision):
             out.append(model.features(prepare(x[i:i + batch], channels_last), dataset).float().cpu())
+    model.train(was_training)
     return torch.cat(out).numpy()
 
 
@@ -105,4 +108,28 @@ def within_class_summary(normalised: np.ndarray, n_content: int = LATENT_CONTENT
     out = {"content": float(np.nanmean(normalised[:, :n_content]))}
     if normalised.shape[1] > n_content:
         out["style"] = float(np.nanmean(normalised[:, n_content:]))
+    return out
+
+
+def latent_summary(model, x, labels, seed: int = 0, n_per_class: int = 500, n_reference: int = 2500) -> dict:
+    """Figure 2 numbers of one model on images ``x`` of one dataset (SVHN by default):
+
+    - ``content_within`` / ``style_within``: mean Figure 2a value (within-class variance / variance over
+      random images) of the content dimensions (JADE 0..9, or a classifier's whole 10-d bottleneck)
+      and, for JADE, of the style dimensions 10..19;
+    - ``content_eta2`` / ``style_eta2``: mean between-class share of variance (:func:`eta_squared`).
+
+    The classifiers' bottlenecks are the control: if JADE's content dimensions vary no less within a
+    class than a plain classifier's features, the low values of Figure 2a are what any classifier
+    shows, not evidence specific to JADE.
+    """
+    z = latent_means(model, x)
+    labels = np.asarray(labels)
+    a, counts = normalised_variance_by_class(z, labels, n_per_class, n_reference, seed)
+    eta = eta_squared(z, labels)
+    out = {"content_within": float(np.nanmean(a[:, :LATENT_CONTENT])),
+           "content_eta2": float(np.nanmean(eta[:LATENT_CONTENT])), "min_class_count": int(counts.min())}
+    if z.shape[1] > LATENT_CONTENT:
+        out.update(style_within=float(np.nanmean(a[:, LATENT_CONTENT:])),
+                   style_eta2=float(np.nanmean(eta[LATENT_CONTENT:])))
     return out

@@ -59,10 +59,15 @@ def run_variant(variant: str, params: dict, force: bool = False, **overrides):
     return load_run(train(cfg, force=force, progress=True))
 
 
-def variant_figures(run, figures: Path) -> dict:
+def figure_name(run, tag: str = "") -> str:
+    """Stem of a run's figure files: ``<variant><tag>-<protocol>-seed<k>`` (``tag`` tells ablations apart)."""
+    return f"{run.config.variant}{tag}-{run.config.protocol}-seed{run.config.seed}"
+
+
+def variant_figures(run, figures: Path, tag: str = "") -> dict:
     """Learning curve and confusion matrices of one run, written under ``figures``."""
     from . import plotting
-    name = f"{run.config.variant}-{run.config.protocol}-seed{run.config.seed}"
+    name = figure_name(run, tag)
     out = {"curve": plotting.learning_curve(run.curve, figures / f"{name}-curve.png",
                                             title=f"{plotting.VARIANT_NAMES[run.config.variant]}, seed {run.config.seed}"),
            "confusion_svhn": plotting.confusion(run.metrics["svhn"]["confusion"], figures / f"{name}-confusion-svhn.png",

@@ -16,7 +16,8 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 DPI = 100
-VARIANT_NAMES = {"single": "Single classifier", "paired": "Paired classifier", "jade": "JADE"}
+VARIANT_NAMES = {"single": "Single classifier", "paired": "Paired classifier", "jade": "JADE",
+                 "jade_nomatch": "JADE, w_match = 0"}
 
 
 def style():
@@ -159,7 +160,8 @@ def error_bars(table, path, paper=None, title="SVHN error over seeds"):
     return save(fig, path)
 
 
-def validation_curves(curves: dict, path, column="svhn_val_error", title="SVHN validation error"):
+def validation_curves(curves: dict, path, column="svhn_val_error", title="SVHN validation error",
+                      ylabel="error (%)", log=False):
     """One line per candidate: ``curves = {name: curve DataFrame}``, the validation column per epoch."""
     style()
     fig, ax = plt.subplots(figsize=(8, 3.8))
@@ -167,6 +169,54 @@ def validation_curves(curves: dict, path, column="svhn_val_error", title="SVHN v
         if column in c:
             d = c[["epoch", column]].dropna()
             ax.plot(d["epoch"], d[column], marker="o", ms=2, label=name)
-    ax.set(xlabel="epoch", ylabel="error (%)", title=title)
-    ax.legend(fontsize=8, ncol=2)
+    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    if log:
+        ax.set_yscale("log")
+    ax.legend(fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return save(fig, path)
+
+
+def matching_search(table, path, title="JADE loss scaling: validation error against matching"):
+    """Two panels, one point per candidate: SVHN validation error against the validation matching KL
+    (log scale), and cross-domain centroid accuracy against own SVHN validation accuracy (the
+    matching rule's band is shaded). ``table`` has columns candidate, svhn_val_error,
+    val_kl_match, val_centroid_accuracy and matching (bool)."""
+    from .selection import MARGIN_PP, MIN_CENTROID_ACCURACY
+    style()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2))
+    colours = {True: "tab:green", False: "tab:red"}
+    for r in table.itertuples():
+        c = colours[bool(r.matching)]
+        a.scatter(r.val_kl_match, r.svhn_val_error, color=c, s=40, zorder=3)
+        a.annotate(r.candidate.replace("jade-", ""), (r.val_kl_match, r.svhn_val_error), fontsize=7,
+                   xytext=(4, 3), textcoords="offset points")
+        b.scatter(100 - r.svhn_val_error, r.val_centroid_accuracy, color=c, s=40, zorder=3)
+    a.set(xscale="log", xlabel="matching KL on validation pairs (nats, 10 content dims)",
+          ylabel="SVHN validation error (%)", title="error against matching")
+    grid = np.linspace(0, 100, 101)
+    b.fill_between(grid, np.maximum(grid - MARGIN_PP, MIN_CENTROID_ACCURACY), 100,
+                   where=grid - MARGIN_PP <= 100, color="tab:green", alpha=0.12, label="rule: matching")
+    b.plot(grid, grid, color="grey", lw=0.8, ls="--")
+    b.set(xlim=(0, 100), ylim=(0, 100), xlabel="own SVHN validation accuracy (%)",
+          ylabel="centroid accuracy (%)", title="cross-domain centroid check")
+    b.legend(fontsize=8, loc="upper left")
+    fig.suptitle(title, y=1.02)
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def matching_curve(curve, path, title="Matching over training (validation images)"):
+    """The matching KL on validation pairs (log scale) and the cross-domain centroid accuracy next to
+    the SVHN validation accuracy, per evaluation epoch, from a JADE run's learning curve."""
+    style()
+    d = curve.dropna(subset=["val_kl_match"])
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    a.plot(d["epoch"], d["val_kl_match"], marker="o", ms=3)
+    a.set(yscale="log", xlabel="epoch", ylabel="KL (nats, 10 content dims)", title="matching KL")
+    b.plot(d["epoch"], d["val_centroid_accuracy"], marker="o", ms=3, label="centroid accuracy (MNIST centroids)")
+    b.plot(d["epoch"], 100 - d["svhn_val_error"], marker="s", ms=3, label="own SVHN accuracy")
+    b.set(xlabel="epoch", ylabel="accuracy (%)", ylim=(0, 100), title="cross-domain check")
+    b.legend(fontsize=8, loc="lower right")
+    fig.suptitle(title, y=1.02)
+    fig.tight_layout()
     return save(fig, path)

@@ -13,7 +13,13 @@ PAPER_TABLE1 = pd.DataFrame([
     {"method": "Paired Classifier", "variant": "paired", "svhn_mean": 30.17, "svhn_sd": 2.77, "mnist_mean": 0.82, "mnist_sd": 0.05},
     {"method": "JADE (proposed)", "variant": "jade", "svhn_mean": 29.08, "svhn_sd": 0.92, "mnist_mean": 0.72, "mnist_sd": 0.03},
 ])
-VARIANT_ORDER = ("single", "paired", "jade")
+VARIANT_ORDER = ("single", "paired", "jade", "jade_nomatch")
+
+# The paper's claims, and the ablation that says whether matching itself helps: (a, b, text) = "a has
+# lower SVHN error than b".
+CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE beats paired"),
+          ("jade", "single", "JADE beats single"),
+          ("jade", "jade_nomatch", "matching helps (JADE beats JADE with w_match = 0)")]
 
 
 CHANCE_CE = float(np.log(10))
@@ -54,48 +60,8 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def fmt(mean, sd) -> str:
     if mean is None or pd.isna(mean):
-        return "-"
+        return "–"
     return f"{mean:.2f} ± {sd:.2f}" if not pd.isna(sd) else f"{mean:.2f}"
-
-
-def side_by_side(runs: pd.DataFrame) -> pd.DataFrame:
-    """The paper's Table 1 (quoted) next to ours, one row per method."""
-    ours = summary_table(runs).set_index("variant") if len(runs) else pd.DataFrame()
-    rows = []
-    for _, p in PAPER_TABLE1.iterrows():
-        v = p["variant"]
-        r = {"method": p["method"], "paper SVHN (1000 labels)": fmt(p["svhn_mean"], p["svhn_sd"]),
-             "paper MNIST": fmt(p["mnist_mean"], p["mnist_sd"])}
-        if pd.isna(v):
-            r.update({"ours SVHN": "(quoted from the paper; not rerun)", "ours MNIST": "", "seeds": ""})
-        elif v in ours.index:
-            o = ours.loc[v]
-            r.update({"ours SVHN": fmt(o["svhn_mean"], o["svhn_sd"]), "ours MNIST": fmt(o["mnist_mean"], o["mnist_sd"]),
-                      "seeds": int(o["seeds"])})
-        else:
-            r.update({"ours SVHN": "not run", "ours MNIST": "", "seeds": 0})
-        rows.append(r)
-    return pd.DataFrame(rows)
-
-
-def paired_comparison(runs: pd.DataFrame, a: str, b: str, metric: str = "svhn_error") -> dict:
-    """Paired comparison across seeds of variant ``a`` against ``b`` on ``metric``.
-
-    Seeds share the labelled pool, so the test is paired: the mean difference
-    (a - b, negative = a better), how many seeds a wins, a two-sided paired
-    t-test and a one-sided one for "a has lower error".
-    """
-    pa = runs[runs.variant == a].set_index("seed")[metric]
-    pb = runs[runs.variant == b].set_index("seed")[metric]
-    seeds = sorted(set(pa.dropna().index) & set(pb.dropna().index))
-    d = (pa.loc[seeds] - pb.loc[seeds]).to_numpy(dtype=float)
-    out = {"a": a, "b": b, "metric": metric, "seeds": len(seeds), "mean_difference": float(d.mean()) if len(d) else np.nan,
-           "a_wins": int((d < 0).sum()), "p_two_sided": np.nan, "p_a_better": np.nan}
-    if len(d) >= 2 and np.std(d) > 0:
-        t = stats.ttest_rel(pa.loc[seeds], pb.loc[seeds])
-        out["p_two_sided"] = float(t.pvalue)
-        out["p_a_better"] = float(t.pvalue / 2 if t.statistic < 0 else 1 - t.pvalue / 2)
-    return out
 
 
 def holm(pvalues) -> np.ndarray:
@@ -173,45 +139,47 @@ def claims_table(runs: pd.DataFrame, claims, alpha: float = 0.05) -> pd.DataFram
     return out
 
 
-def tuning_table(tuning_dir="results/tuning", last_epochs=25) -> tuple:
+def tuning_table(tuning_dir="results/tuning") -> tuple:
     """Validation evidence of the tuning candidates in ``tuning_dir/<name>/runs/...``.
 
-    Returns ``(table, curves)``: per candidate its variant, the settings that
-    differ between candidates, the validation errors averaged over the last
-    ``last_epochs`` epochs (less noisy than one point on 200 images) and the
-    best point; ``curves`` maps name to the learning curve.
+    Returns ``(table, curves)``: per candidate its variant, the settings the
+    search varies, the final validation numbers (SVHN error on the validation
+    images outside the pool, cross-domain centroid accuracy, matching KL), and
+    whether the declared matching rule (:mod:`jade_core.selection`) passes;
+    ``curves`` maps name to the learning curve. Evaluation images are not read.
     """
     import json
     from pathlib import Path
 
     from .runs import finished_runs
+    from .selection import matching_happens, matching_summary
     rows, curves = [], {}
     for run in (r for cand in sorted(Path(tuning_dir).iterdir()) if cand.is_dir() for r in finished_runs(cand)):
         name = run.parents[2].name
         cfg = json.loads((run / "config.json").read_text())["config"]
-        curve = pd.read_csv(run / "curve.csv")
-        curves[name] = curve
-        tail = curve[curve.epoch > curve.epoch.max() - last_epochs]
-        rows.append({"candidate": name, "variant": cfg["variant"], "w_cls": cfg["w_cls"],
-                     "mnist_batch_size": cfg["mnist_batch_size"], "epochs": cfg["epochs"],
-                     "svhn_val_last": tail["svhn_val_error"].mean(),
-                     "svhn_val_best": curve["svhn_val_error"].min(),
-                     "mnist_val_last": tail["mnist_val_error"].mean() if "mnist_val_error" in tail else np.nan,
-                     "minutes": curve["seconds"].iloc[-1] / 60})
+        m = json.loads((run / "metrics.json").read_text())
+        curves[name] = pd.read_csv(run / "curve.csv")
+        v = matching_summary(m)
+        rows.append({"candidate": name, "variant": cfg["variant"], "rec_reduction": cfg.get("rec_reduction", "sum"),
+                     "w_cls": cfg["w_cls"], "w_match": cfg["w_match"], "w_match_warmup": cfg.get("w_match_warmup", 0),
+                     "epochs": cfg["epochs"], **v, "mnist_val_error": m.get("mnist_val", {}).get("error", np.nan),
+                     "matching": matching_happens(v["svhn_val_error"], v["val_centroid_accuracy"]),
+                     "minutes": m["train_seconds"] / 60})
     return pd.DataFrame(rows), curves
 
 
-def precision_check(runs: pd.DataFrame, check_dir="results/precision-check") -> pd.DataFrame:
-    """fp32 / contiguous reruns in ``check_dir`` next to the bf16 / channels-last runs of the same seed."""
-    from .runs import collect_metrics
-    check = collect_metrics(check_dir)
+def latent_table(runs: pd.DataFrame, svhn_split) -> pd.DataFrame:
+    """Figure 2 numbers (:func:`jade_core.latent.latent_summary`) of every run in ``runs`` (a
+    :func:`jade_core.runs.collect_table1` frame) on ``svhn_split`` = (x, y), with the cross-domain
+    centroid accuracy of its ``metrics.json``. One row per run; never trains."""
+    from .latent import latent_summary
+    from .runs import load_run
     rows = []
-    for _, c in check.iterrows():
-        ref = runs[(runs.variant == c.variant) & (runs.seed == c.seed) & (runs.protocol == c.protocol)]
-        if ref.empty:
-            continue
-        r = ref.iloc[0]
-        rows.append({"variant": c.variant, "seed": c.seed, "svhn bf16": r.svhn_error, "svhn fp32": c.svhn_error,
-                     "mnist bf16": r.mnist_error, "mnist fp32": c.mnist_error,
-                     "minutes bf16": r.train_seconds / 60, "minutes fp32": c.train_seconds / 60})
-    return pd.DataFrame(rows)
+    for r in runs.itertuples():
+        run = load_run(r.path)
+        s = latent_summary(run.model, svhn_split[0], svhn_split[1].numpy(), seed=int(r.seed))
+        rows.append({"variant": r.variant, "seed": int(r.seed), **s, "centroid_accuracy": r.centroid_accuracy,
+                     "svhn_error": r.svhn_error})
+    cols = ["variant", "seed", "content_within", "style_within", "content_eta2", "style_eta2", "centroid_accuracy",
+            "svhn_error", "min_class_count"]
+    return pd.DataFrame(rows).reindex(columns=cols)

@@ -178,8 +178,12 @@ def finished_runs(output_dir="results", protocol=None) -> list:
     return [p for p in out if is_finished(p)]
 
 
-def collect_metrics(output_dir="results", protocol=None) -> pd.DataFrame:
-    """One row per finished run: variant, protocol, seed, SVHN and MNIST error, time."""
+ABLATIONS = {"jade_nomatch": "ablation/w_match-0"}  # label -> folder under output_dir (same layout inside)
+
+
+def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataFrame:
+    """One row per finished run: variant (or ``label``), protocol, seed, SVHN and MNIST error, validation
+    error, the matching numbers on the evaluation part, restarts, time."""
     rows = []
     for p in finished_runs(output_dir, protocol):
         cfg = json.loads((p / "config.json").read_text())["config"]
@@ -187,13 +191,27 @@ def collect_metrics(output_dir="results", protocol=None) -> pd.DataFrame:
         curve = pd.read_csv(p / "curve.csv")
         # SVHN training cross-entropy of the last epoch: single/paired log it as svhn_ce, JADE as -svhn_cls
         ce = curve["svhn_ce"].iloc[-1] if "svhn_ce" in curve else -curve["svhn_cls"].iloc[-1]
-        rows.append({"variant": cfg["variant"], "protocol": cfg["protocol"], "seed": cfg["seed"],
+        match = m.get("matching_eval", {})
+        rows.append({"variant": label or cfg["variant"], "protocol": cfg["protocol"], "seed": cfg["seed"],
                      "svhn_error": m["svhn"]["error"], "mnist_error": m.get("mnist", {}).get("error"),
+                     "svhn_val_error": m.get("svhn_val", {}).get("error"),
+                     "centroid_accuracy": match.get("centroid_accuracy"), "kl_match": match.get("kl_match"),
+                     "attempts": m.get("attempts", 1),
                      "n_svhn_eval": m["svhn"]["n"], "train_seconds": m["train_seconds"],
                      "final_train_ce": float(ce), "path": str(p)})
-    cols = ["variant", "protocol", "seed", "svhn_error", "mnist_error", "n_svhn_eval", "train_seconds",
-            "final_train_ce", "path"]
+    cols = ["variant", "protocol", "seed", "svhn_error", "mnist_error", "svhn_val_error", "centroid_accuracy",
+            "kl_match", "attempts", "n_svhn_eval", "train_seconds", "final_train_ce", "path"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def collect_table1(output_dir="results", protocol=None) -> pd.DataFrame:
+    """The runs of Table 1: the three variants under ``output_dir/runs`` and the ablations
+    (:data:`ABLATIONS`, e.g. JADE with ``w_match = 0`` as ``jade_nomatch``) under their folders."""
+    parts = [collect_metrics(output_dir, protocol)]
+    for label, sub in ABLATIONS.items():
+        parts.append(collect_metrics(Path(output_dir) / sub, protocol, label=label))
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else collect_metrics(output_dir, protocol)
 
 
 def finalize(cfg: RunConfig, work: Path) -> Path:

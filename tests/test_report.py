@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jade_core.report import failed_to_train, paired_comparison, side_by_side, summary_table
+from jade_core.report import failed_to_train, summary_table
 
 
 def runs():
@@ -33,17 +33,3 @@ def test_runs_stuck_at_chance_are_flagged_from_the_training_loss():
     r["final_train_ce"] = 2.303
     empty = summary_table(r[~failed_to_train(r)])
     assert empty.empty and "svhn_mean" in empty.columns and empty.set_index("variant").index.empty
-
-
-def test_paired_comparison_detects_a_consistent_gain():
-    c = paired_comparison(runs(), "jade", "single")
-    assert c["seeds"] == 5 and c["a_wins"] == 5 and c["mean_difference"] == pytest.approx(-1.96)
-    assert c["p_a_better"] < 0.001
-    back = paired_comparison(runs(), "single", "jade")
-    assert back["p_a_better"] > 0.99
-
-
-def test_side_by_side_quotes_the_paper_rows():
-    t = side_by_side(runs())
-    assert t.iloc[0]["paper SVHN (1000 labels)"] == "36.02 ± 0.10" and "quoted" in t.iloc[0]["ours SVHN"]
-    assert t.set_index("method").loc["Paired Classifier", "ours SVHN"] == "not run"

@@ -89,3 +89,16 @@ def test_choose_prefers_the_best_matching_candidate():
                       {"candidate": "c", "svhn_val_error": 32.0, "val_centroid_accuracy": 66.0, "val_kl_match": 2}])
     assert selection.choose(t) == {"chosen": "b", "best_classifying": "a", "matching": ["b", "c"]}
     assert selection.choose(t.iloc[:1])["chosen"] is None
+
+
+def test_claims_name_known_variants_and_the_ablation_folder_exists_in_the_matrix():
+    from jade_core.book import load_matrix
+    from jade_core.runs import ABLATIONS
+    assert {v for a, b, _ in report.CLAIMS for v in (a, b)} <= set(report.VARIANT_ORDER)
+    for profile, entries in load_matrix().items():
+        dirs = {e.get("parameters", {}).get("output_dir", "") for e in entries}
+        assert any(d.endswith(ABLATIONS["jade_nomatch"]) for d in dirs), profile
+        seeds = {e["parameters"]["seed"] for e in entries
+                 if e["notebook"] == "jade" and e.get("parameters", {}).get("w_match") == 0}
+        assert seeds == {e.get("parameters", {}).get("seed", 0) for e in entries if e["notebook"] == "jade"
+                         and e.get("parameters", {}).get("w_match") is None}, "the ablation covers the JADE seeds"
