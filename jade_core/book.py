@@ -95,6 +95,22 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
     return out_dir
 
 
+def stage_notebook(src: Path, dst: Path) -> None:
+    """Copy an executed notebook for the site, as a reader should meet it: papermill's injected
+    parameters cell removed like the ``parameters`` cell (it does not inherit its tags), and
+    stderr streams (progress bars, log lines, which belong on the terminal) dropped."""
+    import json
+    nb = json.loads(Path(src).read_text())
+    for cell in nb["cells"]:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+        if cell["cell_type"] == "code":
+            cell["outputs"] = [o for o in cell.get("outputs", [])
+                               if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    Path(dst).write_text(json.dumps(nb, indent=1))
+
+
 def copy_mathjax(target: Path) -> None:
     """Copy MathJax 3 (the combined TeX/MathML component and its fonts) into the site."""
     try:
@@ -113,13 +129,13 @@ def stage_and_build(profile: str) -> Path:
     site = ROOT / "_build" / "site"
     shutil.rmtree(site, ignore_errors=True)
     (site / "book").mkdir(parents=True)
-    for f in ("_config.yml", "_toc.yml"):
+    for f in ("_config.yml", "_toc.yml", "references.bib"):
         shutil.copy(ROOT / f, site / f)
     for name in toc_chapters():
         src = executed / f"{name}.ipynb"
         if not src.exists():
             raise BuildError(f"{src} is missing: the matrix for profile {profile!r} did not execute {name}.")
-        shutil.copy(src, site / "book" / src.name)
+        stage_notebook(src, site / "book" / src.name)
     copy_mathjax(site / "_static" / "mathjax")
     for extra in (ROOT / "book").glob("*.md"):
         shutil.copy(extra, site / "book" / extra.name)

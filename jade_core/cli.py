@@ -86,12 +86,12 @@ def cmd_evaluate(a):
 
 
 def cmd_table(a):
-    from .report import summary_table
-    from .runs import collect_metrics
-    df = collect_metrics(a.output_dir, a.protocol)
+    from .report import markdown_table1
+    from .runs import collect_table1
+    df = collect_table1(a.output_dir, a.protocol)
     if df.empty:
         raise ConfigError(f"no finished runs under {a.output_dir}/runs; train some with `jade train`.")
-    print(summary_table(df).to_string(index=False))
+    print(markdown_table1(df))
 
 
 def cmd_export(a):

@@ -6,6 +6,7 @@ into one clear error naming the parameter and what it accepts.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,21 @@ import numpy as np
 from .config import PROFILES, ConfigError, default_data_dir, resolve_config
 
 FIGURES = {"paper": "figures", "smoke": "_build/smoke-figures"}
+
+
+def project_root() -> Path:
+    """The project's root: the folder above ``book/`` that holds ``_config.yml``, found from the
+    working directory upwards (a notebook opened in Jupyter runs in ``book/``), else from the package."""
+    for d in (Path.cwd(), *Path.cwd().parents):
+        if (d / "_config.yml").exists() and (d / "jade_core").is_dir():
+            return d
+    return Path(__file__).resolve().parents[1]
+
+
+def project_path(path) -> Path:
+    """``path`` as given when absolute, else relative to :func:`project_root` (not the working directory)."""
+    path = Path(path)
+    return path if path.is_absolute() else project_root() / path
 
 
 def check_parameters(profile="paper", seed=0, data_dir=None, output_dir=None, seeds=None, **extra) -> dict:
@@ -24,13 +40,16 @@ def check_parameters(profile="paper", seed=0, data_dir=None, output_dir=None, se
             raise ConfigError(f"parameter {name}={value!r}: accepts an integer >= 0.")
     if "force" in extra and not isinstance(extra["force"], bool):
         raise ConfigError(f"parameter force={extra['force']!r}: accepts True or False.")
-    data_dir = str(data_dir or default_data_dir())
+    if data_dir is None:
+        # $JADE_DATA_DIR as the user wrote it (relative to where they are), else <project>/data
+        data_dir = default_data_dir() if os.environ.get("JADE_DATA_DIR") else str(project_path("data"))
+    data_dir = str(data_dir)
     if not Path(data_dir).is_dir():
         raise ConfigError(f"parameter data_dir={data_dir!r}: the directory does not exist. Pass a data mirror "
                           "such as ../shared/data (or set $JADE_DATA_DIR); see the README.")
     out = dict(profile=profile, seed=seed, data_dir=data_dir,
-               output_dir=str(output_dir or PROFILES[profile].get("output_dir", "results")),
-               figures=Path(FIGURES[profile]), **extra)
+               output_dir=str(project_path(output_dir or PROFILES[profile].get("output_dir", "results"))),
+               figures=project_path(FIGURES[profile]), **extra)
     if seeds is not None:
         out["seeds"] = list(seeds)
     out["figures"].mkdir(parents=True, exist_ok=True)
@@ -76,3 +95,12 @@ def variant_figures(run, figures: Path, tag: str = "") -> dict:
         out["confusion_mnist"] = plotting.confusion(run.metrics["mnist"]["confusion"],
                                                     figures / f"{name}-confusion-mnist.png", title="MNIST test")
     return out
+
+
+def run_splits(run, params: dict, need_mnist: bool = True):
+    """The data splits of a finished run, loaded from this build's data directory (the one the run
+    recorded may be another machine's path); the same cut, since it depends on the config alone."""
+    import dataclasses
+
+    from .data import build_splits
+    return build_splits(dataclasses.replace(run.config, data_dir=params["data_dir"]), need_mnist=need_mnist)

@@ -139,6 +139,32 @@ def claims_table(runs: pd.DataFrame, claims, alpha: float = 0.05) -> pd.DataFram
     return out
 
 
+def markdown_table1(runs: pd.DataFrame) -> str:
+    """Table 1 and the claims as Markdown (``jade table``; the README quotes it verbatim, tested)."""
+    from .plotting import VARIANT_NAMES
+    summary = summary_table(runs).set_index("variant")
+    protocol = ", ".join(sorted(set(runs.protocol)))
+    lines = [f"SVHN error (%) on the {protocol} protocol, mean ± sd over seeds; MNIST test error (%).", "",
+             "| model | seeds | SVHN error | MNIST error | still on the plateau | restarts |", "|---|---|---|---|---|---|"]
+    for v in VARIANT_ORDER:
+        if v not in summary.index:
+            continue
+        r, g = summary.loc[v], runs[runs.variant == v]
+        lines.append(f"| {VARIANT_NAMES[v]} | {int(r.seeds)} | {fmt(r.svhn_mean, r.svhn_sd)} | "
+                     f"{fmt(r.mnist_mean, r.mnist_sd) if v != 'single' else '–'} | {int(r.failed)} | "
+                     f"{int((g.attempts - 1).sum())} |")
+    lines += ["", "| claim | difference (pp) | 95 % CI | p t-test (Holm) | p Wilcoxon (Holm) | wins | verdict |",
+              "|---|---|---|---|---|---|---|"]
+    for c in claims_table(runs, CLAIMS).itertuples():
+        if c.seeds == 0:
+            continue
+        p = (lambda x: "–" if np.isnan(x) else f"{x:.3f}")
+        ci = "–" if np.isnan(c.ci_low) else f"[{c.ci_low:+.2f}, {c.ci_high:+.2f}]"
+        lines.append(f"| {c.claim} | {c.mean_difference:+.2f} | {ci} | {p(c.p_t_holm)} | {p(c.p_wilcoxon_holm)} | "
+                     f"{c.a_wins}/{c.seeds} | {c.verdict} |")
+    return "\n".join(lines)
+
+
 def tuning_table(tuning_dir="results/tuning") -> tuple:
     """Validation evidence of the tuning candidates in ``tuning_dir/<name>/runs/...``.
 

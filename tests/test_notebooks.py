@@ -59,3 +59,31 @@ def test_bad_parameters_fail_in_the_first_cell_with_a_clear_message(params, mess
         pm.execute_notebook(str(BOOK / "derivation.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3", cwd=str(ROOT),
                             parameters=params, progress_bar=False)
     assert e.value.ename == "ConfigError" and message in e.value.evalue
+
+
+@pytest.mark.notebooks
+def test_a_chapter_opened_in_book_folder_finds_the_project_folders(data_dir, tmp_path):
+    """Jupyter runs a notebook in book/: default results and figures still resolve to the project root."""
+    import papermill as pm
+    out = tmp_path / "single.ipynb"
+    pm.execute_notebook(str(BOOK / "single.ipynb"), str(out), kernel_name="python3", cwd=str(BOOK),
+                        parameters={"seed": 0, "profile": "smoke", "data_dir": data_dir}, progress_bar=False)
+    assert (ROOT / "_build" / "smoke-results" / "runs" / "single" / "local-seed0" / "metrics.json").exists()
+    assert (ROOT / "_build" / "smoke-figures" / "single-local-seed0-curve.png").exists()
+    assert not (BOOK / "_build").exists() and not (BOOK / "results").exists()
+
+
+def test_staged_notebooks_hide_injected_parameters_and_progress_bars(tmp_path):
+    from jade_core.book import stage_notebook
+    nb = {"cells": [
+        {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "source": "seed = 1", "outputs": []},
+        {"cell_type": "code", "metadata": {}, "source": "train()", "outputs": [
+            {"output_type": "stream", "name": "stderr", "text": "jade seed 0: 25%|##"},
+            {"output_type": "stream", "name": "stdout", "text": "SVHN error 30 %"}]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    src, dst = tmp_path / "a.ipynb", tmp_path / "b.ipynb"
+    src.write_text(json.dumps(nb))
+    stage_notebook(src, dst)
+    staged = json.loads(dst.read_text())
+    assert "remove-cell" in staged["cells"][0]["metadata"]["tags"]
+    assert [o["name"] for o in staged["cells"][1]["outputs"]] == ["stdout"]

@@ -33,3 +33,19 @@ def test_runs_stuck_at_chance_are_flagged_from_the_training_loss():
     r["final_train_ce"] = 2.303
     empty = summary_table(r[~failed_to_train(r)])
     assert empty.empty and "svhn_mean" in empty.columns and empty.set_index("variant").index.empty
+
+
+def test_readme_quotes_jade_table_of_the_committed_runs():
+    """The README's results block is exactly what `jade table` prints from results/ (never typed by hand)."""
+    import re
+    from pathlib import Path
+
+    from jade_core.report import markdown_table1
+    from jade_core.runs import collect_table1
+    root = Path(__file__).resolve().parents[1]
+    block = re.search(r"<!-- jade-table:start -->\n(.*?)<!-- jade-table:end -->",
+                      (root / "README.md").read_text(), re.S)
+    assert block, "README lacks the jade-table markers"
+    runs = collect_table1(root / "results")
+    expected = (markdown_table1(runs) + "\n") if len(runs) else ""
+    assert block.group(1) == expected, "README out of date: paste the output of `jade table` between the markers"
