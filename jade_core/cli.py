@@ -120,6 +120,18 @@ def cmd_check_data(a):
     return 1 if set(missing) - {("svhn", "train")} else 0
 
 
+def cmd_matrix(a):
+    from .sweep import run_matrix
+    results = run_matrix(a.profile, a.workers, a.data_dir, a.variant, a.dry_run)
+    for r in results:
+        print(f"{r['status']:>9}  {r['run']}" + (f"  ({r['seconds']:.0f} s)" if r["seconds"] else "")
+              + (f"  {r['error']}" if "error" in r else ""))
+    failed = [r for r in results if r["status"] == "failed"]
+    print(f"{len(results)} runs: " + ", ".join(f"{sum(r['status'] == s for r in results)} {s}"
+                                               for s in ("reused", "done", "failed", "to train")))
+    return 1 if failed else 0
+
+
 def cmd_book(a):
     from .book import build_book
     build_book(profile=a.profile, data_dir=a.data_dir, force=a.force, skip_build=a.skip_build,
@@ -150,6 +162,13 @@ def main(argv=None):
     p.add_argument("--data-dir")
     p.add_argument("--download", action="store_true")
     p.set_defaults(func=cmd_check_data)
+    p = sub.add_parser("matrix", help="train every run of book/matrix.yml on local worker processes")
+    p.add_argument("--profile", choices=tuple(PROFILES), default="paper")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (each uses the run's threads)")
+    p.add_argument("--variant", nargs="*", choices=VARIANTS, help="only these variants")
+    p.add_argument("--data-dir")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and what would happen")
+    p.set_defaults(func=cmd_matrix)
     p = sub.add_parser("book", help="execute the notebook matrix with papermill and build the site")
     p.add_argument("--profile", choices=tuple(PROFILES), default="paper")
     p.add_argument("--data-dir")

@@ -1,0 +1,27 @@
+"""The run matrix as a list of runs, trained on worker processes."""
+import json
+
+from jade_core.config import resolve_config
+from jade_core.sweep import matrix_runs, run_matrix
+from jade_core.train import train
+
+
+def test_paper_matrix_has_ten_seeds_per_model_and_the_ablation():
+    runs = matrix_runs("paper")
+    dirs = [str(resolve_config(**kw).run_dir) for kw in runs]
+    assert len(dirs) == len(set(dirs)) == 40
+    for v in ("single", "paired", "jade"):
+        assert sorted(kw["seed"] for kw in runs if kw["variant"] == v and kw["w_match"] is None) == list(range(10))
+    assert sorted(kw["seed"] for kw in runs if kw["w_match"] == 0) == list(range(10))
+
+
+def test_matrix_runs_on_workers_equal_a_direct_run_and_are_reused(data_dir, tmp_path):
+    first = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"])
+    assert sorted(r["status"] for r in first) in (["done", "done"], ["done", "reused"], ["reused", "reused"])
+    again = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"])
+    assert [r["status"] for r in again] == ["reused", "reused"]
+    worker_run = next(r["run"] for r in again if r["run"].endswith("seed0"))
+    direct = train(variant="single", profile="smoke", seed=0, data_dir=data_dir, output_dir=str(tmp_path), progress=False)
+    metrics = lambda p: {k: v for k, v in json.loads((p / "metrics.json").read_text()).items() if k != "train_seconds"}
+    from pathlib import Path
+    assert metrics(Path(worker_run)) == metrics(direct)
