@@ -126,7 +126,7 @@ def copy_mathjax(target: Path) -> None:
 def stage_and_build(profile: str) -> Path:
     """Stage config, toc and executed notebooks; build HTML with warnings as errors."""
     executed = ROOT / "_build" / "executed" / profile
-    site = ROOT / "_build" / "site"
+    site = ROOT / "_build" / f"site-{profile}"
     shutil.rmtree(site, ignore_errors=True)
     (site / "book").mkdir(parents=True)
     for f in ("_config.yml", "_toc.yml", "references.bib"):
@@ -139,7 +139,7 @@ def stage_and_build(profile: str) -> Path:
     copy_mathjax(site / "_static" / "mathjax")
     for extra in (ROOT / "book").glob("*.md"):
         shutil.copy(extra, site / "book" / extra.name)
-    html = ROOT / "_build" / "html"
+    html = site_dir(profile)
     shutil.rmtree(html, ignore_errors=True)
     cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(site), "--path-output", str(site),
            "--warningiserror", "--nitpick", "--keep-going"]
@@ -150,6 +150,12 @@ def stage_and_build(profile: str) -> Path:
     check_site(html)
     print(f"[book] site: {html / 'index.html'}")
     return html
+
+
+def site_dir(profile: str) -> Path:
+    """Where a profile's site goes: the paper site in ``_build/html`` (the README's address), every
+    other profile beside it (``_build/html-smoke``), so running the tests never replaces the paper site."""
+    return ROOT / "_build" / ("html" if profile == "paper" else f"html-{profile}")
 
 
 # chapters that must show at least one figure

@@ -35,11 +35,34 @@ from .models import build_model
 FILES = ("config.json", "metrics.json", "curve.csv", "weights.pt")
 
 
+def source_hash() -> str:
+    """sha256 (16 hex) of the package's Python sources: which code trained a run, with or without git."""
+    import hashlib
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def git_commit() -> str | None:
+    """The commit of the working tree the package is imported from, if it is a git checkout."""
+    import subprocess
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=Path(__file__).parent,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return (out.stdout.strip() + ("+dirty" if dirty else "")) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def versions() -> dict:
     import torchvision
     from . import __version__
     return {"python": platform.python_version(), "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "numpy": np.__version__, "jade_core": __version__}
+            "torchvision": torchvision.__version__, "numpy": np.__version__, "jade_core": __version__,
+            "jade_core_source": source_hash(), "git_commit": git_commit()}
 
 
 def write_json(path: Path, obj) -> None:

@@ -227,6 +227,11 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
         row = {"epoch": epoch, "step": epoch * steps_per_epoch, "seconds": round(elapsed, 2)}
         row.update({k: v / count for k, v in sums.items()})
         ce = svhn_train_ce(row)
+        if not math.isfinite(row["loss"]):
+            bar.close()
+            raise ConfigError(f"{cfg.variant} seed {cfg.seed}: the training loss became {row['loss']} in epoch {epoch} "
+                              f"(learning rate {cfg.lr}); the run stopped and is not saved as finished. Lower lr or "
+                              f"a loss weight and train again (the unfinished run is in {work}; delete it first).")
         if epoch == cfg.restart_epoch and on_plateau(ce) and attempt < cfg.max_restarts:
             restarts.append({"attempt": attempt, "init_seed": init_seed(cfg, attempt), "epoch": epoch,
                              "svhn_train_ce": ce})
