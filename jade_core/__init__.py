@@ -15,5 +15,5 @@ Dis-Entanglement". The modules follow the paper:
 """
 from .config import ConfigError, RunConfig, resolve_config, PROFILES, VARIANTS, PROTOCOLS
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["ConfigError", "RunConfig", "resolve_config", "PROFILES", "VARIANTS", "PROTOCOLS", "__version__"]

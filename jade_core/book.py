@@ -136,7 +136,7 @@ def stage_and_build(profile: str) -> Path:
         if not src.exists():
             raise BuildError(f"{src} is missing: the matrix for profile {profile!r} did not execute {name}.")
         stage_notebook(src, site / "book" / src.name)
-    copy_mathjax(site / "_static" / "mathjax")
+    copy_mathjax(site / "_mathjax_static" / "mathjax")
     for extra in (ROOT / "book").glob("*.md"):
         shutil.copy(extra, site / "book" / extra.name)
     html = site_dir(profile)
