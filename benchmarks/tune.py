@@ -42,7 +42,7 @@ CANDIDATES = {
 def run(name):
     kw = {**BASE, **CANDIDATES[name]}
     cfg = resolve_config(kw.pop("variant"), "paper", output_dir=f"results/tuning/{name}", **kw)
-    r = load_run(train(cfg, progress=False))
+    r = load_run(train(cfg, progress=False), weights=False)
     m = r.metrics.get("matching_val", {})
     print(f"{name}: final SVHN val {r.metrics['svhn_val']['error']:.1f} %, centroid accuracy "
           f"{m.get('centroid_accuracy', float('nan')):.1f} %, matching KL {m.get('kl_match', float('nan')):.2f} nats"

@@ -64,7 +64,7 @@ def cmd_train(a):
     configs = [resolve_config(a.variant, a.profile, seed=s, **overrides, **extra) for s in a.seed]
     for cfg in configs:
         path = train(cfg, force=a.force)
-        m = load_run(path).metrics
+        m = load_run(path, weights=False).metrics
         mn = f", MNIST error {m['mnist']['error']:.2f}%" if "mnist" in m else ""
         print(f"{path}: SVHN error {m['svhn']['error']:.2f}% on {m['svhn']['n']} images ({cfg.protocol}){mn}")
 

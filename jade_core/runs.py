@@ -6,7 +6,10 @@
   sources and fingerprints, the labelled pool;
 - ``metrics.json``: SVHN and MNIST errors with confusion matrices, time;
 - ``curve.csv``: the learning curve, one row per epoch;
-- ``weights.pt``: the trained weights (a few MB).
+- ``weights.pt``: the trained weights (a few MB). Optional once finished: git
+  keeps weights only for the runs the book loads (Table 1's runs, for
+  Figure 2); a tuning run is finished with its configuration, metrics and
+  curve, and only what needs weights asks for them.
 
 A run is written into ``<name>.partial/`` (with ``checkpoint.pt`` while it
 trains) and renamed into place only when finished, so a folder without
@@ -32,7 +35,8 @@ from .data import SHAPES, to_float
 from .evaluate import predict
 from .models import build_model
 
-FILES = ("config.json", "metrics.json", "curve.csv", "weights.pt")
+FILES = ("config.json", "metrics.json", "curve.csv")  # what makes a run finished
+WEIGHTS = "weights.pt"                                 # written by every run, kept in git for some
 
 
 def source_hash() -> str:
@@ -176,8 +180,9 @@ class Run:
         return predict(self.model, to_float(images), dataset).numpy()
 
 
-def load_run(path) -> Run:
-    """Load a finished run folder (config, metrics, curve, weights)."""
+def load_run(path, weights: bool = True) -> Run:
+    """Load a finished run folder (config, metrics, curve and, with ``weights``, the trained model;
+    ``weights=False`` gives ``model=None`` for runs whose weights are not kept)."""
     path = Path(path)
     if not is_finished(path):
         missing = [f for f in FILES if not (path / f).exists()]
@@ -185,9 +190,15 @@ def load_run(path) -> Run:
                           "Train it first with `jade train`.")
     saved = json.loads((path / "config.json").read_text())
     cfg = validate(RunConfig(**saved["config"]))
-    model = build_model(cfg.variant)
-    model.load_state_dict(torch.load(path / "weights.pt", map_location="cpu", weights_only=True))
-    model.eval()
+    model = None
+    if weights:
+        if not (path / WEIGHTS).exists():
+            raise ConfigError(f"{path} has no {WEIGHTS}: its weights are not kept in git (only Table 1's runs "
+                              "keep theirs). Retrain it with `jade train ... --force`, or load it with weights=False "
+                              "for its metrics and curve.")
+        model = build_model(cfg.variant)
+        model.load_state_dict(torch.load(path / WEIGHTS, map_location="cpu", weights_only=True))
+        model.eval()
     return Run(path, cfg, saved, json.loads((path / "metrics.json").read_text()),
                pd.read_csv(path / "curve.csv"), model)
 

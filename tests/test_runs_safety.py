@@ -74,3 +74,12 @@ def test_weights_the_variant_never_reads_do_not_block_reuse(smoke):
     assert train(variant="paired", progress=False, w_match=5.0, w_cls=2.0, **smoke) == path
     with pytest.raises(ConfigError, match="w_match"):
         train(variant="jade", progress=False, **smoke) and train(variant="jade", progress=False, w_match=5.0, **smoke)
+
+
+def test_a_run_without_weights_is_finished_and_says_what_it_lacks(smoke):
+    path = train(variant="single", progress=False, **smoke)
+    (path / "weights.pt").unlink()
+    assert train(variant="single", progress=False, **smoke) == path  # reused, not retrained
+    assert load_run(path, weights=False).metrics["svhn"]["n"] == 400
+    with pytest.raises(ConfigError, match="no weights.pt.*not kept in git.*--force"):
+        load_run(path)
