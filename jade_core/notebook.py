@@ -104,3 +104,22 @@ def run_splits(run, params: dict, need_mnist: bool = True):
 
     from .data import build_splits
     return build_splits(dataclasses.replace(run.config, data_dir=params["data_dir"]), need_mnist=need_mnist)
+
+
+def glue_run(run, prefix: str) -> None:
+    """Glue the numbers every variant chapter quotes, as ``<prefix>_<name>``: SVHN error, evaluation
+    images, protocol, minutes, epochs, seed, restarts under the plateau rule and (two-dataset models)
+    MNIST error; print where the run is."""
+    m = run.metrics
+    glue(f"{prefix}_svhn_error", m["svhn"]["error"])
+    glue(f"{prefix}_n_eval", m["svhn"]["n"], fmt="{}")
+    glue(f"{prefix}_protocol", run.config.protocol, fmt="{}")
+    glue(f"{prefix}_minutes", m["train_seconds"] / 60, fmt="{:.1f}")
+    glue(f"{prefix}_epochs", run.config.epochs, fmt="{}")
+    glue(f"{prefix}_seed", run.config.seed, fmt="{}")
+    glue(f"{prefix}_restarts", m.get("attempts", 1) - 1, fmt="{}")
+    if "mnist" in m:
+        glue(f"{prefix}_mnist_error", m["mnist"]["error"])
+    print(f"run folder: {run.path}")
+    print(f"SVHN error {m['svhn']['error']:.2f} % on {m['svhn']['n']} images ({run.config.protocol} protocol)"
+          + (f"; MNIST test error {m['mnist']['error']:.2f} % on {m['mnist']['n']} images" if "mnist" in m else ""))
