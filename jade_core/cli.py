@@ -122,7 +122,7 @@ def cmd_check_data(a):
 
 def cmd_matrix(a):
     from .sweep import run_matrix
-    results = run_matrix(a.profile, a.workers, a.data_dir, a.variant, a.dry_run)
+    results = run_matrix(a.profile, a.workers, a.data_dir, a.variant, a.dry_run, a.scheduler)
     for r in results:
         print(f"{r['status']:>9}  {r['run']}" + (f"  ({r['seconds']:.0f} s)" if r["seconds"] else "")
               + (f"  {r['error']}" if "error" in r else ""))
@@ -168,6 +168,7 @@ def main(argv=None):
     p.add_argument("--variant", nargs="*", choices=VARIANTS, help="only these variants")
     p.add_argument("--data-dir")
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would happen")
+    p.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
     p.set_defaults(func=cmd_matrix)
     p = sub.add_parser("book", help="execute the notebook matrix with papermill and build the site")
     p.add_argument("--profile", choices=tuple(PROFILES), default="paper")

@@ -18,7 +18,7 @@ from multiprocessing import get_context
 from tqdm import tqdm
 
 from .book import load_matrix
-from .config import VARIANTS, resolve_config
+from .config import VARIANTS, ConfigError, resolve_config
 from .runs import is_finished
 
 
@@ -49,8 +49,35 @@ def _train_one(kw: dict) -> dict:
                 "error": f"{type(e).__name__}: {e}"}
 
 
-def run_matrix(profile: str = "paper", workers: int = 2, data_dir=None, variants=None, dry_run=False) -> list:
-    """Train the matrix's missing runs; returns one result dict per run (finished ones as 'reused')."""
+def _run_key(kw: dict) -> str:
+    return "jade-run:" + str(resolve_config(**kw).run_dir)
+
+
+def _on_dask(todo: list, scheduler: str):
+    """Yield results of the runs as tasks on a Dask distributed cluster (``scheduler`` = its address).
+    Each task's key is its run folder, so the scheduler never holds the same run twice; workers need
+    this package installed and the data directory at the same path (or $JADE_DATA_DIR)."""
+    try:
+        from distributed import Client, as_completed as dask_completed
+    except ImportError as e:
+        raise ConfigError("--scheduler needs Dask: pip install -e '.[cluster]'") from e
+    with Client(scheduler) as client:
+        futures = [client.submit(_train_one, kw, key=_run_key(kw), pure=False) for kw in todo]
+        for f in dask_completed(futures):
+            yield f.result()
+
+
+def _on_local_workers(todo: list, workers: int):
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        for f in as_completed([pool.submit(_train_one, kw) for kw in todo]):
+            yield f.result()
+
+
+def run_matrix(profile: str = "paper", workers: int = 2, data_dir=None, variants=None, dry_run=False,
+               scheduler: str | None = None) -> list:
+    """Train the matrix's missing runs, on ``workers`` local processes or, with ``scheduler``
+    (e.g. ``tcp://host:8786``), on a Dask cluster; returns one result dict per run (finished ones as
+    'reused'). The results do not depend on where a run ran (same configuration, same metrics)."""
     todo, results = [], []
     for kw in matrix_runs(profile, data_dir, variants):
         run_dir = resolve_config(**kw).run_dir
@@ -62,15 +89,14 @@ def run_matrix(profile: str = "paper", workers: int = 2, data_dir=None, variants
     if dry_run:
         return results + [{"run": str(resolve_config(**kw).run_dir), "status": "to train", "seconds": 0.0}
                           for kw in todo]
-    bar = tqdm(total=len(todo), desc=f"{profile} runs ({workers} workers)", unit="run")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_train_one, kw) for kw in todo]
-        for f in as_completed(futures):
-            r = f.result()
-            results.append(r)
-            bar.update(1)
-            bar.set_postfix(failed=sum(x["status"] == "failed" for x in results))
-            tqdm.write(f"[matrix] {r['status']}: {r['run']} ({r['seconds']:.0f} s)"
-                       + (f" {r['error']}" if "error" in r else ""))
+    where = f"Dask {scheduler}" if scheduler else f"{workers} workers"
+    bar = tqdm(total=len(todo), desc=f"{profile} runs ({where})", unit="run")
+    stream = _on_dask(todo, scheduler) if scheduler else _on_local_workers(todo, workers)
+    for r in stream:
+        results.append(r)
+        bar.update(1)
+        bar.set_postfix(failed=sum(x["status"] == "failed" for x in results))
+        tqdm.write(f"[matrix] {r['status']}: {r['run']} ({r['seconds']:.0f} s)"
+                   + (f" {r['error']}" if "error" in r else ""))
     bar.close()
     return results

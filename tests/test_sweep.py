@@ -25,3 +25,31 @@ def test_matrix_runs_on_workers_equal_a_direct_run_and_are_reused(data_dir, tmp_
     metrics = lambda p: {k: v for k, v in json.loads((p / "metrics.json").read_text()).items() if k != "train_seconds"}
     from pathlib import Path
     assert metrics(Path(worker_run)) == metrics(direct)
+
+
+def test_the_same_runs_on_a_dask_cluster_give_the_same_metrics(data_dir, tmp_path):
+    """Runs as tasks on a distributed.LocalCluster (127.0.0.1 only) equal local-worker runs."""
+    import shutil
+    from pathlib import Path
+
+    import pytest
+    distributed = pytest.importorskip("distributed")
+    local = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"])
+    saved = {}
+    for r in local:
+        p = Path(r["run"])
+        saved[p] = json.loads((p / "metrics.json").read_text())
+        shutil.move(str(p), str(tmp_path / p.name))  # make the cluster train them again
+    try:
+        with distributed.LocalCluster(host="127.0.0.1", n_workers=1, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster:
+            on_dask = run_matrix("smoke", data_dir=data_dir, variants=["single"], scheduler=cluster.scheduler_address)
+        assert sorted(r["status"] for r in on_dask) == ["done", "done"]
+        for p, m in saved.items():
+            again = json.loads((p / "metrics.json").read_text())
+            assert {k: v for k, v in again.items() if k != "train_seconds"} == \
+                   {k: v for k, v in m.items() if k != "train_seconds"}
+    finally:
+        for p in saved:
+            if not p.exists():
+                shutil.move(str(tmp_path / p.name), str(p))
