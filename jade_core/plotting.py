@@ -97,8 +97,9 @@ def loss_terms(curve, path, title="Terms of Eq. 2 during training"):
         ax.set(title=t, xlabel="epoch")
         ax.legend()
     axes[-1].plot(curve["epoch"], curve["kl_match"], color="k")
-    axes[-1].set(title="KL(q(z2|x,l) || q(z4|y,l))", xlabel="epoch")
-    fig.suptitle(title)
+    axes[-1].set(title="matching KL (training batches)", xlabel="epoch", yscale="log")
+    fig.suptitle(title, y=1.04)  # above the panel titles, not over them
+    fig.tight_layout()
     return save(fig, path)
 
 
@@ -137,12 +138,13 @@ def latent_variance(by_class, random, path, title="Normalised latent variance", 
         sns.heatmap(data, ax=ax, cmap="viridis", vmin=0, vmax=vmax, cbar_kws={"label": "var / var(2,500 random)"})
         ax.axvline(n_content, color="w", lw=2)
         ax.set(xlabel="latent dimension (0-9 content -> classifier, 10-19 style)", ylabel=ylab, title=name)
-    fig.suptitle(title)
+    fig.suptitle(title, y=1.03)
+    fig.tight_layout()
     return save(fig, path)
 
 
 def error_bars(table, path, paper=None, title="SVHN error over seeds"):
-    """Per-seed SVHN errors per variant (points) with the paper's mean +- sd (bars) where given."""
+    """Per-seed SVHN errors per variant (points) with the paper's mean ± sd (bars) where given."""
     style()
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     order = [v for v in VARIANT_NAMES if v in set(table["variant"])]
@@ -155,7 +157,7 @@ def error_bars(table, path, paper=None, title="SVHN error over seeds"):
             if v in paper:
                 m, s = paper[v]
                 ax.errorbar(i + 0.3, m, yerr=s, fmt="s", color="k", capsize=4)
-    ax.set(xlabel="", ylabel="SVHN error (%)", title=title + ("\ndots: our seeds; black squares: paper mean +- sd" if paper else ""))
+    ax.set(xlabel="", ylabel="SVHN error (%)", title=title + ("\ndots: our seeds; black squares: paper mean ± sd" if paper else ""))
     ax.set_xticks(range(len(order)), [VARIANT_NAMES[v] for v in order])
     return save(fig, path)
 
