@@ -63,7 +63,12 @@ def cmd_train(a):
     overrides = {k: getattr(a, k) for k in keys}
     configs = [resolve_config(a.variant, a.profile, seed=s, **overrides, **extra) for s in a.seed]
     for cfg in configs:
-        path = train(cfg, force=a.force)
+        try:
+            path = train(cfg, force=a.force)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: {cfg.variant} seed {cfg.seed} keeps its last finished epoch in "
+                  f"{cfg.run_dir}.partial/checkpoint.pt; run the same command again to resume.", file=sys.stderr)
+            return 130
         m = load_run(path, weights=False).metrics
         mn = f", MNIST error {m['mnist']['error']:.2f}%" if "mnist" in m else ""
         print(f"{path}: SVHN error {m['svhn']['error']:.2f}% on {m['svhn']['n']} images ({cfg.protocol}){mn}")

@@ -220,9 +220,16 @@ def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataF
     error, the matching numbers on the evaluation part, restarts, time."""
     rows = []
     for p in finished_runs(output_dir, protocol):
-        cfg = json.loads((p / "config.json").read_text())["config"]
-        m = json.loads((p / "metrics.json").read_text())
-        curve = pd.read_csv(p / "curve.csv")
+        try:
+            cfg = json.loads((p / "config.json").read_text())["config"]
+            m = json.loads((p / "metrics.json").read_text())
+            curve = pd.read_csv(p / "curve.csv")
+            m["svhn"]["error"]
+        except (ValueError, KeyError, OSError, pd.errors.ParserError) as e:  # one bad run does not hide the others
+            import warnings
+            warnings.warn(f"skipping {p}: unreadable run files ({type(e).__name__}: {e}); retrain it with "
+                          "`jade train ... --force` or delete the folder.", stacklevel=2)
+            continue
         # SVHN training cross-entropy of the last epoch: single/paired log it as svhn_ce, JADE as -svhn_cls
         ce = curve["svhn_ce"].iloc[-1] if "svhn_ce" in curve else -curve["svhn_cls"].iloc[-1]
         match = m.get("matching_eval", {})

@@ -83,3 +83,25 @@ def test_a_run_without_weights_is_finished_and_says_what_it_lacks(smoke):
     assert load_run(path, weights=False).metrics["svhn"]["n"] == 400
     with pytest.raises(ConfigError, match="no weights.pt.*not kept in git.*--force"):
         load_run(path)
+
+
+def test_a_corrupt_run_is_skipped_with_a_warning_naming_it(smoke):
+    from jade_core.runs import collect_metrics
+    good = train(variant="single", progress=False, **smoke)
+    bad = train(variant="single", seed=1, progress=False, **smoke)
+    (bad / "metrics.json").write_text('{"svhn": {"err')  # truncated
+    with pytest.warns(UserWarning, match="skipping .*seed1.*unreadable"):
+        table = collect_metrics(smoke["output_dir"])
+    assert list(table.seed) == [0] and table.path.iloc[0] == str(good)
+
+
+def test_too_small_mnist_mirror_is_refused(tmp_path, data_dir):
+    import shutil
+    import numpy as np
+    for f in ("svhn_test.npz", "mnist_test.npz"):
+        shutil.copy(f"{data_dir}/{f}", tmp_path / f)
+    with np.load(f"{data_dir}/mnist_train.npz") as d:
+        np.savez(tmp_path / "mnist_train.npz", x=d["x"][:1000], y=d["y"][:1000], index=d["index"][:1000])
+    with pytest.raises(ConfigError, match="has 1000 images.*more than 45000"):
+        train(variant="paired", profile="smoke", data_dir=str(tmp_path), output_dir=str(tmp_path / "out"),
+              progress=False)
