@@ -69,13 +69,14 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
         # older configuration never block the build (paper runs are never touched)
         from .config import PROFILES
         shutil.rmtree(ROOT / PROFILES["smoke"]["output_dir"], ignore_errors=True)
-    for entry in load_matrix()[profile]:
-        if only and entry["notebook"] not in only:
-            continue
+    import time
+    entries = [e for e in load_matrix()[profile] if not only or e["notebook"] in only]
+    start = time.time()
+    for i, entry in enumerate(entries, 1):
         if not entry.get("site", True) and not force:
             run_dir = _run_of(entry, profile, data_dir)
             if run_dir is not None and (is_finished(run_dir) or reuse_only):
-                print(f"[book] skip {entry['notebook']} {entry.get('parameters', {})}: run "
+                print(f"[book] {i}/{len(entries)} skip {entry['notebook']} {entry.get('parameters', {})}: run "
                       f"{'finished' if is_finished(run_dir) else 'missing (reuse only)'} ({run_dir})", flush=True)
                 continue
         params = dict(entry.get("parameters", {}), profile=profile)
@@ -84,7 +85,8 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
         if force:
             params["force"] = True
         target = out_dir / f"{output_name(entry)}.ipynb"
-        print(f"[book] {entry['notebook']} {params}", flush=True)
+        print(f"[book] {i}/{len(entries)} {entry['notebook']} {params}", flush=True)
+        t0 = time.time()
         try:
             pm.execute_notebook(str(ROOT / "book" / f"{entry['notebook']}.ipynb"), str(target), parameters=params,
                                 kernel_name=KERNEL, cwd=str(ROOT), progress_bar=False, log_output=False)
@@ -92,6 +94,8 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
             print(f"\n[book] {entry['notebook']} failed in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
                   + "\n".join(e.traceback), file=sys.stderr)
             raise BuildError(f"notebook {entry['notebook']} failed; executed copy with the error: {target}") from e
+        print(f"[book] {i}/{len(entries)} {entry['notebook']} done in {time.time() - t0:.0f} s "
+              f"({time.time() - start:.0f} s so far)", flush=True)
     return out_dir
 
 

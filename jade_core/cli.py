@@ -74,20 +74,52 @@ def cmd_train(a):
         print(f"{path}: SVHN error {m['svhn']['error']:.2f}% on {m['svhn']['n']} images ({cfg.protocol}){mn}")
 
 
+def default_data_dir_for_cli():
+    from .config import default_data_dir
+    return default_data_dir()
+
+
 def cmd_evaluate(a):
+    import torch
+
     from .data import build_splits
     from .evaluate import evaluate
     from .runs import load_run
     run = load_run(a.run)
-    cfg = run.config
-    if a.data_dir:
-        cfg = dataclasses.replace(cfg, data_dir=a.data_dir)
+    # paths are resolved afresh (the recorded data_dir may be another machine's); precision and
+    # memory format are the run's own, so the recorded errors are reproduced exactly
+    cfg = dataclasses.replace(run.config, data_dir=a.data_dir or default_data_dir_for_cli())
     splits = build_splits(cfg, need_mnist="mnist" in run.model.datasets)
-    out = {"svhn": evaluate(run.model, splits.svhn_eval, "svhn")["error"]}
+    model = run.model.to(memory_format=torch.channels_last) if cfg.channels_last else run.model
+    ev = dict(precision=cfg.precision, channels_last=cfg.channels_last)
+    out = {"svhn": evaluate(model, splits.svhn_eval, "svhn", **ev)["error"]}
     if "mnist" in run.model.datasets:
-        out["mnist"] = evaluate(run.model, splits.mnist_test, "mnist")["error"]
+        out["mnist"] = evaluate(model, splits.mnist_test, "mnist", **ev)["error"]
     print(json.dumps({"run": str(run.path), "protocol": cfg.protocol, "error_percent": out,
                       "recorded": {k: run.metrics[k]["error"] for k in out}}, indent=1))
+
+
+def cmd_verify(a):
+    """Retrain a run's configuration in a temporary folder and compare each metric with the recorded one."""
+    import tempfile
+
+    from .runs import load_run
+    from .train import train
+    run = load_run(a.run, weights=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = dataclasses.replace(run.config, data_dir=a.data_dir or default_data_dir_for_cli(), output_dir=tmp)
+        again = load_run(train(cfg, progress=True), weights=False).metrics
+    worst = 0.0
+    for key in ("svhn", "svhn_val", "mnist", "mnist_val"):
+        if key in run.metrics and key in again:
+            d = again[key]["error"] - run.metrics[key]["error"]
+            worst = max(worst, abs(d))
+            print(f"{key:>9}: recorded {run.metrics[key]['error']:.3f} %, retrained {again[key]['error']:.3f} % "
+                  f"(difference {d:+.3f} pp)")
+    ok = worst <= a.tolerance
+    print(f"{'reproduced' if ok else 'NOT reproduced'} within {a.tolerance} pp (largest difference {worst:.3f} pp); "
+          "bit-identical results need the same CPU kind, torch version and thread count (recorded in config.json)")
+    return 0 if ok else 1
 
 
 def cmd_table(a):
@@ -154,6 +186,11 @@ def main(argv=None):
     p.add_argument("run", help="a run folder, e.g. results/runs/jade/local-seed0")
     p.add_argument("--data-dir")
     p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("verify", help="retrain a run in a temporary folder and compare with its recorded metrics")
+    p.add_argument("run", help="a finished run folder")
+    p.add_argument("--data-dir")
+    p.add_argument("--tolerance", type=float, default=0.0, help="largest accepted difference, percentage points")
+    p.set_defaults(func=cmd_verify)
     p = sub.add_parser("table", help="Table 1 from the finished runs (never trains)")
     p.add_argument("--output-dir", default="results")
     p.add_argument("--protocol", choices=PROTOCOLS)

@@ -132,6 +132,19 @@ def _eval_row(cfg, model, splits, paired):
     return row
 
 
+def check_same_data(cfg: RunConfig) -> None:
+    """A finished run is reused only on the same images: the fingerprints of the data it recorded
+    must equal those of the data directory now (a different mirror with the same layout is refused)."""
+    import json
+    saved = json.loads((cfg.run_dir / "config.json").read_text()).get("data", {})
+    now = build_splits(cfg, need_mnist=cfg.variant != "single").info
+    diff = [k for k in now if k.endswith("_fingerprint") and k in saved and saved[k] != now[k]]
+    if diff:
+        raise ConfigError(f"the finished run {cfg.run_dir} was trained on other data than {cfg.data_dir} holds now "
+                          f"({', '.join(diff)} differ). Point data_dir at the data it was trained on, or retrain "
+                          "with force=True (--force).")
+
+
 def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = True,
           stop_after_epoch: int | None = None, wait: bool = False, **overrides):
     """Train one run (or reuse / resume it) and return its folder.
@@ -159,6 +172,7 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
 def _train_locked(cfg, force, progress, stop_after_epoch):
     action = check_existing(cfg, force)
     if action == "reuse":
+        check_same_data(cfg)
         return cfg.run_dir
     torch.set_num_threads(cfg.threads)
     # loading and checking all data happens before anything is written

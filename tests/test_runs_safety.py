@@ -105,3 +105,32 @@ def test_too_small_mnist_mirror_is_refused(tmp_path, data_dir):
     with pytest.raises(ConfigError, match="has 1000 images.*more than 45000"):
         train(variant="paired", profile="smoke", data_dir=str(tmp_path), output_dir=str(tmp_path / "out"),
               progress=False)
+
+
+def test_evaluate_reproduces_the_recorded_errors_and_verify_retrains(smoke, capsys):
+    import json as _json
+
+    from jade_core.cli import main
+    path = train(variant="paired", progress=False, **smoke)
+    assert main(["evaluate", str(path), "--data-dir", smoke["data_dir"]]) == 0
+    out = _json.loads(capsys.readouterr().out)
+    assert out["error_percent"] == out["recorded"]
+    assert main(["verify", str(path), "--data-dir", smoke["data_dir"]]) == 0
+    assert "reproduced within 0.0 pp" in capsys.readouterr().out
+
+
+def test_a_finished_run_is_not_reused_on_other_data(smoke, tmp_path):
+    import shutil
+
+    import numpy as np
+    train(variant="single", progress=False, **smoke)
+    other = tmp_path / "other-data"
+    other.mkdir()
+    for f in ("mnist_train.npz", "mnist_test.npz"):
+        shutil.copy(f"{smoke['data_dir']}/{f}", other / f)
+    with np.load(f"{smoke['data_dir']}/svhn_test.npz") as d:
+        x = d["x"].copy()
+        x[:2500] = 255 - x[:2500]  # same layout, other pixels in the development part
+        np.savez(other / "svhn_test.npz", x=x, y=d["y"], index=d["index"])
+    with pytest.raises(ConfigError, match="trained on other data.*svhn_train_fingerprint"):
+        train(variant="single", progress=False, **{**smoke, "data_dir": str(other)})
