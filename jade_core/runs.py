@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import os
 import platform
 import shutil
@@ -131,6 +132,17 @@ def _saved_config(where: Path) -> dict:
     return json.loads((where / "config.json").read_text())["config"]
 
 
+def recover_old(run_dir: Path) -> None:
+    """Undo a replacement cut short by a crash in :func:`finalize`: a ``.old`` folder with no run
+    beside it is the previous run, put back; one beside a finished run is left-over, removed."""
+    old = run_dir.with_name(run_dir.name + ".old")
+    if old.exists():
+        if is_finished(run_dir):
+            shutil.rmtree(old)
+        elif not run_dir.exists():
+            os.replace(old, run_dir)
+
+
 def check_existing(cfg: RunConfig, force: bool = False) -> str:
     """What to do with the run folder: ``'reuse'``, ``'resume'`` or ``'train'``.
 
@@ -140,6 +152,7 @@ def check_existing(cfg: RunConfig, force: bool = False) -> str:
     only when the new one finishes.
     """
     run_dir, part = cfg.run_dir, partial_dir(cfg.run_dir)
+    recover_old(run_dir)
     candidates = []
     if is_finished(run_dir):
         candidates.append((run_dir, "finished", "reuse"))
@@ -203,10 +216,15 @@ def load_run(path, weights: bool = True) -> Run:
                pd.read_csv(path / "curve.csv"), model)
 
 
+RUN_NAME = re.compile(r"^(local|paper)-seed\d+$")  # the only folder names runs get (RunConfig.run_dir)
+
+
 def finished_runs(output_dir="results", protocol=None) -> list:
-    """Paths of every finished run under ``output_dir/runs``, sorted."""
+    """Paths of every finished run under ``output_dir/runs``, sorted. Only folders named as
+    :attr:`RunConfig.run_dir` names them count: a ``.old`` left by a crash or a ``.bak`` copy never
+    becomes an extra seed."""
     root = Path(output_dir) / "runs"
-    out = sorted(p.parent for p in root.glob("*/*/metrics.json") if not p.parent.name.endswith(".partial"))
+    out = sorted(p.parent for p in root.glob("*/*/metrics.json") if RUN_NAME.match(p.parent.name))
     if protocol:
         out = [p for p in out if p.name.startswith(protocol + "-")]
     return [p for p in out if is_finished(p)]

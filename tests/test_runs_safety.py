@@ -134,3 +134,18 @@ def test_a_finished_run_is_not_reused_on_other_data(smoke, tmp_path):
         np.savez(other / "svhn_test.npz", x=x, y=d["y"], index=d["index"])
     with pytest.raises(ConfigError, match="trained on other data.*svhn_train_fingerprint"):
         train(variant="single", progress=False, **{**smoke, "data_dir": str(other)})
+
+
+def test_copies_and_crash_leftovers_are_not_runs(smoke):
+    import shutil
+
+    from jade_core.runs import collect_metrics
+    path = train(variant="single", progress=False, **smoke)
+    shutil.copytree(path, path.with_name(path.name + ".bak"))
+    shutil.copytree(path, path.with_name(path.name + ".old"))
+    assert len(collect_metrics(smoke["output_dir"])) == 1
+    train(variant="single", progress=False, **smoke)  # the next call clears the left-over .old
+    assert not path.with_name(path.name + ".old").exists()
+    # a crash between the two renames of a replacement: only .old is left, and it is put back
+    shutil.move(str(path), str(path.with_name(path.name + ".old")))
+    assert train(variant="single", progress=False, **smoke) == path and path.exists()
