@@ -184,7 +184,24 @@ def check_site(html: Path) -> None:
         raise BuildError("the built site is incomplete:\n" + "\n".join(problems))
 
 
+def look_at_site(profile: str) -> None:
+    """The browser check of :mod:`jade_core.sitecheck` on the built site, with screenshots under
+    ``_build/screenshots/<profile>/``; says so and returns when no browser is available here."""
+    from . import sitecheck
+    why = sitecheck.available()
+    if why:
+        print(f"[book] browser check skipped: {why}", flush=True)
+        return
+    shots = ROOT / "_build" / "screenshots" / profile
+    problems = {k: v for k, v in sitecheck.check_site(site_dir(profile), toc_chapters(), shots).items() if v}
+    if problems:
+        raise BuildError("the built site does not render cleanly in a browser:\n"
+                         + "\n".join(f"{k}: {'; '.join(v)}" for k, v in problems.items()))
+    print(f"[book] browser check: every page clean; screenshots in {shots}", flush=True)
+
+
 def build_book(profile="paper", data_dir=None, force=False, skip_build=False, only=None, reuse_only=False):
     execute(profile, data_dir, force, only, reuse_only)
     if not skip_build:
         stage_and_build(profile)
+        look_at_site(profile)

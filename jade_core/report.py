@@ -209,3 +209,22 @@ def latent_table(runs: pd.DataFrame, svhn_split) -> pd.DataFrame:
     cols = ["variant", "seed", "content_within", "style_within", "content_eta2", "style_eta2", "centroid_accuracy",
             "svhn_error", "min_class_count"]
     return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def content_steadiness(table: pd.DataFrame, model: str = "jade", control: str = "paired",
+                       column: str = "content_within") -> dict:
+    """Is ``model``'s content steadier within a class than ``control``'s (Figure 2's control)?
+
+    Per seed both have, the log of the ratio of their mean Figure 2a values (``column`` of
+    :func:`latent_table`); returns the seeds, the geometric-mean ratio (below 1: ``model`` varies less),
+    the seeds where ``model`` is lower, and a two-sided one-sample t-test of the log ratios against 0
+    (NaN below 3 seeds or with no spread).
+    """
+    x = table[table.variant == model].set_index("seed")[column]
+    y = table[table.variant == control].set_index("seed")[column]
+    seeds = sorted(set(x.dropna().index) & set(y.dropna().index))
+    d = np.log(x.loc[seeds].to_numpy(dtype=float) / y.loc[seeds].to_numpy(dtype=float))
+    p = float(stats.ttest_1samp(d, 0.0).pvalue) if len(d) >= 3 and d.std() > 0 else float("nan")
+    return {"seeds": len(d), "ratio": float(np.exp(d.mean())) if len(d) else float("nan"),
+            "lower": int((d < 0).sum()), "p": p,
+            "steadier": bool(len(d) >= 3 and np.exp(d.mean()) < 1 and p < 0.05)}

@@ -102,3 +102,17 @@ def test_claims_name_known_variants_and_the_ablation_folder_exists_in_the_matrix
                  if e["notebook"] == "jade" and e.get("parameters", {}).get("w_match") == 0}
         assert seeds == {e.get("parameters", {}).get("seed", 0) for e in entries if e["notebook"] == "jade"
                          and e.get("parameters", {}).get("w_match") is None}, "the ablation covers the JADE seeds"
+
+
+def test_content_steadiness_against_a_control():
+    rows = []
+    for s in range(5):
+        rows.append({"variant": "jade", "seed": s, "content_within": 0.10 * (1 + 0.05 * s)})
+        rows.append({"variant": "paired", "seed": s, "content_within": 0.20 * (1 + 0.04 * s)})
+        rows.append({"variant": "single", "seed": s, "content_within": 0.10 * (1 + 0.05 * s) * (1.01 if s % 2 else 0.99)})
+    t = pd.DataFrame(rows)
+    c = report.content_steadiness(t, "jade", "paired")
+    assert c["seeds"] == 5 and c["lower"] == 5 and c["steadier"] and 0.45 < c["ratio"] < 0.55 and c["p"] < 0.001
+    same = report.content_steadiness(t, "jade", "single")
+    assert not same["steadier"] and same["ratio"] == pytest.approx(1.0, abs=0.01)
+    assert np.isnan(report.content_steadiness(t[t.seed < 2], "jade", "paired")["p"])  # too few seeds
