@@ -157,9 +157,18 @@ def cmd_check_data(a):
     return 1 if set(missing) - {("svhn", "train")} else 0
 
 
+def cmd_sweep(a):
+    from .sweep import load_sweep, run_all
+    name, runs = load_sweep(a.file, a.data_dir)
+    return _report_runs(run_all(runs, a.workers, a.dry_run, a.scheduler, name))
+
+
 def cmd_matrix(a):
     from .sweep import run_matrix
-    results = run_matrix(a.profile, a.workers, a.data_dir, a.variant, a.dry_run, a.scheduler)
+    return _report_runs(run_matrix(a.profile, a.workers, a.data_dir, a.variant, a.dry_run, a.scheduler))
+
+
+def _report_runs(results):
     for r in results:
         print(f"{r['status']:>9}  {r['run']}" + (f"  ({r['seconds']:.0f} s)" if r["seconds"] else "")
               + (f"  {r['error']}" if "error" in r else ""))
@@ -212,6 +221,13 @@ def main(argv=None):
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would happen")
     p.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
     p.set_defaults(func=cmd_matrix)
+    p = sub.add_parser("sweep", help="train the runs of a sweep file (e.g. sweeps/matching-search.yml)")
+    p.add_argument("file", help="a sweep YAML file (format: jade_core.sweep.load_sweep)")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (each uses the run's threads)")
+    p.add_argument("--data-dir")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and what would happen")
+    p.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
+    p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("book", help="execute the notebook matrix with papermill and build the site")
     p.add_argument("--profile", choices=tuple(PROFILES), default="paper")
     p.add_argument("--data-dir")

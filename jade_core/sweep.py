@@ -73,13 +73,66 @@ def _on_local_workers(todo: list, workers: int):
             yield f.result()
 
 
+def load_sweep(path, data_dir=None) -> tuple:
+    """Read a sweep file: ``(name, [resolve_config keyword arguments, ...])``.
+
+    Format (YAML)::
+
+        name: matching-search            # the sweep's name
+        profile: paper                   # optional, default paper
+        base: {seed: 0, epochs: 150}     # RunConfig fields shared by every run
+        output_dir: results/tuning/{run} # where each run goes ({run}: the run's name, {sweep}: the sweep's)
+        runs:                            # explicit runs, each with a name ...
+          - {run: jade-sum-wmatch-300, variant: jade, w_match: 300.0}
+        grid:                            # ... and/or a grid: every combination of the lists
+          variant: [single, paired, jade]
+          seed: [0, 1, 2]
+
+    Grid runs are named from their values (``variant-jade_seed-0``). Unknown fields are refused
+    with the list of known ones (by :func:`jade_core.config.resolve_config`).
+    """
+    import itertools
+    from pathlib import Path
+
+    import yaml
+    spec = yaml.safe_load(Path(path).read_text())
+    if not isinstance(spec, dict) or "name" not in spec or not (spec.get("runs") or spec.get("grid")):
+        raise ConfigError(f"{path}: a sweep file needs a name and runs or a grid (see jade_core.sweep.load_sweep).")
+    name, base = spec["name"], dict(spec.get("base") or {})
+    runs = [dict(r) for r in spec.get("runs") or []]
+    grid = spec.get("grid") or {}
+    for values in (itertools.product(*grid.values()) if grid else ()):
+        r = dict(zip(grid, values))
+        r["run"] = "_".join(f"{k}-{v}" for k, v in r.items())
+        runs.append(r)
+    out = []
+    for r in runs:
+        run_name = r.pop("run", None) or "_".join(f"{k}-{v}" for k, v in r.items())
+        kw = {**base, **r, "profile": spec.get("profile", "paper"), "data_dir": data_dir}
+        kw.setdefault("variant", "jade")
+        if spec.get("output_dir"):
+            kw["output_dir"] = spec["output_dir"].format(run=run_name, sweep=name)
+        resolve_config(**kw)  # every run checked before anything trains
+        out.append(kw)
+    dirs = [str(resolve_config(**kw).run_dir) for kw in out]
+    if len(set(dirs)) < len(dirs):
+        raise ConfigError(f"{path}: two runs of the sweep share a run folder; put {{run}} in output_dir.")
+    return name, out
+
+
 def run_matrix(profile: str = "paper", workers: int = 2, data_dir=None, variants=None, dry_run=False,
                scheduler: str | None = None) -> list:
-    """Train the matrix's missing runs, on ``workers`` local processes or, with ``scheduler``
-    (e.g. ``tcp://host:8786``), on a Dask cluster; returns one result dict per run (finished ones as
-    'reused'). The results do not depend on where a run ran (same configuration, same metrics)."""
+    """Train the matrix's missing runs (see :func:`run_all`)."""
+    return run_all(matrix_runs(profile, data_dir, variants), workers, dry_run, scheduler, profile)
+
+
+def run_all(runs: list, workers: int = 2, dry_run=False, scheduler: str | None = None, label="runs") -> list:
+    """Train the missing runs of ``runs`` (resolve_config keyword arguments), on ``workers`` local
+    processes or, with ``scheduler`` (e.g. ``tcp://host:8786``), on a Dask cluster; returns one result
+    dict per run (finished ones as 'reused'). The results do not depend on where a run ran (same
+    configuration, same metrics)."""
     todo, results = [], []
-    for kw in matrix_runs(profile, data_dir, variants):
+    for kw in runs:
         run_dir = resolve_config(**kw).run_dir
         if is_finished(run_dir):
             results.append({"run": str(run_dir), "status": "reused", "seconds": 0.0})
@@ -90,7 +143,7 @@ def run_matrix(profile: str = "paper", workers: int = 2, data_dir=None, variants
         return results + [{"run": str(resolve_config(**kw).run_dir), "status": "to train", "seconds": 0.0}
                           for kw in todo]
     where = f"Dask {scheduler}" if scheduler else f"{workers} workers"
-    bar = tqdm(total=len(todo), desc=f"{profile} runs ({where})", unit="run")
+    bar = tqdm(total=len(todo), desc=f"{label} ({where})", unit="run")
     stream = _on_dask(todo, scheduler) if scheduler else _on_local_workers(todo, workers)
     for r in stream:
         results.append(r)

@@ -53,3 +53,27 @@ def test_the_same_runs_on_a_dask_cluster_give_the_same_metrics(data_dir, tmp_pat
         for p in saved:
             if not p.exists():
                 shutil.move(str(tmp_path / p.name), str(p))
+
+
+def test_sweep_files_resolve_and_grids_expand(tmp_path):
+    from pathlib import Path
+
+    import pytest
+
+    from jade_core.config import ConfigError
+    from jade_core.sweep import load_sweep
+    root = Path(__file__).resolve().parents[1]
+    name, runs = load_sweep(root / "sweeps" / "matching-search.yml")
+    assert name == "matching-search" and len(runs) == 5
+    assert all(str(resolve_config(**kw).run_dir).startswith("results/tuning/jade-") for kw in runs)
+    f = tmp_path / "grid.yml"
+    f.write_text("name: g\nbase: {epochs: 2}\noutput_dir: out/{run}\ngrid: {variant: [single, jade], seed: [0, 1, 2]}\n")
+    _, grid = load_sweep(f)
+    assert len(grid) == 6 and {kw["seed"] for kw in grid} == {0, 1, 2}
+    assert len({str(resolve_config(**kw).run_dir) for kw in grid}) == 6
+    f.write_text("name: bad\nruns: [{run: a, colour: red}]\n")
+    with pytest.raises(ConfigError, match="unknown parameter.*colour"):
+        load_sweep(f)
+    f.write_text("name: clash\nruns: [{run: a, w_match: 1.0}, {run: b, w_match: 2.0}]\n")
+    with pytest.raises(ConfigError, match="share a run folder"):
+        load_sweep(f)
