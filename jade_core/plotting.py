@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -178,11 +179,12 @@ def validation_curves(curves: dict, path, column="svhn_val_error", title="SVHN v
     return save(fig, path)
 
 
-def matching_search(table, path, title="JADE loss scaling: validation error against matching"):
+def matching_search(table, path, title="JADE loss scaling: validation error against matching", reference=None):
     """Two panels, one point per candidate: SVHN validation error against the validation matching KL
     (log scale), and cross-domain centroid accuracy against own SVHN validation accuracy (the
     matching rule's band is shaded). ``table`` has columns candidate, svhn_val_error,
-    val_kl_match, val_centroid_accuracy and matching (bool)."""
+    val_kl_match, val_centroid_accuracy and matching (bool). ``reference``: extra points drawn in grey
+    (dicts with label, svhn_val_error, val_kl_match, val_centroid_accuracy), not candidates."""
     from .selection import MARGIN_PP, MIN_CENTROID_ACCURACY
     style()
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2))
@@ -193,8 +195,15 @@ def matching_search(table, path, title="JADE loss scaling: validation error agai
         a.annotate(r.candidate.replace("jade-", ""), (r.val_kl_match, r.svhn_val_error), fontsize=7,
                    xytext=(4, 3), textcoords="offset points")
         b.scatter(100 - r.svhn_val_error, r.val_centroid_accuracy, color=c, s=40, zorder=3)
+    for r in (reference if reference is not None else []):
+        a.scatter(r["val_kl_match"], r["svhn_val_error"], color="grey", marker="s", s=40, zorder=3)
+        a.annotate(r["label"], (r["val_kl_match"], r["svhn_val_error"]), fontsize=7, color="grey",
+                   xytext=(4, -9), textcoords="offset points")
+        b.scatter(100 - r["svhn_val_error"], r["val_centroid_accuracy"], color="grey", marker="s", s=40, zorder=3)
     a.set(xscale="log", xlabel="matching KL on validation pairs (nats, 10 content dims)",
           ylabel="SVHN validation error (%)", title="error against matching")
+    a.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    a.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # minor labels collide on a short log axis
     grid = np.linspace(0, 100, 101)
     b.fill_between(grid, np.maximum(grid - MARGIN_PP, MIN_CENTROID_ACCURACY), 100,
                    where=grid - MARGIN_PP <= 100, color="tab:green", alpha=0.12, label="rule: matching")
