@@ -49,7 +49,7 @@ class RunConfig:
     w_cls: float = 30000.0           # ... except the classification term of JADE: with 1 the classifier barely
                                      # learns (reconstruction is ~3,000 nats); chosen on validation (book: tuning)
     w_kl: float = 1.0
-    w_match: float = 1.0
+    w_match: float = 30.0            # chosen on validation by the declared rule (book: tuning, jade_core/selection.py)
     w_match_warmup: int = 0          # >0: w_match ramps up linearly over this many epochs (0: constant)
     restart_epoch: int = 30          # plateau rule: after this epoch, a run whose mean SVHN training cross-entropy
     max_restarts: int = 3            # is still >= 0.9 ln 10 restarts from the next initialisation (at most this often);
