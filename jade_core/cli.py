@@ -58,6 +58,12 @@ def cmd_train(a):
     from .runs import load_run
     from .train import train
     extra = _parse_set(a.set)
+    flagged = {"epochs", "batch_size", "lr", "labels_per_class", "val_per_class", "precision", "channels_last",
+               "data_dir", "download", "device", "output_dir", "protocol", "seed", "variant", "profile"}
+    both = sorted(set(extra) & flagged)
+    if both:
+        raise ConfigError(f"--set {', '.join(both)}: use the flag{'s' if len(both) > 1 else ''} "
+                          f"{', '.join('--' + k.replace('_', '-') for k in both)} instead (one value per parameter).")
     keys = ("protocol", "epochs", "batch_size", "lr", "labels_per_class", "val_per_class", "precision",
             "channels_last", "data_dir", "download", "device", "output_dir")
     overrides = {k: getattr(a, k) for k in keys}

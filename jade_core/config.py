@@ -105,13 +105,15 @@ def default_data_dir() -> str:
     return os.environ.get("JADE_DATA_DIR") or "data"
 
 
-def _check_int(name, value, minimum, allow_none=False):
+def _check_int(name, value, minimum, allow_none=False, maximum=None):
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r} ({type(value).__name__}).")
     if value < minimum:
         raise ConfigError(f"{name} must be >= {minimum}, got {value}. Pass a value of at least {minimum}.")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be <= {maximum}, got {value}. Pass a smaller value.")
 
 
 def validate(cfg: RunConfig) -> RunConfig:
@@ -125,7 +127,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise ConfigError(f"unknown profile {cfg.profile!r}: choose one of {', '.join(PROFILES)}.")
     if cfg.precision not in PRECISIONS:
         raise ConfigError(f"unknown precision {cfg.precision!r}: choose one of {', '.join(PRECISIONS)}.")
-    _check_int("seed", cfg.seed, 0)
+    _check_int("seed", cfg.seed, 0, maximum=2**31 - 1)  # restarts add 1000 per attempt; torch takes < 2**63
     _check_int("epochs", cfg.epochs, 1)
     _check_int("batch_size", cfg.batch_size, 1)
     _check_int("mnist_batch_size", cfg.mnist_batch_size, 1)

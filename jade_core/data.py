@@ -320,11 +320,15 @@ def build_splits(cfg: RunConfig, need_mnist: bool = True) -> Splits:
     if need_mnist:
         mx, my, _, msrc = load_split(cfg.data_dir, "mnist", "train", cfg.download)
         tx, ty, _, tsrc = load_split(cfg.data_dir, "mnist", "test", cfg.download)
-        if len(my) <= MNIST_TRAIN_SIZE or len(np.unique(my)) < 10:
-            raise DataError(f"the MNIST training set in {cfg.data_dir} has {len(my)} images of "
-                            f"{len(np.unique(my))} digits; the paper's split needs more than {MNIST_TRAIN_SIZE} "
-                            "(45,000 train, the rest validation) and all 10 digits. Use the full official "
-                            "MNIST (`jade export --download`).")
+        if len(my) <= MNIST_TRAIN_SIZE:
+            raise DataError(f"the MNIST training set in {cfg.data_dir} has {len(my)} images; the paper's split "
+                            f"needs more than {MNIST_TRAIN_SIZE} (45,000 train, the rest validation). Use the full "
+                            "official MNIST (`jade export --download`).")
+        for part, labels in (("first 45,000 (training)", my[:MNIST_TRAIN_SIZE]), ("rest (validation)", my[MNIST_TRAIN_SIZE:])):
+            if len(np.unique(labels)) < 10:
+                raise DataError(f"the {part} MNIST images in {cfg.data_dir} hold only digits "
+                                f"{sorted(np.unique(labels).tolist())}: the file is sorted by label or incomplete. "
+                                "Use the official MNIST order (`jade export --download`).")
         n_tr = min(cfg.mnist_train_size or MNIST_TRAIN_SIZE, MNIST_TRAIN_SIZE)
         n_val = min(cfg.mnist_val_size or len(my) - MNIST_TRAIN_SIZE, len(my) - MNIST_TRAIN_SIZE)
         n_te = min(cfg.mnist_test_size or len(ty), len(ty))

@@ -79,9 +79,15 @@ def write_json(path: Path, obj) -> None:
 
 
 def save_torch(path: Path, obj) -> None:
+    """torch.save atomically; a failed write (disk full) leaves the previous file and no ``.tmp``."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
+    try:
+        torch.save(obj, tmp)
+    except (OSError, RuntimeError) as e:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"could not write {path} ({type(e).__name__}: {str(e).splitlines()[0][:200]}); is the disk "
+                          "full? Free space and run the same command again: the last checkpoint written is kept.") from None
     os.replace(tmp, path)
 
 
@@ -183,6 +189,8 @@ class Run:
 
     def classify(self, images: np.ndarray, dataset: str = "svhn") -> np.ndarray:
         """Predicted digits for a batch of uint8 images: SVHN (N, 3, 32, 32) or MNIST (N, 28, 28)."""
+        if dataset not in SHAPES:
+            raise ConfigError(f"classify: unknown dataset {dataset!r}; choose one of {', '.join(SHAPES)}.")
         images = np.asarray(images)
         if images.dtype != np.uint8 or tuple(images.shape[1:]) != SHAPES[dataset]:
             raise ConfigError(f"classify expects uint8 {dataset} images of shape (N, "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -145,6 +146,15 @@ def check_same_data(cfg: RunConfig) -> None:
                           "with force=True (--force).")
 
 
+def check_machine(cfg: RunConfig) -> None:
+    """What only this machine can tell: the device exists, the output folder is a folder."""
+    if str(cfg.device).startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={cfg.device!r} but torch sees no CUDA GPU here; use device='cpu' (--device cpu).")
+    out = Path(cfg.output_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output_dir={cfg.output_dir!r} is a file, not a folder; choose another output_dir.")
+
+
 def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = True,
           stop_after_epoch: int | None = None, wait: bool = False, **overrides):
     """Train one run (or reuse / resume it) and return its folder.
@@ -165,6 +175,7 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
     """
     if cfg is None:
         cfg = resolve_config(**overrides)
+    check_machine(cfg)
     with run_lock(cfg.run_dir, wait=wait):
         return _train_locked(cfg, force, progress, stop_after_epoch)
 

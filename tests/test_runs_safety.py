@@ -149,3 +149,58 @@ def test_copies_and_crash_leftovers_are_not_runs(smoke):
     # a crash between the two renames of a replacement: only .old is left, and it is put back
     shutil.move(str(path), str(path.with_name(path.name + ".old")))
     assert train(variant="single", progress=False, **smoke) == path and path.exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["train", "--set", "epochs=3"], "--set epochs: use the flag --epochs"),
+    (["train", "--seed", str(2**63)], "seed must be <= 2147483647"),
+    (["train", "--device", "cuda", "--profile", "smoke"], "no CUDA GPU"),
+])
+def test_cli_mistakes_give_one_line(args, words, data_dir, capsys, monkeypatch):
+    from jade_core.cli import main
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(args + ["--data-dir", data_dir]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+
+
+def test_output_dir_that_is_a_file_and_unknown_classify_dataset(smoke, tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        train(variant="single", progress=False, **{**smoke, "output_dir": str(f)})
+    run = load_run(train(variant="single", progress=False, **smoke))
+    with pytest.raises(ConfigError, match="unknown dataset 'foo'"):
+        run.classify(__import__("numpy").zeros((1, 3, 32, 32), "uint8"), dataset="foo")
+
+
+def test_disk_full_while_saving_keeps_the_last_checkpoint(smoke, monkeypatch):
+    import jade_core.runs as runs_mod
+    cfg = resolve_config("single", epochs=3, **smoke)
+    with pytest.raises(TrainingInterrupted):
+        train(cfg, progress=False, stop_after_epoch=1)
+    ck = partial_dir(cfg.run_dir) / "checkpoint.pt"
+    before = ck.read_bytes()
+
+    def full(obj, path):
+        raise RuntimeError("[enforce fail at inline_container.cc:603] . unexpected pos 64 vs 0: No space left on device")
+    monkeypatch.setattr(runs_mod.torch, "save", full)
+    with pytest.raises(ConfigError, match="disk full.*last checkpoint written is kept"):
+        train(cfg, progress=False)
+    assert ck.read_bytes() == before and not list(ck.parent.glob("*.tmp"))
+    monkeypatch.undo()
+    assert load_run(train(cfg, progress=False)).metrics["epochs"] == 3  # resumes once there is space
+
+
+def test_mnist_sorted_by_label_is_refused(tmp_path, data_dir):
+    import shutil
+
+    import numpy as np
+    for f in ("svhn_test.npz", "mnist_test.npz"):
+        shutil.copy(f"{data_dir}/{f}", tmp_path / f)
+    with np.load(f"{data_dir}/mnist_train.npz") as d:
+        order = np.argsort(d["y"], kind="stable")
+        np.savez(tmp_path / "mnist_train.npz", x=d["x"][order], y=d["y"][order], index=d["index"][order])
+    with pytest.raises(ConfigError, match="sorted by label"):
+        train(variant="paired", profile="smoke", data_dir=str(tmp_path), output_dir=str(tmp_path / "out"),
+              progress=False)
