@@ -14,7 +14,7 @@ import dataclasses
 import json
 import sys
 
-from .config import PROFILES, PROTOCOLS, VARIANTS, ConfigError, RunConfig, resolve_config
+from .config import PROFILES, PROTOCOLS, VARIANTS, ConfigError, RunConfig, default_data_dir, resolve_config
 
 
 def _add_train_args(p):
@@ -80,11 +80,6 @@ def cmd_train(a):
         print(f"{path}: SVHN error {m['svhn']['error']:.2f}% on {m['svhn']['n']} images ({cfg.protocol}){mn}")
 
 
-def default_data_dir_for_cli():
-    from .config import default_data_dir
-    return default_data_dir()
-
-
 def cmd_evaluate(a):
     import torch
 
@@ -94,7 +89,7 @@ def cmd_evaluate(a):
     run = load_run(a.run)
     # paths are resolved afresh (the recorded data_dir may be another machine's); precision and
     # memory format are the run's own, so the recorded errors are reproduced exactly
-    cfg = dataclasses.replace(run.config, data_dir=a.data_dir or default_data_dir_for_cli())
+    cfg = dataclasses.replace(run.config, data_dir=a.data_dir or default_data_dir())
     splits = build_splits(cfg, need_mnist="mnist" in run.model.datasets)
     model = run.model.to(memory_format=torch.channels_last) if cfg.channels_last else run.model
     ev = dict(precision=cfg.precision, channels_last=cfg.channels_last)
@@ -113,7 +108,7 @@ def cmd_verify(a):
     from .train import train
     run = load_run(a.run, weights=False)
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = dataclasses.replace(run.config, data_dir=a.data_dir or default_data_dir_for_cli(), output_dir=tmp)
+        cfg = dataclasses.replace(run.config, data_dir=a.data_dir or default_data_dir(), output_dir=tmp)
         again = load_run(train(cfg, progress=True), weights=False).metrics
     worst = 0.0
     for key in ("svhn", "svhn_val", "mnist", "mnist_val"):
@@ -145,7 +140,6 @@ def cmd_export(a):
 
 def cmd_check_data(a):
     import numpy as np
-    from .config import default_data_dir
     from .data import load_split
     d = a.data_dir or default_data_dir()
     missing = []

@@ -22,23 +22,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .evaluate import autocast, prepare
+from .evaluate import posterior_stats
 from .models import LATENT_CONTENT
 
 
-@torch.no_grad()
 def latent_means(model, x: torch.Tensor, dataset: str = "svhn", batch: int = 1000,
                  precision: str = "fp32", channels_last: bool = False) -> np.ndarray:
-    """Posterior means of all latent dimensions, (N, 20) for JADE (N, 10 for the classifiers).
-    Computed in eval mode; the model's mode is restored."""
-    was_training = model.training
-    model.eval()
-    out = []
-    for i in range(0, len(x), batch):
-        with autocast(precision):
-            out.append(model.features(prepare(x[i:i + batch], channels_last), dataset).float().cpu())
-    model.train(was_training)
-    return torch.cat(out).numpy()
+    """Posterior means of all latent dimensions, (N, 20) for JADE (N, 10 for the classifiers),
+    by :func:`jade_core.evaluate.posterior_stats` (eval mode, the model's mode restored)."""
+    return posterior_stats(model, x, dataset, precision, channels_last, batch=batch)[0].numpy()
 
 
 def _reference(z, n_reference, rng):
