@@ -5,6 +5,7 @@
     jade table --output-dir results
     jade export --out mirror/ --download
     jade check-data --data-dir ../shared/data
+    jade study budget --workers 2        (label-budget curve: length search, choice, final runs)
     jade book --profile smoke            (run the notebook matrix, build the site)
 """
 from __future__ import annotations
@@ -160,7 +161,14 @@ def cmd_check_data(a):
 def cmd_sweep(a):
     from .sweep import load_sweep, run_all
     name, runs = load_sweep(a.file, a.data_dir)
+    if a.device:
+        runs = [{**kw, "device": a.device} for kw in runs]
     return _report_runs(run_all(runs, a.workers, a.dry_run, a.scheduler, name))
+
+
+def cmd_study(a):
+    from .studies import run_study
+    return _report_runs(run_study(a.study, a.workers, a.dry_run, a.scheduler, a.device, a.data_dir, a.stage))
 
 
 def cmd_matrix(a):
@@ -227,7 +235,17 @@ def main(argv=None):
     p.add_argument("--data-dir")
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would happen")
     p.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
+    p.add_argument("--device", help="cpu or cuda (where the runs train; not part of a run's identity)")
     p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("study", help="a study beyond the paper: its search, the declared choice, its final runs")
+    p.add_argument("study", choices=("budget", "recipe"), help="budget: label-budget curve; recipe: tuned recipe")
+    p.add_argument("--stage", choices=("search", "final", "all"), default="all")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (each uses the run's threads)")
+    p.add_argument("--device", help="cpu or cuda (where the runs train; not part of a run's identity)")
+    p.add_argument("--data-dir")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and what would happen")
+    p.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
+    p.set_defaults(func=cmd_study)
     p = sub.add_parser("book", help="execute the notebook matrix with papermill and build the site")
     p.add_argument("--profile", choices=tuple(PROFILES), default="paper")
     p.add_argument("--data-dir")

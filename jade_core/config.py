@@ -16,6 +16,8 @@ VARIANTS = ("single", "paired", "jade")
 PROTOCOLS = ("local", "paper")
 PRECISIONS = ("fp32", "bf16")
 REC_REDUCTIONS = ("sum", "mean")
+OPTIMIZERS = ("adam", "adamw")
+LR_SCHEDULES = ("constant", "onecycle")
 
 
 class ConfigError(ValueError):
@@ -54,6 +56,16 @@ class RunConfig:
     restart_epoch: int = 30          # plateau rule: after this epoch, a run whose mean SVHN training cross-entropy
     max_restarts: int = 3            # is still >= 0.9 ln 10 restarts from the next initialisation (at most this often);
                                      # healthy runs leave the plateau by epoch 11-16 (old-cut training curves)
+    # The training recipe. The defaults are the paper's plain recipe (no augmentation, Adam, constant
+    # learning rate); the tuned recipe of the Table 1 chapter sets these, chosen on validation
+    # (sweeps/recipe-search.yml, jade_core/selection.py). Augmentation touches the SVHN batch only.
+    optimizer: str = "adam"          # adam | adamw (decoupled weight decay)
+    lr_schedule: str = "constant"    # constant | onecycle (warm-up to lr, then cosine decay, over the whole run)
+    aug_shift: int = 0               # random translation of SVHN images by up to this many pixels (edges repeated)
+    aug_invert: float = 0.0          # probability of inverting an SVHN image's colours (1 - x)
+    aug_contrast: float = 0.0        # contrast jitter: each image scaled about its mean by U(1 - a, 1 + a)
+    aug_cutout: int = 0              # side of a grey square blanked at a random place (0: none)
+    label_smoothing: float = 0.0     # of every cross-entropy (SVHN and MNIST, all variants)
     threads: int = 1                 # torch CPU threads; part of the result (reduction order), so recorded
     precision: str = "bf16"          # bf16 autocast on CPU/GPU; fp32 for the reference check
     channels_last: bool = True       # memory format of the conv nets (faster with oneDNN)
@@ -77,6 +89,11 @@ class RunConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """Every field's default: the value a run saved before a field existed had, in effect."""
+        return {f.name: f.default for f in dataclasses.fields(cls)}
 
     def semantic(self) -> dict:
         """The parameters that determine the result (used to decide reuse)."""
@@ -138,6 +155,16 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check_int("max_restarts", cfg.max_restarts, 0)
     _check_int("threads", cfg.threads, 1)
     _check_int("w_match_warmup", cfg.w_match_warmup, 0)
+    if cfg.optimizer not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {cfg.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}.")
+    if cfg.lr_schedule not in LR_SCHEDULES:
+        raise ConfigError(f"unknown lr_schedule {cfg.lr_schedule!r}: choose one of {', '.join(LR_SCHEDULES)}.")
+    _check_int("aug_shift", cfg.aug_shift, 0, maximum=8)
+    _check_int("aug_cutout", cfg.aug_cutout, 0, maximum=32)
+    for name, hi in (("aug_invert", 1.0), ("aug_contrast", 1.0), ("label_smoothing", 0.5)):
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= hi:
+            raise ConfigError(f"{name} must be a number in [0, {hi}], got {v!r}.")
     if cfg.rec_reduction not in REC_REDUCTIONS:
         raise ConfigError(f"unknown rec_reduction {cfg.rec_reduction!r}: choose one of {', '.join(REC_REDUCTIONS)}.")
     for name in ("mnist_train_size", "mnist_val_size", "mnist_test_size", "eval_size"):

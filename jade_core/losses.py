@@ -82,13 +82,15 @@ def kl_match(mu_x, logvar_x, mu_y, logvar_y):
     return kl_gaussians(mu_x[:, :c], logvar_x[:, :c], mu_y[:, :c], logvar_y[:, :c])
 
 
-def elbo_terms(model, x, labels, dataset, sigma, rec_reduction="sum"):
+def elbo_terms(model, x, labels, dataset, sigma, rec_reduction="sum", label_smoothing=0.0):
     """The four terms of one bound of Eq. 1, per image, and the posterior.
 
     ``rec_reduction="sum"``: ``rec`` is the log-likelihood log p(x|z) (summed
     over pixels, as Eq. 1 states); ``"mean"``: divided by the number of pixel
     values D (3,072 SVHN, 784 MNIST), a reading some implementations use, which
     weakens reconstruction against the other terms by a factor D.
+    ``label_smoothing`` > 0 (tuned recipe only) replaces log p(l|z) by the
+    smoothed cross-entropy's negative.
 
     Returns a dict with ``rec`` = log p(x|z_style, z_content), ``cls`` =
     log p(l|z_content), ``kl_style``, ``kl_content`` (to the N(0, I) priors),
@@ -99,7 +101,8 @@ def elbo_terms(model, x, labels, dataset, sigma, rec_reduction="sum"):
     rec = log_likelihood(dataset, model.decoders[dataset](z), x, sigma)
     if rec_reduction == "mean":
         rec = rec / x[0].numel()
-    cls = -F.cross_entropy(model.classifier(z[:, :LATENT_CONTENT]).float(), labels, reduction="none")
+    cls = -F.cross_entropy(model.classifier(z[:, :LATENT_CONTENT]).float(), labels, reduction="none",
+                           label_smoothing=label_smoothing)
     c = LATENT_CONTENT
     kl_content = kl_std_normal(mu[:, :c], logvar[:, :c])
     kl_style = kl_std_normal(mu[:, c:], logvar[:, c:])
@@ -107,7 +110,8 @@ def elbo_terms(model, x, labels, dataset, sigma, rec_reduction="sum"):
                 elbo=rec + cls - kl_style - kl_content, mu=mu, logvar=logvar)
 
 
-def jade_objective(model, xs, ls, xm, lm, sigma, w_rec=1.0, w_cls=1.0, w_kl=1.0, w_match=1.0, rec_reduction="sum"):
+def jade_objective(model, xs, ls, xm, lm, sigma, w_rec=1.0, w_cls=1.0, w_kl=1.0, w_match=1.0, rec_reduction="sum",
+                   label_smoothing=0.0):
     """Negative of Eq. 2, averaged over the batch: the loss JADE minimises,
 
         loss = -sum_{d in svhn, mnist} mean[ w_rec rec_d + w_cls cls_d - w_kl (kl_style_d + kl_content_d) ]
@@ -122,8 +126,8 @@ def jade_objective(model, xs, ls, xm, lm, sigma, w_rec=1.0, w_cls=1.0, w_kl=1.0,
     """
     if not torch.equal(lm[: len(ls)], ls):
         raise ValueError("jade_objective: the MNIST batch must be class-matched to the SVHN batch row by row.")
-    tx = elbo_terms(model, xs, ls, "svhn", sigma, rec_reduction)
-    ty = elbo_terms(model, xm, lm, "mnist", sigma, rec_reduction)
+    tx = elbo_terms(model, xs, ls, "svhn", sigma, rec_reduction, label_smoothing)
+    ty = elbo_terms(model, xm, lm, "mnist", sigma, rec_reduction, label_smoothing)
     n = len(ls)
     match = kl_match(tx["mu"], tx["logvar"], ty["mu"][:n], ty["logvar"][:n])
 
@@ -139,14 +143,15 @@ def jade_objective(model, xs, ls, xm, lm, sigma, w_rec=1.0, w_cls=1.0, w_kl=1.0,
     return loss, terms
 
 
-def classifier_objective(model, xs, ls, xm=None, lm=None):
+def classifier_objective(model, xs, ls, xm=None, lm=None, label_smoothing=0.0):
     """Cross-entropy of the single classifier, or the sum of the SVHN and MNIST
-    cross-entropies on the shared MLP for the paired classifier."""
-    ce_s = F.cross_entropy(model(xs, "svhn").float(), ls)
+    cross-entropies on the shared MLP for the paired classifier (smoothed by
+    ``label_smoothing`` in the tuned recipe)."""
+    ce_s = F.cross_entropy(model(xs, "svhn").float(), ls, label_smoothing=label_smoothing)
     terms = {"svhn_ce": ce_s.detach()}
     loss = ce_s
     if xm is not None:
-        ce_m = F.cross_entropy(model(xm, "mnist").float(), lm)
+        ce_m = F.cross_entropy(model(xm, "mnist").float(), lm, label_smoothing=label_smoothing)
         terms["mnist_ce"] = ce_m.detach()
         loss = loss + ce_m
     terms["loss"] = loss.detach()

@@ -131,6 +131,9 @@ def config_differences(saved: dict, cfg: RunConfig) -> list:
     now = cfg.semantic()
     skip = set(RunConfig.NON_SEMANTIC) | set(RunConfig.UNUSED.get(cfg.variant, ()))
     keys = sorted(set(now) | set(k for k in saved if k not in skip))
+    # a field added after a run was saved had, for that run, its default value
+    default = RunConfig.defaults()
+    saved = {k: saved.get(k, default.get(k)) for k in keys}
     return [f"{k}: saved {saved.get(k)!r}, now {now.get(k)!r}" for k in keys if saved.get(k) != now.get(k)]
 
 

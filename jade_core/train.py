@@ -24,6 +24,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from .augment import augment, is_plain
 from .config import ConfigError, RunConfig, resolve_config
 from .data import build_splits
 from .evaluate import autocast, evaluate, matching_report, prepare
@@ -68,10 +69,10 @@ def variant_loss(cfg: RunConfig, model, xs, ls, xm=None, lm=None, epoch: int | N
     if cfg.variant == "jade":
         w_match = cfg.w_match if epoch is None else w_match_at(cfg, epoch)
         return jade_objective(model, xs, ls, xm, lm, cfg.svhn_sigma, cfg.w_rec, cfg.w_cls, cfg.w_kl, w_match,
-                              cfg.rec_reduction)
+                              cfg.rec_reduction, cfg.label_smoothing)
     if cfg.variant == "paired":
-        return classifier_objective(model, xs, ls, xm, lm)
-    return classifier_objective(model, xs, ls)
+        return classifier_objective(model, xs, ls, xm, lm, cfg.label_smoothing)
+    return classifier_objective(model, xs, ls, label_smoothing=cfg.label_smoothing)
 
 
 def _rng_state(gen):
@@ -102,14 +103,25 @@ def init_seed(cfg: RunConfig, attempt: int) -> int:
     return cfg.seed + 1000 * attempt
 
 
-def _fresh(cfg: RunConfig, attempt: int):
+def make_optimizer(cfg: RunConfig, model, total_steps: int):
+    """Adam (the plain recipe) or AdamW, and the learning-rate schedule: constant (None) or one-cycle
+    (warm-up from lr/25 to lr over the first 30 % of ``total_steps``, then cosine decay)."""
+    cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    opt = cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = None
+    if cfg.lr_schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps)
+    return opt, sched
+
+
+def _fresh(cfg: RunConfig, attempt: int, total_steps: int):
     torch.manual_seed(init_seed(cfg, attempt))
     gen = torch.Generator().manual_seed(init_seed(cfg, attempt))
     model = build_model(cfg.variant).to(cfg.device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return model, opt, gen
+    opt, sched = make_optimizer(cfg, model, total_steps)
+    return model, opt, sched, gen
 
 
 CURVE_MNIST_VAL = 5000
@@ -205,22 +217,25 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
                               f"({type(e).__name__}); it was not loaded. Delete {work} to train this run "
                               "afresh.") from None
         attempt, restarts = ck["attempt"], ck["restarts"]
-    model, opt, gen = _fresh(cfg, attempt)
+    sx, sy = splits.svhn_train
+    n = len(sy)
+    steps_per_epoch = -(-n // cfg.batch_size)
+    model, opt, sched, gen = _fresh(cfg, attempt, cfg.epochs * steps_per_epoch)
     if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
+        if sched is not None:
+            sched.load_state_dict(ck["scheduler"])
         _set_rng_state(ck["rng"], gen)
         start_epoch, curve, elapsed = ck["epoch"], ck["curve"], ck["elapsed"]
     else:
         write_json(work / "config.json", {"config": cfg.to_dict(), "data": splits.info, "versions": versions(),
                                           "n_parameters": count_parameters(model)})
 
-    sx, sy = splits.svhn_train
     paired = cfg.variant != "single"
     if paired:
         mx, my = splits.mnist_train
-    n = len(sy)
-    steps_per_epoch = -(-n // cfg.batch_size)
+    plain = is_plain(cfg)
     bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch, disable=not progress,
                desc=f"{cfg.variant} seed {cfg.seed}", mininterval=2.0, dynamic_ncols=True)
     epoch = start_epoch
@@ -232,7 +247,8 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
         sums, count = {}, 0
         for b in range(steps_per_epoch):
             idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-            xs, ls = prepare(sx[idx], cl, device), sy[idx].to(device)
+            xs = sx[idx] if plain else augment(sx[idx].to(device), cfg, gen)
+            xs, ls = prepare(xs, cl, device), sy[idx].to(device)
             if paired:
                 midx = sampler(sy[idx], cfg.mnist_batch_size)
                 xm, lm = prepare(mx[midx], cl, device), my[midx].to(device)
@@ -241,6 +257,8 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if sched is not None:
+                sched.step()
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + float(v)
             count += 1
@@ -261,16 +279,20 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
             restarts.append({"attempt": attempt, "init_seed": init_seed(cfg, attempt), "epoch": epoch,
                              "svhn_train_ce": ce})
             attempt += 1
-            model, opt, gen = _fresh(cfg, attempt)
+            model, opt, sched, gen = _fresh(cfg, attempt, cfg.epochs * steps_per_epoch)
             epoch, curve = 0, []
             bar.reset(total=cfg.epochs * steps_per_epoch)
         else:
             if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
                 row.update(_eval_row(cfg, model, splits, paired))
             curve.append(row)
-        save_torch(work / "checkpoint.pt", {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                            "rng": _rng_state(gen), "epoch": epoch, "curve": curve,
-                                            "elapsed": elapsed, "attempt": attempt, "restarts": restarts})
+        if epoch % cfg.eval_every == 0 or epoch in (0, cfg.epochs, stop_after_epoch):
+            # a checkpoint at every evaluation epoch (not every epoch: small pools make epochs of 2 steps);
+            # it holds the generator state, so a resume from it replays the same batches
+            save_torch(work / "checkpoint.pt", {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                                "scheduler": sched.state_dict() if sched is not None else {},
+                                                "rng": _rng_state(gen), "epoch": epoch, "curve": curve,
+                                                "elapsed": elapsed, "attempt": attempt, "restarts": restarts})
         if stop_after_epoch is not None and epoch == stop_after_epoch and epoch < cfg.epochs:
             bar.close()
             raise TrainingInterrupted(f"stopped after epoch {epoch}; run again to resume from {work}.")

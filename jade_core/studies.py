@@ -1,0 +1,158 @@
+"""The two studies beyond the paper, each a search on validation, a declared rule, then final runs.
+
+**Label budget** (book: budget). SVHN error of the three variants at 10, 25
+and 50 labelled SVHN images per class (100 is Table 1). A small pool makes
+an epoch a few steps, so training length is counted in optimisation steps:
+Table 1 trains 2,400 steps (150 epochs of 16 batches of 64). Search: seed 0
+of each variant and budget trains 4,800 steps; the learning rate is constant,
+so its state after s steps is that of an s-step run, and the validation error
+on its curve at s = 1,200, 2,400 and 4,800 steps is that of each candidate
+length. Rule (:func:`jade_core.selection.choose_steps`): per budget and
+variant, the candidate with the lowest validation error (ties: fewer steps).
+Final: seeds 0-4 at the chosen length. Validation every 80 steps and the
+plateau rule at 480 steps, as in Table 1 (every 5 epochs, epoch 30).
+
+**Tuned recipe** (book: Table 1, second table). Search: the single
+classifier, seed 0, 100 labels per class, over the candidates of
+``sweeps/recipe-search.yml``. Rule (:func:`jade_core.selection.choose_recipe`):
+the lowest SVHN validation error. Final: the chosen recipe unchanged for all
+three variants, seeds 0-4.
+
+``jade study budget|recipe`` runs both stages (finished runs are reused);
+the choice is written to ``<study folder>/choice.json`` with the numbers it
+was made from.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .config import VARIANTS, ConfigError
+from .runs import is_finished
+from .selection import STEP_CANDIDATES
+
+BUDGETS = (10, 25, 50)
+EVAL_STEPS, RESTART_STEPS = 80, 480   # Table 1: every 5 epochs and epoch 30, of 16 steps each
+FINAL_SEEDS = tuple(range(5))
+BUDGET_DIR = "results/label-budget"
+RECIPE_DIR = "results/recipe"
+RECIPE_SEARCH = "sweeps/recipe-search.yml"
+
+
+def steps_per_epoch(labels_per_class: int, batch_size: int = 64) -> int:
+    return -(-10 * labels_per_class // batch_size)
+
+
+def budget_run(variant: str, labels: int, seed: int, steps: int, output_dir: str, **extra) -> dict:
+    """resolve_config keywords of a label-budget run of ``steps`` optimisation steps."""
+    from .config import resolve_config
+    batch = resolve_config(variant, extra.get("profile", "paper"), data_dir=".").batch_size
+    spe = steps_per_epoch(labels, batch)
+    for name, s in (("steps", steps), ("validation interval", EVAL_STEPS), ("plateau check", RESTART_STEPS)):
+        if s % spe:
+            raise ConfigError(f"label budget {labels}: {name} {s} is not a whole number of epochs of {spe} steps.")
+    return dict(variant=variant, seed=seed, labels_per_class=labels, epochs=steps // spe,
+                eval_every=EVAL_STEPS // spe, restart_epoch=RESTART_STEPS // spe, output_dir=output_dir, **extra)
+
+
+def budget_search_runs(root: str = BUDGET_DIR, **extra) -> list:
+    return [budget_run(v, b, 0, max(STEP_CANDIDATES), f"{root}/length/labels-{b}", **extra)
+            for b in BUDGETS for v in VARIANTS]
+
+
+def budget_final_runs(choice: dict, root: str = BUDGET_DIR, seeds=None, **extra) -> list:
+    return [budget_run(v, b, s, choice[str(b)][v], f"{root}/labels-{b}", **extra)
+            for s in (FINAL_SEEDS if seeds is None else seeds) for b in BUDGETS for v in VARIANTS]
+
+
+def recipe_search_runs(path: str = RECIPE_SEARCH, **extra) -> list:
+    from .sweep import load_sweep
+    return [{**kw, **extra} for kw in load_sweep(path, extra.get("data_dir"))[1]]
+
+
+def recipe_overrides(search_kw: dict) -> dict:
+    """The recipe of a search run: its fields (profile included) without the run's identity (variant,
+    seed, folder) and where it ran."""
+    return {k: v for k, v in search_kw.items() if k not in ("variant", "seed", "output_dir", "data_dir", "device")}
+
+
+def recipe_final_runs(recipe: dict, root: str = RECIPE_DIR, seeds=None, **extra) -> list:
+    return [{**recipe, "variant": v, "seed": s, "output_dir": root, **extra}
+            for s in (FINAL_SEEDS if seeds is None else seeds) for v in VARIANTS]
+
+
+def _run_dir(kw: dict) -> Path:
+    from .config import resolve_config
+    return resolve_config(**{k: v for k, v in kw.items() if k != "run"}).run_dir
+
+
+def budget_choice(root: str = BUDGET_DIR, **extra) -> dict:
+    """Apply :func:`jade_core.selection.choose_steps` to the finished search runs; returns
+    ``{"steps": {budget: {variant: steps}}, "table": [...]}`` (raises if a search run is missing)."""
+    from .selection import choose_steps
+    steps, rows = {}, []
+    for kw in budget_search_runs(root, **extra):
+        d = _run_dir(kw)
+        if not is_finished(d):
+            raise ConfigError(f"the length search run {d} is not finished; run `jade study budget` first.")
+        curve = pd.read_csv(d / "curve.csv")
+        c = choose_steps(curve, STEP_CANDIDATES)
+        steps.setdefault(str(kw["labels_per_class"]), {})[kw["variant"]] = c["chosen"]
+        rows += [{"labels_per_class": kw["labels_per_class"], "variant": kw["variant"], "steps": s,
+                  "svhn_val_error": e, "chosen": s == c["chosen"]} for s, e in c["errors"].items()]
+    return {"steps": steps, "table": rows}
+
+
+def recipe_choice(path: str = RECIPE_SEARCH, data_dir=None, **extra) -> dict:
+    """Apply :func:`jade_core.selection.choose_recipe` to the finished recipe-search runs."""
+    from .selection import choose_recipe
+    from .sweep import load_sweep
+    name, runs = load_sweep(path, data_dir)
+    rows = []
+    for kw in ({**r, **extra} for r in runs):
+        d = _run_dir(kw)
+        if not is_finished(d):
+            raise ConfigError(f"the recipe search run {d} is not finished; run `jade study recipe` first.")
+        m = json.loads((d / "metrics.json").read_text())
+        rows.append({"candidate": Path(kw["output_dir"]).name, "svhn_val_error": m["svhn_val"]["error"],
+                     "recipe": recipe_overrides(kw)})
+    chosen = choose_recipe(pd.DataFrame(rows))
+    return {"chosen": chosen, "recipe": next(r["recipe"] for r in rows if r["candidate"] == chosen),
+            "table": [{k: v for k, v in r.items() if k != "recipe"} for r in rows]}
+
+
+def run_study(name: str, workers: int = 2, dry_run: bool = False, scheduler=None, device=None, data_dir=None,
+              stage: str = "all", root=None, recipe_search=RECIPE_SEARCH, **extra) -> list:
+    """Both stages of study ``name`` (``budget`` or ``recipe``): the search, the choice (written to
+    ``choice.json`` beside the runs), the final runs. ``stage`` = search | final | all. ``root``
+    (default ``results/label-budget`` or ``results/recipe``) and ``extra`` RunConfig fields (a
+    profile, say) are for tests."""
+    from .sweep import run_all
+    extra.update({k: v for k, v in (("device", device), ("data_dir", data_dir)) if v is not None})
+    if name == "budget":
+        root = root or BUDGET_DIR
+        search = budget_search_runs(root, **extra)
+    elif name == "recipe":
+        root = root or RECIPE_DIR
+        search = recipe_search_runs(recipe_search, **extra)
+    else:
+        raise ConfigError(f"unknown study {name!r}: choose budget or recipe.")
+    results = []
+    if stage in ("search", "all"):
+        results += run_all(search, workers, dry_run, scheduler, f"{name} search")
+    if stage in ("final", "all"):
+        if dry_run and not all(is_finished(_run_dir(kw)) for kw in search):
+            return results  # the final runs depend on the search's outcome
+        if name == "budget":
+            choice = budget_choice(root, **extra)
+            final = budget_final_runs(choice["steps"], root, **extra)
+        else:
+            choice = recipe_choice(recipe_search, **extra)
+            final = recipe_final_runs(choice["recipe"], root, **extra)
+        if not dry_run:
+            Path(root).mkdir(parents=True, exist_ok=True)
+            (Path(root) / "choice.json").write_text(json.dumps(choice, indent=1) + "\n")
+        results += run_all(final, workers, dry_run, scheduler, f"{name} final")
+    return results

@@ -1,0 +1,88 @@
+"""The studies beyond the paper: label budget and tuned recipe (jade_core.studies, selection rules)."""
+import json
+
+import pandas as pd
+import pytest
+
+from jade_core import studies
+from jade_core.config import ConfigError, resolve_config
+from jade_core.runs import load_run
+from jade_core.selection import choose_recipe, choose_steps
+
+
+def test_budget_runs_count_steps_not_epochs():
+    for labels, spe in ((10, 2), (25, 4), (50, 8), (100, 16)):
+        kw = studies.budget_run("jade", labels, 3, 2400, "x")
+        assert studies.steps_per_epoch(labels) == spe
+        assert kw["epochs"] * spe == 2400 and kw["eval_every"] * spe == 80 and kw["restart_epoch"] * spe == 480
+        assert resolve_config(**kw, data_dir=".").run_dir.as_posix() == "x/runs/jade/local-seed3"
+    assert studies.budget_run("single", 100, 0, 2400, "x")["epochs"] == 150  # Table 1's length
+    with pytest.raises(ConfigError, match="whole number of epochs"):
+        studies.budget_run("single", 50, 0, 2404, "x")
+    final = studies.budget_final_runs({str(b): {"single": 1200, "paired": 2400, "jade": 4800}
+                                       for b in studies.BUDGETS}, "r", seeds=(0, 1))
+    assert len(final) == 2 * 3 * len(studies.BUDGETS)
+    j10 = [kw for kw in final if kw["variant"] == "jade" and kw["labels_per_class"] == 10]
+    assert all(kw["epochs"] == 2400 and kw["output_dir"] == "r/labels-10" for kw in j10)
+
+
+def test_choose_steps_takes_the_lowest_validation_error_and_fewer_steps_on_ties():
+    curve = pd.DataFrame({"step": [80, 1200, 2400, 4800], "svhn_val_error": [80.0, 30.0, 25.0, 25.0]})
+    assert choose_steps(curve) == {"chosen": 2400, "errors": {1200: 30.0, 2400: 25.0, 4800: 25.0}}
+    curve.loc[3, "svhn_val_error"] = 24.9
+    assert choose_steps(curve)["chosen"] == 4800
+    assert choose_steps(curve.iloc[:2])["errors"] == {1200: 30.0}  # a candidate off the curve is skipped
+    with pytest.raises(ValueError, match="no candidate"):
+        choose_steps(curve.iloc[:1])
+
+
+def test_choose_recipe_is_the_lowest_single_validation_error():
+    t = pd.DataFrame({"candidate": ["a", "b", "c"], "svhn_val_error": [14.0, 12.5, 13.0]})
+    assert choose_recipe(t) == "b"
+    assert studies.recipe_overrides({"variant": "single", "seed": 0, "output_dir": "o", "aug_shift": 3,
+                                     "device": "cuda", "profile": "paper"}) == {"aug_shift": 3, "profile": "paper"}
+
+
+def test_budget_study_end_to_end(smoke, tmp_path, monkeypatch):
+    monkeypatch.setattr(studies, "BUDGETS", (5,))
+    monkeypatch.setattr(studies, "STEP_CANDIDATES", (4, 8))
+    monkeypatch.setattr(studies, "EVAL_STEPS", 2)
+    monkeypatch.setattr(studies, "RESTART_STEPS", 100)
+    monkeypatch.setattr(studies, "FINAL_SEEDS", (0, 1))
+    root = str(tmp_path / "budget")
+    out = studies.run_study("budget", workers=1, root=root, profile="smoke", data_dir=smoke["data_dir"])
+    assert [r["status"] for r in out].count("done") == 3 + 6 and not [r for r in out if r["status"] == "failed"]
+    choice = json.loads((tmp_path / "budget" / "choice.json").read_text())
+    for v in ("single", "paired", "jade"):
+        search = load_run(tmp_path / f"budget/length/labels-5/runs/{v}/local-seed0")
+        assert search.metrics["steps"] == 8 and list(search.curve["step"]) == [2, 4, 6, 8]
+        errors = search.curve.set_index("step")["svhn_val_error"]
+        want = min((4, 8), key=lambda s: (errors[s], s))
+        assert choice["steps"]["5"][v] == want
+        final = load_run(tmp_path / f"budget/labels-5/runs/{v}/local-seed1")
+        assert final.metrics["steps"] == want and final.config.labels_per_class == 5
+    again = studies.run_study("budget", workers=1, root=root, profile="smoke", data_dir=smoke["data_dir"])
+    assert {r["status"] for r in again} == {"reused"}
+
+
+def test_recipe_study_end_to_end(smoke, tmp_path, monkeypatch):
+    monkeypatch.setattr(studies, "FINAL_SEEDS", (0,))
+    sweep = tmp_path / "search.yml"
+    sweep.write_text(f"""name: s
+profile: smoke
+base: {{variant: single, seed: 0, epochs: 2, optimizer: adamw, lr_schedule: onecycle, aug_shift: 2}}
+output_dir: {tmp_path}/recipe/search/{{run}}
+runs:
+  - {{run: a}}
+  - {{run: b, aug_cutout: 6, lr: 0.01}}
+""")
+    root = str(tmp_path / "recipe")
+    out = studies.run_study("recipe", workers=1, root=root, recipe_search=str(sweep), data_dir=smoke["data_dir"])
+    assert not [r for r in out if r["status"] == "failed"] and len(out) == 2 + 3
+    choice = json.loads((tmp_path / "recipe" / "choice.json").read_text())
+    errs = {r["candidate"]: r["svhn_val_error"] for r in choice["table"]}
+    assert choice["chosen"] == min(errs, key=errs.get)
+    for v in ("single", "paired", "jade"):
+        run = load_run(tmp_path / f"recipe/runs/{v}/local-seed0")
+        assert run.config.optimizer == "adamw" and run.config.aug_shift == 2 and run.config.profile == "smoke"
+        assert (run.config.aug_cutout == 6) == (choice["chosen"] == "b")
