@@ -211,7 +211,8 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
     if action == "resume":
         # weights_only: a checkpoint is data (tensors and plain types), never code
         try:
-            ck = torch.load(work / "checkpoint.pt", map_location=device, weights_only=True)
+            # onto the CPU: the generator states must stay CPU tensors (load_state_dict moves the rest)
+            ck = torch.load(work / "checkpoint.pt", map_location="cpu", weights_only=True)
         except Exception as e:  # pickle.UnpicklingError for code in the file, RuntimeError for a truncated one
             raise ConfigError(f"{work / 'checkpoint.pt'} is not a checkpoint of plain tensors and values "
                               f"({type(e).__name__}); it was not loaded. Delete {work} to train this run "
