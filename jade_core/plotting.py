@@ -231,3 +231,56 @@ def matching_curve(curve, path, title="Matching over training (validation images
     fig.suptitle(title, y=1.02)
     fig.tight_layout()
     return save(fig, path)
+
+
+def budget_curve(summary, path, title="SVHN error against labelled SVHN images per class"):
+    """Mean SVHN error ± 95 % t interval per variant at each label budget (log x axis), from
+    :func:`jade_core.budget.budget_summary`; variants offset slightly so the intervals do not overlap."""
+    style()
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    order = [v for v in VARIANT_NAMES if v in set(summary["variant"])]
+    for i, v in enumerate(order):
+        d = summary[summary.variant == v].sort_values("labels_per_class")
+        x = d["labels_per_class"].to_numpy(dtype=float) * 1.04 ** (i - (len(order) - 1) / 2)
+        ax.errorbar(x, d["mean"], yerr=d["ci_half"].fillna(0), marker="o", capsize=3, label=VARIANT_NAMES[v],
+                    color=sns.color_palette("colorblind")[i])
+    ax.set_xscale("log")
+    ticks = sorted(set(summary["labels_per_class"]))
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set(xlabel="labelled SVHN images per class (log scale)", ylabel="SVHN error (%)", title=title)
+    ax.legend()
+    return save(fig, path)
+
+
+def swap_grid(content, style_imgs, grid, path, title=None):
+    """Content/style swaps: ``grid[i, j]`` decodes the content of ``content[i]`` (rows) with the style
+    of ``style_imgs[j]`` (columns); the first column and row show the two sources. Float images in
+    [0, 1], (N, C, H, W) with C = 1 or 3."""
+    style()
+    n, m = len(content), len(style_imgs)
+    fig, axes = plt.subplots(n + 1, m + 1, figsize=(0.75 * (m + 1), 0.75 * (n + 1)))
+
+    def show(ax, img):
+        img = np.asarray(img, dtype=float)
+        ax.imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for s in ax.spines.values():
+            s.set_visible(False)
+    for j in range(m):
+        show(axes[0, j + 1], style_imgs[j])
+    for i in range(n):
+        show(axes[i + 1, 0], content[i])
+        for j in range(m):
+            show(axes[i + 1, j + 1], grid[i, j])
+    axes[0, 0].text(0.5, 0.5, "content ↓\nstyle →", ha="center", va="center", fontsize=7,
+                    transform=axes[0, 0].transAxes)
+    for s in axes[1:, 0]:
+        s.spines["right"].set_visible(True)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return save(fig, path)

@@ -25,6 +25,7 @@ was made from.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -33,12 +34,24 @@ from .config import VARIANTS, ConfigError
 from .runs import is_finished
 from .selection import STEP_CANDIDATES
 
-BUDGETS = (10, 25, 50)
-EVAL_STEPS, RESTART_STEPS = 80, 480   # Table 1: every 5 epochs and epoch 30, of 16 steps each
-FINAL_SEEDS = tuple(range(5))
 BUDGET_DIR = "results/label-budget"
 RECIPE_DIR = "results/recipe"
 RECIPE_SEARCH = "sweeps/recipe-search.yml"
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    """The label-budget study's grid. ``paper``: the book's; ``smoke``: a tiny one for tests and CI."""
+
+    budgets: tuple = (10, 25, 50)                 # labelled SVHN images per class (100 is Table 1)
+    step_candidates: tuple = STEP_CANDIDATES      # training lengths searched, optimisation steps
+    eval_steps: int = 80                          # validation interval; Table 1: every 5 epochs of 16 steps
+    restart_steps: int = 480                      # plateau check; Table 1: epoch 30 of 16 steps
+    seeds: tuple = (0, 1, 2, 3, 4)                # final seeds
+
+
+PLANS = {"paper": BudgetPlan(),
+         "smoke": BudgetPlan(budgets=(2,), step_candidates=(2, 4), eval_steps=1, restart_steps=100, seeds=(0, 1))}
 
 
 def steps_per_epoch(labels_per_class: int, batch_size: int = 64) -> int:
@@ -46,25 +59,31 @@ def steps_per_epoch(labels_per_class: int, batch_size: int = 64) -> int:
 
 
 def budget_run(variant: str, labels: int, seed: int, steps: int, output_dir: str, **extra) -> dict:
-    """resolve_config keywords of a label-budget run of ``steps`` optimisation steps."""
+    """resolve_config keywords of a label-budget run of ``steps`` optimisation steps (validation and
+    plateau check at the plan's step counts)."""
     from .config import resolve_config
-    batch = resolve_config(variant, extra.get("profile", "paper"), data_dir=".").batch_size
-    spe = steps_per_epoch(labels, batch)
-    for name, s in (("steps", steps), ("validation interval", EVAL_STEPS), ("plateau check", RESTART_STEPS)):
+    profile = extra.get("profile", "paper")
+    plan = PLANS[profile]
+    spe = steps_per_epoch(labels, resolve_config(variant, profile, data_dir=".").batch_size)
+    for name, s in (("steps", steps), ("validation interval", plan.eval_steps),
+                    ("plateau check", plan.restart_steps)):
         if s % spe:
             raise ConfigError(f"label budget {labels}: {name} {s} is not a whole number of epochs of {spe} steps.")
     return dict(variant=variant, seed=seed, labels_per_class=labels, epochs=steps // spe,
-                eval_every=EVAL_STEPS // spe, restart_epoch=RESTART_STEPS // spe, output_dir=output_dir, **extra)
+                eval_every=plan.eval_steps // spe, restart_epoch=plan.restart_steps // spe, output_dir=output_dir,
+                **extra)
 
 
 def budget_search_runs(root: str = BUDGET_DIR, **extra) -> list:
-    return [budget_run(v, b, 0, max(STEP_CANDIDATES), f"{root}/length/labels-{b}", **extra)
-            for b in BUDGETS for v in VARIANTS]
+    plan = PLANS[extra.get("profile", "paper")]
+    return [budget_run(v, b, 0, max(plan.step_candidates), f"{root}/length/labels-{b}", **extra)
+            for b in plan.budgets for v in VARIANTS]
 
 
-def budget_final_runs(choice: dict, root: str = BUDGET_DIR, seeds=None, **extra) -> list:
+def budget_final_runs(choice: dict, root: str = BUDGET_DIR, **extra) -> list:
+    plan = PLANS[extra.get("profile", "paper")]
     return [budget_run(v, b, s, choice[str(b)][v], f"{root}/labels-{b}", **extra)
-            for s in (FINAL_SEEDS if seeds is None else seeds) for b in BUDGETS for v in VARIANTS]
+            for s in plan.seeds for b in plan.budgets for v in VARIANTS]
 
 
 def recipe_search_runs(path: str = RECIPE_SEARCH, **extra) -> list:
@@ -78,9 +97,12 @@ def recipe_overrides(search_kw: dict) -> dict:
     return {k: v for k, v in search_kw.items() if k not in ("variant", "seed", "output_dir", "data_dir", "device")}
 
 
+RECIPE_SEEDS = (0, 1, 2, 3, 4)
+
+
 def recipe_final_runs(recipe: dict, root: str = RECIPE_DIR, seeds=None, **extra) -> list:
     return [{**recipe, "variant": v, "seed": s, "output_dir": root, **extra}
-            for s in (FINAL_SEEDS if seeds is None else seeds) for v in VARIANTS]
+            for s in (RECIPE_SEEDS if seeds is None else seeds) for v in VARIANTS]
 
 
 def _run_dir(kw: dict) -> Path:
@@ -98,7 +120,7 @@ def budget_choice(root: str = BUDGET_DIR, **extra) -> dict:
         if not is_finished(d):
             raise ConfigError(f"the length search run {d} is not finished; run `jade study budget` first.")
         curve = pd.read_csv(d / "curve.csv")
-        c = choose_steps(curve, STEP_CANDIDATES)
+        c = choose_steps(curve, PLANS[extra.get("profile", "paper")].step_candidates)
         steps.setdefault(str(kw["labels_per_class"]), {})[kw["variant"]] = c["chosen"]
         rows += [{"labels_per_class": kw["labels_per_class"], "variant": kw["variant"], "steps": s,
                   "svhn_val_error": e, "chosen": s == c["chosen"]} for s, e in c["errors"].items()]

@@ -20,8 +20,8 @@ def test_budget_runs_count_steps_not_epochs():
     with pytest.raises(ConfigError, match="whole number of epochs"):
         studies.budget_run("single", 50, 0, 2404, "x")
     final = studies.budget_final_runs({str(b): {"single": 1200, "paired": 2400, "jade": 4800}
-                                       for b in studies.BUDGETS}, "r", seeds=(0, 1))
-    assert len(final) == 2 * 3 * len(studies.BUDGETS)
+                                       for b in studies.PLANS["paper"].budgets}, "r")
+    assert len(final) == 5 * 3 * 3
     j10 = [kw for kw in final if kw["variant"] == "jade" and kw["labels_per_class"] == 10]
     assert all(kw["epochs"] == 2400 and kw["output_dir"] == "r/labels-10" for kw in j10)
 
@@ -44,11 +44,8 @@ def test_choose_recipe_is_the_lowest_single_validation_error():
 
 
 def test_budget_study_end_to_end(smoke, tmp_path, monkeypatch):
-    monkeypatch.setattr(studies, "BUDGETS", (5,))
-    monkeypatch.setattr(studies, "STEP_CANDIDATES", (4, 8))
-    monkeypatch.setattr(studies, "EVAL_STEPS", 2)
-    monkeypatch.setattr(studies, "RESTART_STEPS", 100)
-    monkeypatch.setattr(studies, "FINAL_SEEDS", (0, 1))
+    monkeypatch.setitem(studies.PLANS, "smoke", studies.BudgetPlan(budgets=(5,), step_candidates=(4, 8), eval_steps=2,
+                                                                   restart_steps=100, seeds=(0, 1)))
     root = str(tmp_path / "budget")
     out = studies.run_study("budget", workers=1, root=root, profile="smoke", data_dir=smoke["data_dir"])
     assert [r["status"] for r in out].count("done") == 3 + 6 and not [r for r in out if r["status"] == "failed"]
@@ -66,7 +63,7 @@ def test_budget_study_end_to_end(smoke, tmp_path, monkeypatch):
 
 
 def test_recipe_study_end_to_end(smoke, tmp_path, monkeypatch):
-    monkeypatch.setattr(studies, "FINAL_SEEDS", (0,))
+    monkeypatch.setattr(studies, "RECIPE_SEEDS", (0,))
     sweep = tmp_path / "search.yml"
     sweep.write_text(f"""name: s
 profile: smoke

@@ -1,0 +1,86 @@
+"""The label-budget curve's tables, from finished runs on disk (never trains).
+
+Runs of the study (:mod:`jade_core.studies`) live in
+``<root>/labels-<b>/runs/<variant>/local-seed<k>``; the 100-labels point is
+Table 1's runs (``<table1>/runs``). Every comparison is paired seed by seed
+(the same labelled pool for every model of a seed), with a t confidence
+interval and a paired t-test, Holm-corrected over every budget and claim.
+With 5 seeds the Wilcoxon signed-rank test cannot reach p < 0.05 (its
+smallest two-sided p is 2/32 = 0.0625), so here the verdict rests on the
+t-test alone; the Wilcoxon p is shown beside it.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .report import claim_test, holm
+
+CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE beats paired"),
+          ("jade", "single", "JADE beats single")]
+
+
+def budget_runs(root="results/label-budget", table1="results", budgets=None) -> pd.DataFrame:
+    """One row per finished run (the columns of :func:`jade_core.runs.collect_metrics`) with
+    ``labels_per_class``, ``steps`` and ``device``; Table 1's runs are the 100-labels point."""
+    from .runs import collect_metrics
+    parts = []
+    found = sorted(int(p.name.split("-")[1]) for p in Path(root).glob("labels-*") if p.name.split("-")[1].isdigit())
+    for b in budgets or found:
+        parts.append(collect_metrics(f"{root}/labels-{b}").assign(labels_per_class=b))
+    if table1 is not None:
+        t1 = collect_metrics(table1)
+        parts.append(t1.assign(labels_per_class=[json.loads((Path(p) / "config.json").read_text())["config"]
+                                                 ["labels_per_class"] for p in t1["path"]]))
+    runs = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else pd.DataFrame()
+    if runs.empty:
+        return runs
+    meta = [_meta(p) for p in runs["path"]]
+    runs["steps"] = [m[0] for m in meta]
+    runs["device"] = [m[1] for m in meta]
+    return runs
+
+
+def _meta(path) -> tuple:
+    m = json.loads((Path(path) / "metrics.json").read_text())
+    c = json.loads((Path(path) / "config.json").read_text())["config"]
+    return int(m.get("steps", 0)), str(c.get("device", "cpu"))
+
+
+def budget_summary(runs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Per budget and variant: seeds, mean and sd of the SVHN error, the 95 % t half-width of the
+    mean, training steps and where the runs trained."""
+    rows = []
+    for (b, v), g in runs.groupby(["labels_per_class", "variant"]):
+        e = g["svhn_error"].to_numpy(dtype=float)
+        n = len(e)
+        half = float(stats.t.ppf(1 - alpha / 2, n - 1) * e.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+        rows.append({"labels_per_class": int(b), "variant": v, "seeds": n, "mean": float(e.mean()),
+                     "sd": float(e.std(ddof=1)) if n > 1 else np.nan, "ci_half": half,
+                     "steps": ", ".join(str(s) for s in sorted(set(g["steps"]))),
+                     "device": ", ".join(sorted(set(g["device"])))})
+    return pd.DataFrame(rows)
+
+
+def budget_claims(runs: pd.DataFrame, claims=CLAIMS, alpha: float = 0.05) -> pd.DataFrame:
+    """Per budget and claim ``(a, b, text)``: :func:`jade_core.report.claim_test` (a - b, negative: a
+    better), Holm's correction of the t-test p over all rows, and a verdict from it (see the module)."""
+    rows = [{"labels_per_class": int(b), "claim": text, **claim_test(g, a, c, alpha=alpha)}
+            for b, g in runs.groupby("labels_per_class") for a, c, text in claims]
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["p_t_holm"] = holm(out["p_t"])
+
+    def verdict(r):
+        if r.seeds < 2 or pd.isna(r.p_t_holm):
+            return "too few seeds"
+        if r.p_t_holm < alpha:
+            return "supported" if r.mean_difference < 0 else "reversed"
+        return "not significant"
+    out["verdict"] = [verdict(r) for r in out.itertuples()]
+    return out

@@ -1,0 +1,129 @@
+"""The label-budget tables (jade_core.budget) and content/style swaps (jade_core.swaps)."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from jade_core import budget, swaps
+from jade_core.models import LATENT_CONTENT, build_model
+
+
+def _runs():
+    """Planted runs: at 10 labels paired is 5 pp better than single on every seed (+-0.5), JADE equal to paired."""
+    rows = []
+    for seed in range(5):
+        wobble = 0.5 * (-1) ** seed
+        for b, base in ((10, 70.0), (100, 30.0)):
+            gain = 5.0 if b == 10 else 0.0
+            rows += [{"labels_per_class": b, "variant": "single", "seed": seed, "svhn_error": base + wobble},
+                     {"labels_per_class": b, "variant": "paired", "seed": seed, "svhn_error": base - gain + 2 * wobble},
+                     {"labels_per_class": b, "variant": "jade", "seed": seed, "svhn_error": base - gain + 2 * wobble
+                      + 0.1 * seed}]
+    df = pd.DataFrame(rows)
+    return df.assign(steps=2400, device="cpu")
+
+
+def test_budget_summary_gives_mean_sd_and_t_interval():
+    s = budget.budget_summary(_runs()).set_index(["labels_per_class", "variant"])
+    e = np.array([70.5, 69.5, 70.5, 69.5, 70.5])
+    r = s.loc[(10, "single")]
+    assert r.seeds == 5 and r["mean"] == pytest.approx(e.mean()) and r.sd == pytest.approx(e.std(ddof=1))
+    assert r.ci_half == pytest.approx(2.776445 * e.std(ddof=1) / np.sqrt(5), rel=1e-5)
+
+
+def test_budget_claims_pair_seeds_within_a_budget_and_correct_over_all_rows():
+    c = budget.budget_claims(_runs()).set_index(["labels_per_class", "claim"])
+    ps10 = c.loc[(10, "paired beats single")]
+    assert ps10.mean_difference == pytest.approx(-5.0 + 0.5 * np.mean([(-1) ** s for s in range(5)]))
+    assert ps10.verdict == "supported" and ps10.ci_high < 0 and ps10.a_wins == 5
+    assert c.loc[(100, "paired beats single")].verdict == "not significant"
+    assert c.loc[(10, "JADE beats paired")].mean_difference == pytest.approx(0.2)
+    raw = c.p_t.to_numpy()
+    assert (c.p_t_holm.to_numpy() >= raw - 1e-12).all() and len(c) == 6
+
+
+def test_budget_runs_reads_study_folders_and_table1(tmp_path):
+    for b, root in ((10, tmp_path / "lb" / "labels-10"), (100, tmp_path / "t1")):
+        d = root / "runs" / "paired" / "local-seed0"
+        d.mkdir(parents=True)
+        (d / "config.json").write_text(json.dumps({"config": {"variant": "paired", "protocol": "local", "seed": 0,
+                                                              "labels_per_class": b, "device": "cuda" if b == 10 else "cpu"}}))
+        (d / "metrics.json").write_text(json.dumps({"svhn": {"error": 50.0 if b == 10 else 30.0, "n": 5500},
+                                                    "steps": 4800 if b == 10 else 2400, "train_seconds": 1.0}))
+        (d / "curve.csv").write_text("epoch,svhn_ce\n1,0.5\n")
+    r = budget.budget_runs(tmp_path / "lb", table1=tmp_path / "t1").set_index("labels_per_class")
+    assert r.loc[10, "device"] == "cuda" and r.loc[100, "device"] == "cpu" and r.loc[10, "steps"] == 4800
+    assert r.loc[100, "svhn_error"] == 30.0
+
+
+class _Probe(torch.nn.Module):
+    """A JADE-shaped model whose posterior mean is the image's first 20 pixels and whose decoder writes
+    its latent code into the image: a swap can then be read back exactly."""
+    datasets = ("svhn", "mnist")
+
+    def __init__(self):
+        super().__init__()
+        self.decoders = torch.nn.ModuleDict({"svhn": _Writer((3, 32, 32)), "mnist": _Writer((1, 28, 28))})
+
+    def posterior(self, x, dataset):
+        mu = x.flatten(1)[:, :20]
+        return mu, torch.zeros_like(mu)
+
+    def forward(self, x, dataset="svhn"):  # the classifier reads the content part only
+        return self.posterior(x, dataset)[0][:, :LATENT_CONTENT]
+
+
+class _Writer(torch.nn.Module):
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, z):
+        out = torch.full((len(z), int(np.prod(self.shape))), -30.0)
+        out[:, :20] = torch.logit(z.clamp(1e-4, 1 - 1e-4))
+        return out.view(-1, *self.shape)
+
+
+def test_swap_takes_content_from_rows_and_style_from_columns():
+    g = torch.Generator().manual_seed(0)
+    c = torch.rand(3, 1, 28, 28, generator=g)
+    s = torch.rand(4, 3, 32, 32, generator=g)
+    out = swaps.swap(_Probe(), c, "mnist", s, "svhn", "svhn")
+    assert out.shape == (3, 4, 3, 32, 32)
+    code = out.flatten(2)[..., :20]
+    for i in range(3):
+        for j in range(4):
+            assert torch.allclose(code[i, j, :LATENT_CONTENT], c[i].flatten()[:LATENT_CONTENT], atol=1e-3)
+            assert torch.allclose(code[i, j, LATENT_CONTENT:], s[j].flatten()[LATENT_CONTENT:20], atol=1e-3)
+
+
+def test_swap_uses_posterior_means_in_eval_mode_and_restores_the_mode():
+    torch.manual_seed(0)
+    model = build_model("jade").train()
+    x = torch.rand(2, 3, 32, 32)
+    a = swaps.swap(model, x, "svhn", x, "svhn")
+    b = swaps.swap(model, x, "svhn", x, "svhn")
+    assert torch.equal(a, b) and model.training
+    with pytest.raises(ValueError, match="JADE"):
+        swaps.swap(build_model("paired"), x, "svhn", x, "svhn")
+    assert list(swaps.first_of_each_class([3, 0, 1, 0, 2], classes=range(4))) == [1, 2, 4, 0]
+
+
+def _coded(labels, style_labels, shape):
+    """Images whose first 20 pixels are one-hot content (0-9) and one-hot style (10-19) codes."""
+    x = torch.zeros(len(labels), *shape)
+    flat = x.view(len(labels), -1)
+    flat[torch.arange(len(labels)), torch.as_tensor(labels)] = 0.9
+    flat[torch.arange(len(labels)), 10 + torch.as_tensor(style_labels)] = 0.9
+    return x
+
+
+def test_swap_agreement_counts_content_and_style_digits_over_differing_pairs():
+    cy, sy = np.arange(10), np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 3, 3])
+    content = (_coded(cy, cy, (1, 28, 28)), cy)
+    style = (_coded(sy, sy, (3, 32, 32)), sy)
+    a = swaps.swap_agreement(_Probe(), content, style, "svhn")
+    assert a["pairs"] == 10 * 12 - 12  # each style image has one content image of its digit
+    assert a["content_agreement"] == 100.0 and a["style_agreement"] == 0.0
