@@ -23,13 +23,12 @@ import platform
 import time
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
-
+from jade_core.config import resolve_config
 from jade_core.data import load_split, to_float
 from jade_core.evaluate import autocast
 from jade_core.models import build_model
-from jade_core.config import resolve_config
 from jade_core.train import ClassMatchedSampler, variant_loss
+from torch.utils.flop_counter import FlopCounterMode
 
 B = 64
 

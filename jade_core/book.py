@@ -60,8 +60,9 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
     finished (nothing to do), and, with ``reuse_only``, also when it is not
     (the book is then built from the runs that exist; nothing trains).
     """
-    from .runs import is_finished
     import papermill as pm
+
+    from .runs import is_finished
     out_dir = ROOT / "_build" / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     if profile == "smoke" and not only:

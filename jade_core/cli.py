@@ -141,6 +141,7 @@ def cmd_export(a):
 
 def cmd_check_data(a):
     import numpy as np
+
     from .data import load_split
     d = a.data_dir or default_data_dir()
     missing = []

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import os
 import platform
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +64,7 @@ def git_commit() -> str | None:
 
 def versions() -> dict:
     import torchvision
+
     from . import __version__
     return {"python": platform.python_version(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "numpy": np.__version__, "jade_core": __version__,

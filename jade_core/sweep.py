@@ -58,7 +58,8 @@ def _on_dask(todo: list, scheduler: str):
     Each task's key is its run folder, so the scheduler never holds the same run twice; workers need
     this package installed and the data directory at the same path (or $JADE_DATA_DIR)."""
     try:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
     except ImportError as e:
         raise ConfigError("--scheduler needs Dask: pip install -e '.[cluster]'") from e
     with Client(scheduler) as client:
@@ -149,7 +150,7 @@ def run_all(runs: list, workers: int = 2, dry_run=False, scheduler: str | None =
         results.append(r)
         bar.update(1)
         bar.set_postfix(failed=sum(x["status"] == "failed" for x in results))
-        tqdm.write(f"[matrix] {r['status']}: {r['run']} ({r['seconds']:.0f} s)"
+        tqdm.write(f"[{label}] {r['status']}: {r['run']} ({r['seconds']:.0f} s)"
                    + (f" {r['error']}" if "error" in r else ""))
     bar.close()
     return results

@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from jade_core import budget, swaps
 from jade_core.models import LATENT_CONTENT, build_model
 

@@ -1,5 +1,4 @@
 import pytest
-
 from jade_core.config import ConfigError, RunConfig, resolve_config
 
 

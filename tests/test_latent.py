@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 import torch
 from jade_core import latent
 from jade_core.latent import content_style_ratio, normalised_variance_by_class, normalised_variance_random

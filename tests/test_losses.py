@@ -2,10 +2,9 @@ import math
 
 import pytest
 import torch
-from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
-
 from jade_core import checks, losses
 from jade_core.models import JADE
+from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
 
 
 def test_kl_std_normal_closed_form_and_monte_carlo():

@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from jade_core.models import JADE, LATENT, Decoder, Encoder, build_model, count_parameters
 
 

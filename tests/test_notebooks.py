@@ -3,7 +3,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from jade_core.book import load_matrix, toc_chapters
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,10 +1,10 @@
 import re
 import subprocess
 import sys
-import tomllib
-
-import yaml
 from pathlib import Path
+
+import tomllib
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 ALIASES = {"pytorch": "torch"}
@@ -31,3 +31,12 @@ def test_cli_help_and_clear_errors(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "jade_core", "train", "--epochs", "0", "--data-dir", str(tmp_path)],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "epochs must be >= 1" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_code_passes_the_linter():
+    """ruff (configured in pyproject.toml): unused imports, undefined names, import order, style."""
+    import pytest
+    pytest.importorskip("ruff", reason="ruff is in the test extra: pip install -e '.[test]'")
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", "jade_core", "tests", "benchmarks"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:]

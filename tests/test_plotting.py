@@ -1,6 +1,5 @@
 import numpy as np
 import pandas as pd
-
 from jade_core import plotting
 
 

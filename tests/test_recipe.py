@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from jade_core import augment as A
 from jade_core.config import ConfigError, RunConfig, resolve_config
 from jade_core.losses import classifier_objective, elbo_terms

@@ -1,7 +1,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from jade_core.report import failed_to_train, summary_table
 
 

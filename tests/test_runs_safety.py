@@ -1,10 +1,8 @@
 """Run folders: lock, plain-data checkpoints, the plateau restart rule, matching numbers."""
 import math
-import pickle
 
 import pytest
 import torch
-
 from jade_core.config import ConfigError, resolve_config
 from jade_core.runs import RunBusy, load_run, partial_dir, run_lock
 from jade_core.train import TrainingInterrupted, init_seed, train
@@ -97,6 +95,7 @@ def test_a_corrupt_run_is_skipped_with_a_warning_naming_it(smoke):
 
 def test_too_small_mnist_mirror_is_refused(tmp_path, data_dir):
     import shutil
+
     import numpy as np
     for f in ("svhn_test.npz", "mnist_test.npz"):
         shutil.copy(f"{data_dir}/{f}", tmp_path / f)

@@ -7,7 +7,6 @@ Skipped where Chromium, Playwright or the built site are missing, unless ``JADE_
 import os
 
 import pytest
-
 from jade_core import sitecheck
 from jade_core.book import ROOT, site_dir, toc_chapters
 

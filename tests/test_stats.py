@@ -2,11 +2,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
-
 from jade_core import report, selection
 from jade_core.evaluate import nearest_centroid_accuracy
 from jade_core.latent import eta_squared
+from scipy import stats
 
 
 def test_holm_matches_the_textbook_example():

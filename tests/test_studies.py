@@ -3,7 +3,6 @@ import json
 
 import pandas as pd
 import pytest
-
 from jade_core import studies
 from jade_core.config import ConfigError, resolve_config
 from jade_core.runs import load_run

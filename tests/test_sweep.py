@@ -59,7 +59,6 @@ def test_sweep_files_resolve_and_grids_expand(tmp_path):
     from pathlib import Path
 
     import pytest
-
     from jade_core.config import ConfigError
     from jade_core.sweep import load_sweep
     root = Path(__file__).resolve().parents[1]

@@ -3,7 +3,6 @@ import os
 
 import numpy as np
 import pytest
-
 from jade_core.config import ConfigError
 from jade_core.data import load_split
 from jade_core.runs import FILES, collect_metrics, load_run

@@ -7,12 +7,11 @@ confusion-matrix rows are the true classes, that prediction is deterministic.
 import numpy as np
 import pytest
 import torch
-from torch.distributions import Independent, Normal, kl_divergence
-
 from jade_core import losses
 from jade_core.evaluate import confusion_matrix, posterior_stats, predict
 from jade_core.latent import latent_means
 from jade_core.models import JADE, LATENT_CONTENT, PairedClassifier
+from torch.distributions import Independent, Normal, kl_divergence
 
 
 def _images(n=6, seed=0):
