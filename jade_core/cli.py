@@ -169,7 +169,8 @@ def cmd_sweep(a):
 
 def cmd_study(a):
     from .studies import run_study
-    return _report_runs(run_study(a.study, a.workers, a.dry_run, a.scheduler, a.device, a.data_dir, a.stage))
+    return _report_runs(run_study(a.study, a.workers, a.dry_run, a.scheduler, a.device, a.data_dir, a.stage,
+                                  seeds=a.seeds))
 
 
 def cmd_matrix(a):
@@ -241,6 +242,7 @@ def main(argv=None):
     p = sub.add_parser("study", help="a study beyond the paper: its search, the declared choice, its final runs")
     p.add_argument("study", choices=("budget", "recipe"), help="budget: label-budget curve; recipe: tuned recipe")
     p.add_argument("--stage", choices=("search", "final", "all"), default="all")
+    p.add_argument("--seeds", type=int, nargs="+", help="only these seeds of the final runs (default: all)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (each uses the run's threads)")
     p.add_argument("--device", help="cpu or cuda (where the runs train; not part of a run's identity)")
     p.add_argument("--data-dir")

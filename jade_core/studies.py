@@ -146,9 +146,10 @@ def recipe_choice(path: str = RECIPE_SEARCH, data_dir=None, **extra) -> dict:
 
 
 def run_study(name: str, workers: int = 2, dry_run: bool = False, scheduler=None, device=None, data_dir=None,
-              stage: str = "all", root=None, recipe_search=RECIPE_SEARCH, **extra) -> list:
+              stage: str = "all", root=None, recipe_search=RECIPE_SEARCH, seeds=None, **extra) -> list:
     """Both stages of study ``name`` (``budget`` or ``recipe``): the search, the choice (written to
-    ``choice.json`` beside the runs), the final runs. ``stage`` = search | final | all. ``root``
+    ``choice.json`` beside the runs), the final runs (only ``seeds`` of them when given, e.g. to
+    split them over sessions). ``stage`` = search | final | all. ``root``
     (default ``results/label-budget`` or ``results/recipe``) and ``extra`` RunConfig fields (a
     profile, say) are for tests."""
     from .sweep import run_all
@@ -176,5 +177,7 @@ def run_study(name: str, workers: int = 2, dry_run: bool = False, scheduler=None
         if not dry_run:
             Path(root).mkdir(parents=True, exist_ok=True)
             (Path(root) / "choice.json").write_text(json.dumps(choice, indent=1) + "\n")
+        if seeds is not None:
+            final = [kw for kw in final if kw["seed"] in set(seeds)]
         results += run_all(final, workers, dry_run, scheduler, f"{name} final")
     return results

@@ -139,7 +139,10 @@ def run_all(runs: list, workers: int = 2, dry_run=False, scheduler: str | None =
             results.append({"run": str(run_dir), "status": "reused", "seconds": 0.0})
         else:
             todo.append(kw)
-    todo.sort(key=lambda kw: kw["seed"])  # seed by seed: a sitting cut short leaves balanced seeds
+    # seed by seed (a sitting cut short leaves balanced seeds), the longest model of a seed first so
+    # two workers finish a seed together
+    cost = {"jade": 0, "paired": 1, "single": 2}
+    todo.sort(key=lambda kw: (kw["seed"], cost.get(kw.get("variant"), 3)))
     if dry_run:
         return results + [{"run": str(resolve_config(**kw).run_dir), "status": "to train", "seconds": 0.0}
                           for kw in todo]
