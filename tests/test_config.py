@@ -17,6 +17,7 @@ def test_profiles_resolve_and_overrides_win():
     (dict(colour="red"), "colour"), (dict(precision="fp8"), "precision"),
 ])
 def test_bad_parameters_name_themselves(kw, word):
+    kw = dict(kw)  # the parametrize dict is shared between runs of this test in one process
     variant = kw.pop("variant", "jade")
     profile = kw.pop("profile", "paper")
     with pytest.raises(ConfigError, match=word):
