@@ -90,3 +90,38 @@ def test_elbo_is_below_exact_log_likelihood_of_a_linear_gaussian_model():
 def test_monte_carlo_helper_agrees_with_closed_form():
     r = checks.kl_monte_carlo(torch.tensor([[0.5, -1.0]]), torch.tensor([[0.2, -0.4]]))
     assert torch.allclose(r["closed_form"], r["monte_carlo"], atol=5 * float(r["mc_standard_error"].max()) + 1e-3)
+
+
+def test_classifier_objectives_are_the_cross_entropies_of_each_dataset():
+    """Single: CE on SVHN; paired: CE(SVHN through the SVHN encoder) + CE(MNIST through the MNIST encoder)."""
+    import torch.nn.functional as F
+    from jade_core.models import build_model
+    torch.manual_seed(6)
+    model = build_model("paired").eval()
+    xs, xm = torch.rand(5, 3, 32, 32), torch.rand(7, 1, 28, 28)
+    ls, lm = torch.randint(0, 10, (5,)), torch.randint(0, 10, (7,))
+    ce_s, ce_m = F.cross_entropy(model(xs, "svhn"), ls), F.cross_entropy(model(xm, "mnist"), lm)
+    loss, t = losses.classifier_objective(model, xs, ls, xm, lm)
+    assert torch.allclose(loss, ce_s + ce_m) and torch.allclose(t["mnist_ce"], ce_m) and torch.allclose(t["svhn_ce"], ce_s)
+    assert torch.allclose(t["loss"], loss)
+    single, ts = losses.classifier_objective(model, xs, ls)
+    assert torch.allclose(single, ce_s) and set(ts) == {"svhn_ce", "loss"}
+    smooth, _ = losses.classifier_objective(model, xs, ls, xm, lm, label_smoothing=0.2)
+    want = F.cross_entropy(model(xs, "svhn"), ls, label_smoothing=0.2) + F.cross_entropy(model(xm, "mnist"), lm,
+                                                                                          label_smoothing=0.2)
+    assert torch.allclose(smooth, want)
+
+
+def test_jade_objective_smooths_both_classification_terms():
+    torch.manual_seed(4)
+    m = JADE()
+    xs, xm = torch.rand(6, 3, 32, 32), torch.rand(8, 1, 28, 28)
+    ls = torch.randint(0, 10, (6,))
+    lm = torch.cat([ls, torch.randint(0, 10, (2,))])
+    out = {}
+    for eps in (0.0, 0.3):
+        torch.manual_seed(5)
+        out[eps] = losses.jade_objective(m, xs, ls, xm, lm, sigma=0.1, label_smoothing=eps)[1]
+    for d in ("svhn", "mnist"):
+        assert not torch.equal(out[0.3][f"{d}_cls"], out[0.0][f"{d}_cls"])  # same z (same seed), other target
+        assert torch.allclose(out[0.3][f"{d}_rec"], out[0.0][f"{d}_rec"])
