@@ -125,3 +125,28 @@ def test_jade_objective_smooths_both_classification_terms():
     for d in ("svhn", "mnist"):
         assert not torch.equal(out[0.3][f"{d}_cls"], out[0.0][f"{d}_cls"])  # same z (same seed), other target
         assert torch.allclose(out[0.3][f"{d}_rec"], out[0.0][f"{d}_rec"])
+
+
+def test_log_likelihood_is_bernoulli_for_mnist_and_gaussian_for_svhn():
+    torch.manual_seed(7)
+    logits_m, xm = torch.randn(3, 1, 28, 28), torch.rand(3, 1, 28, 28).round()
+    logits_s, xs = torch.randn(3, 3, 32, 32), torch.rand(3, 3, 32, 32)
+    assert torch.allclose(losses.log_likelihood("mnist", logits_m, xm, 0.1), losses.bernoulli_log_likelihood(logits_m, xm))
+    assert torch.allclose(losses.log_likelihood("svhn", logits_s, xs, 0.1),
+                          losses.gaussian_log_likelihood(torch.sigmoid(logits_s), xs, 0.1))
+
+
+def test_jade_objective_passes_the_reconstruction_reading_to_both_datasets():
+    """rec_reduction='mean' divides each dataset's log-likelihood by its number of pixel values (3,072 and 784)."""
+    torch.manual_seed(4)
+    m = JADE()
+    xs, xm = torch.rand(6, 3, 32, 32), torch.rand(8, 1, 28, 28)
+    ls = torch.randint(0, 10, (6,))
+    lm = torch.cat([ls, torch.randint(0, 10, (2,))])
+    t = {}
+    for r in ("sum", "mean"):
+        torch.manual_seed(5)
+        loss, t[r] = losses.jade_objective(m, xs, ls, xm, lm, sigma=0.1, rec_reduction=r)
+        assert torch.equal(t[r]["loss"], loss.detach())
+    assert torch.allclose(t["mean"]["svhn_rec"] * 3072, t["sum"]["svhn_rec"], rtol=1e-4)
+    assert torch.allclose(t["mean"]["mnist_rec"] * 784, t["sum"]["mnist_rec"], rtol=1e-4)
