@@ -150,3 +150,25 @@ def test_jade_objective_passes_the_reconstruction_reading_to_both_datasets():
         assert torch.equal(t[r]["loss"], loss.detach())
     assert torch.allclose(t["mean"]["svhn_rec"] * 3072, t["sum"]["svhn_rec"], rtol=1e-4)
     assert torch.allclose(t["mean"]["mnist_rec"] * 784, t["sum"]["mnist_rec"], rtol=1e-4)
+
+
+def test_elbo_terms_use_each_datasets_likelihood_and_no_smoothing_by_default():
+    import torch.nn.functional as F
+    torch.manual_seed(8)
+    m = JADE().eval()
+    for dataset, x in (("mnist", torch.rand(4, 1, 28, 28)), ("svhn", torch.rand(4, 3, 32, 32))):
+        y = torch.tensor([1, 2, 3, 4])
+        torch.manual_seed(9)
+        t = losses.elbo_terms(m, x, y, dataset, 0.1)
+        torch.manual_seed(9)
+        mu, logvar = m.posterior(x, dataset)
+        z = losses.reparameterize(mu, logvar)
+        want = losses.log_likelihood(dataset, m.decoders[dataset](z), x, 0.1)
+        assert torch.allclose(t["rec"], want, rtol=1e-5)
+        assert torch.allclose(t["cls"], -F.cross_entropy(m.classifier(z[:, :10]), y, reduction="none"), atol=1e-5)
+    xs, xm, ls = torch.rand(3, 3, 32, 32), torch.rand(3, 1, 28, 28), torch.tensor([0, 1, 2])
+    torch.manual_seed(1)
+    a = losses.jade_objective(m, xs, ls, xm, ls, sigma=0.1)[1]
+    torch.manual_seed(1)
+    b = losses.jade_objective(m, xs, ls, xm, ls, sigma=0.1, label_smoothing=0.0)[1]
+    assert torch.equal(a["svhn_cls"], b["svhn_cls"]) and torch.equal(a["mnist_cls"], b["mnist_cls"])
