@@ -11,44 +11,27 @@ t-test alone; the Wilcoxon p is shown beside it.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .report import claim_test, holm
+from .report import claim_test, holm, t_half_width
 
 CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE beats paired"),
           ("jade", "single", "JADE beats single")]
 
 
 def budget_runs(root="results/label-budget", table1="results", budgets=None) -> pd.DataFrame:
-    """One row per finished run (the columns of :func:`jade_core.runs.collect_metrics`) with
-    ``labels_per_class``, ``steps`` and ``device``; Table 1's runs are the 100-labels point."""
+    """One row per finished run (:func:`jade_core.runs.collect_metrics`, which gives
+    ``labels_per_class``, ``steps`` and ``device``); Table 1's runs are the 100-labels point."""
     from .runs import collect_metrics
-    parts = []
     found = sorted(int(p.name.split("-")[1]) for p in Path(root).glob("labels-*") if p.name.split("-")[1].isdigit())
-    for b in budgets or found:
-        parts.append(collect_metrics(f"{root}/labels-{b}").assign(labels_per_class=b))
+    parts = [collect_metrics(f"{root}/labels-{b}") for b in budgets or found]
     if table1 is not None:
-        t1 = collect_metrics(table1)
-        parts.append(t1.assign(labels_per_class=[json.loads((Path(p) / "config.json").read_text())["config"]
-                                                 ["labels_per_class"] for p in t1["path"]]))
-    runs = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else pd.DataFrame()
-    if runs.empty:
-        return runs
-    meta = [_meta(p) for p in runs["path"]]
-    runs["steps"] = [m[0] for m in meta]
-    runs["device"] = [m[1] for m in meta]
-    return runs
-
-
-def _meta(path) -> tuple:
-    m = json.loads((Path(path) / "metrics.json").read_text())
-    c = json.loads((Path(path) / "config.json").read_text())["config"]
-    return int(m.get("steps", 0)), str(c.get("device", "cpu"))
+        parts.append(collect_metrics(table1))
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def budget_summary(runs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
@@ -58,7 +41,7 @@ def budget_summary(runs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     for (b, v), g in runs.groupby(["labels_per_class", "variant"]):
         e = g["svhn_error"].to_numpy(dtype=float)
         n = len(e)
-        half = float(stats.t.ppf(1 - alpha / 2, n - 1) * e.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+        half = t_half_width(e, alpha) if n > 1 else np.nan
         rows.append({"labels_per_class": int(b), "variant": v, "seeds": n, "mean": float(e.mean()),
                      "sd": float(e.std(ddof=1)) if n > 1 else np.nan, "ci_half": half,
                      "steps": ", ".join(str(s) for s in sorted(set(g["steps"]))),

@@ -96,6 +96,12 @@ def detectable_difference(sd_diff: float, n: int, alpha: float = 0.05, power: fl
     return float(brentq(gap, 1e-9 * sd_diff, hi))
 
 
+def t_half_width(x, alpha: float = 0.05) -> float:
+    """Half-width of the two-sided (1 - alpha) t confidence interval of the mean of ``x`` (n >= 2)."""
+    x = np.asarray(x, dtype=float)
+    return float(stats.t.ppf(1 - alpha / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+
+
 def claim_test(runs: pd.DataFrame, a: str, b: str, metric: str = "svhn_error", alpha: float = 0.05) -> dict:
     """Paired comparison of ``a`` against ``b`` over the seeds both have: mean difference a - b
     (negative: a has lower error), its 95 % t confidence interval, the two-sided paired t-test and
@@ -109,7 +115,7 @@ def claim_test(runs: pd.DataFrame, a: str, b: str, metric: str = "svhn_error", a
            "ci_low": np.nan, "ci_high": np.nan, "sd_difference": float(d.std(ddof=1)) if n > 1 else np.nan,
            "a_wins": int((d < 0).sum()), "p_t": np.nan, "p_wilcoxon": np.nan, "detectable": np.nan}
     if n >= 2 and np.std(d) > 0:
-        half = stats.t.ppf(1 - alpha / 2, n - 1) * d.std(ddof=1) / np.sqrt(n)
+        half = t_half_width(d, alpha)
         out.update(ci_low=float(d.mean() - half), ci_high=float(d.mean() + half),
                    p_t=float(stats.ttest_rel(pa.loc[seeds], pb.loc[seeds]).pvalue),
                    p_wilcoxon=float(stats.wilcoxon(d).pvalue),

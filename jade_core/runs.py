@@ -247,7 +247,8 @@ ABLATIONS = {"jade_nomatch": "ablation/w_match-0"}  # label -> folder under outp
 
 def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataFrame:
     """One row per finished run: variant (or ``label``), protocol, seed, SVHN and MNIST error, validation
-    error, the matching numbers on the evaluation part, restarts, time."""
+    error, the matching numbers on the evaluation part, restarts, time, labels per class, optimisation
+    steps and the device it trained on."""
     rows = []
     for p in finished_runs(output_dir, protocol):
         try:
@@ -269,9 +270,11 @@ def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataF
                      "centroid_accuracy": match.get("centroid_accuracy"), "kl_match": match.get("kl_match"),
                      "attempts": m.get("attempts", 1),
                      "n_svhn_eval": m["svhn"]["n"], "train_seconds": m["train_seconds"],
-                     "final_train_ce": float(ce), "path": str(p)})
+                     "final_train_ce": float(ce), "labels_per_class": cfg.get("labels_per_class"),
+                     "steps": int(m.get("steps", 0)), "device": str(cfg.get("device", "cpu")), "path": str(p)})
     cols = ["variant", "protocol", "seed", "svhn_error", "mnist_error", "svhn_val_error", "centroid_accuracy",
-            "kl_match", "attempts", "n_svhn_eval", "train_seconds", "final_train_ce", "path"]
+            "kl_match", "attempts", "n_svhn_eval", "train_seconds", "final_train_ce", "labels_per_class", "steps",
+            "device", "path"]
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -107,7 +107,7 @@ def recipe_final_runs(recipe: dict, root: str = RECIPE_DIR, seeds=None, **extra)
 
 def _run_dir(kw: dict) -> Path:
     from .config import resolve_config
-    return resolve_config(**{k: v for k, v in kw.items() if k != "run"}).run_dir
+    return resolve_config(**kw).run_dir
 
 
 def budget_choice(root: str = BUDGET_DIR, **extra) -> dict:
@@ -127,13 +127,12 @@ def budget_choice(root: str = BUDGET_DIR, **extra) -> dict:
     return {"steps": steps, "table": rows}
 
 
-def recipe_choice(path: str = RECIPE_SEARCH, data_dir=None, **extra) -> dict:
-    """Apply :func:`jade_core.selection.choose_recipe` to the finished recipe-search runs."""
+def recipe_choice(search: list) -> dict:
+    """Apply :func:`jade_core.selection.choose_recipe` to the finished recipe-search runs ``search``
+    (:func:`recipe_search_runs`)."""
     from .selection import choose_recipe
-    from .sweep import load_sweep
-    name, runs = load_sweep(path, data_dir)
     rows = []
-    for kw in ({**r, **extra} for r in runs):
+    for kw in search:
         d = _run_dir(kw)
         if not is_finished(d):
             raise ConfigError(f"the recipe search run {d} is not finished; run `jade study recipe` first.")
@@ -172,7 +171,7 @@ def run_study(name: str, workers: int = 2, dry_run: bool = False, scheduler=None
             choice = budget_choice(root, **extra)
             final = budget_final_runs(choice["steps"], root, **extra)
         else:
-            choice = recipe_choice(recipe_search, **extra)
+            choice = recipe_choice(search)
             final = recipe_final_runs(choice["recipe"], root, **extra)
         if not dry_run:
             Path(root).mkdir(parents=True, exist_ok=True)

@@ -57,7 +57,7 @@ def swap_agreement(model, content, style, decoder_dataset) -> dict:
     classifier for ``decoder_dataset``; returns the share (%) labelled as the content digit and as the
     style digit, over the pairs with different digits (where the two can be told apart)."""
     (cx, cy), (sx, sy) = content, style
-    grid = swap(model, cx, _dataset_of(cx), sx, _dataset_of(sx), decoder_dataset)
+    grid = swap(model, cx, dataset_of(cx), sx, dataset_of(sx), decoder_dataset)
     pred = predict(model, grid.flatten(0, 1), decoder_dataset).numpy().reshape(len(cx), len(sx))
     cy, sy = np.asarray(cy)[:, None], np.asarray(sy)[None, :]
     differ = np.broadcast_to(cy != sy, pred.shape)
@@ -66,5 +66,5 @@ def swap_agreement(model, content, style, decoder_dataset) -> dict:
             "style_agreement": float(100 * (pred == sy)[differ].mean())}
 
 
-def _dataset_of(x) -> str:
+def dataset_of(x) -> str:
     return "svhn" if x.shape[1] == 3 else "mnist"

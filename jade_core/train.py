@@ -221,7 +221,8 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
     sx, sy = splits.svhn_train
     n = len(sy)
     steps_per_epoch = -(-n // cfg.batch_size)
-    model, opt, sched, gen = _fresh(cfg, attempt, cfg.epochs * steps_per_epoch)
+    total_steps = cfg.epochs * steps_per_epoch
+    model, opt, sched, gen = _fresh(cfg, attempt, total_steps)
     if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
@@ -237,7 +238,7 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
     if paired:
         mx, my = splits.mnist_train
     plain = is_plain(cfg)
-    bar = tqdm(total=cfg.epochs * steps_per_epoch, initial=start_epoch * steps_per_epoch, disable=not progress,
+    bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress,
                desc=f"{cfg.variant} seed {cfg.seed}", mininterval=2.0, dynamic_ncols=True)
     epoch = start_epoch
     while epoch < cfg.epochs:
@@ -280,9 +281,9 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
             restarts.append({"attempt": attempt, "init_seed": init_seed(cfg, attempt), "epoch": epoch,
                              "svhn_train_ce": ce})
             attempt += 1
-            model, opt, sched, gen = _fresh(cfg, attempt, cfg.epochs * steps_per_epoch)
+            model, opt, sched, gen = _fresh(cfg, attempt, total_steps)
             epoch, curve = 0, []
-            bar.reset(total=cfg.epochs * steps_per_epoch)
+            bar.reset(total=total_steps)
         else:
             if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
                 row.update(_eval_row(cfg, model, splits, paired))
@@ -301,7 +302,7 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
 
     metrics = {"svhn": evaluate(model, splits.svhn_eval, "svhn", cfg.precision, cl, device),
                "protocol": cfg.protocol, "evaluation": splits.info["evaluation"],
-               "train_seconds": round(elapsed, 2), "epochs": cfg.epochs, "steps": cfg.epochs * steps_per_epoch,
+               "train_seconds": round(elapsed, 2), "epochs": cfg.epochs, "steps": total_steps,
                "attempts": attempt + 1, "restarts": restarts, "init_seed": init_seed(cfg, attempt),
                "final_svhn_train_ce": svhn_train_ce(curve[-1]),
                "plateau": on_plateau(svhn_train_ce(curve[-1]))}

@@ -53,12 +53,18 @@ def test_reparameterization_moments():
     assert abs(z.mean() - 2.0) < 0.01 and abs(z.std() - 0.5) < 0.01
 
 
-def test_jade_objective_is_the_negative_of_eq2():
+def _jade_batch():
+    """A JADE (seed 4) and a batch of 6 SVHN and 8 MNIST images, the first 6 MNIST rows class-matched."""
     torch.manual_seed(4)
     m = JADE()
     xs, xm = torch.rand(6, 3, 32, 32), torch.rand(8, 1, 28, 28)
     ls = torch.randint(0, 10, (6,))
     lm = torch.cat([ls, torch.randint(0, 10, (2,))])
+    return m, xs, ls, xm, lm
+
+
+def test_jade_objective_is_the_negative_of_eq2():
+    m, xs, ls, xm, lm = _jade_batch()
     torch.manual_seed(5)
     loss, t = losses.jade_objective(m, xs, ls, xm, lm, sigma=0.1)
     eq2 = t["svhn_elbo"] + t["mnist_elbo"] - t["kl_match"]
@@ -113,11 +119,7 @@ def test_classifier_objectives_are_the_cross_entropies_of_each_dataset():
 
 
 def test_jade_objective_smooths_both_classification_terms():
-    torch.manual_seed(4)
-    m = JADE()
-    xs, xm = torch.rand(6, 3, 32, 32), torch.rand(8, 1, 28, 28)
-    ls = torch.randint(0, 10, (6,))
-    lm = torch.cat([ls, torch.randint(0, 10, (2,))])
+    m, xs, ls, xm, lm = _jade_batch()
     out = {}
     for eps in (0.0, 0.3):
         torch.manual_seed(5)
@@ -138,11 +140,7 @@ def test_log_likelihood_is_bernoulli_for_mnist_and_gaussian_for_svhn():
 
 def test_jade_objective_passes_the_reconstruction_reading_to_both_datasets():
     """rec_reduction='mean' divides each dataset's log-likelihood by its number of pixel values (3,072 and 784)."""
-    torch.manual_seed(4)
-    m = JADE()
-    xs, xm = torch.rand(6, 3, 32, 32), torch.rand(8, 1, 28, 28)
-    ls = torch.randint(0, 10, (6,))
-    lm = torch.cat([ls, torch.randint(0, 10, (2,))])
+    m, xs, ls, xm, lm = _jade_batch()
     t = {}
     for r in ("sum", "mean"):
         torch.manual_seed(5)
