@@ -188,6 +188,11 @@ def _report_runs(results):
     return 1 if failed else 0
 
 
+def cmd_check_figures(a):
+    from . import figcheck
+    return figcheck.main()
+
+
 def cmd_book(a):
     from .book import build_book
     build_book(profile=a.profile, data_dir=a.data_dir, force=a.force, skip_build=a.skip_build,
@@ -249,6 +254,8 @@ def main(argv=None):
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would happen")
     p.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
     p.set_defaults(func=cmd_study)
+    p = sub.add_parser("check-figures", help="compare the regenerated figures/ with the committed ones (CI)")
+    p.set_defaults(func=cmd_check_figures)
     p = sub.add_parser("book", help="execute the notebook matrix with papermill and build the site")
     p.add_argument("--profile", choices=tuple(PROFILES), default="paper")
     p.add_argument("--data-dir")

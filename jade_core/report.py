@@ -200,21 +200,70 @@ def tuning_table(tuning_dir="results/tuning") -> tuple:
     return pd.DataFrame(rows), curves
 
 
-def latent_table(runs: pd.DataFrame, svhn_split) -> pd.DataFrame:
+# What a Figure 2 row depends on besides the run's weights and the images: the code of the analysis.
+LATENT_CODE = ("latent.py", "evaluate.py", "models.py")
+LATENT_COLUMNS = ["variant", "seed", "content_within", "style_within", "content_eta2", "style_eta2",
+                  "centroid_accuracy", "svhn_error", "min_class_count"]
+
+
+def latent_key(run_path, images_fingerprint: str) -> str:
+    """What one run's Figure 2 numbers are a function of: sha256 of its ``weights.pt``, the images
+    (:func:`jade_core.data.fingerprint`) and the analysis code (:data:`LATENT_CODE`). Two equal keys
+    give the same numbers, so a cached row with this key can stand in for recomputing it."""
+    import hashlib
+    from pathlib import Path
+    h = hashlib.sha256(images_fingerprint.encode())
+    h.update((Path(run_path) / "weights.pt").read_bytes())
+    here = Path(__file__).parent
+    for name in LATENT_CODE:
+        h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return h.hexdigest()[:20]
+
+
+def latent_table(runs: pd.DataFrame, svhn_split, cache=None) -> pd.DataFrame:
     """Figure 2 numbers (:func:`jade_core.latent.latent_summary`) of every run in ``runs`` (a
     :func:`jade_core.runs.collect_table1` frame) on ``svhn_split`` = (x, y), with the cross-domain
-    centroid accuracy of its ``metrics.json``. One row per run; never trains."""
-    from .latent import latent_summary
+    centroid accuracy of its ``metrics.json``. One row per run; never trains.
+
+    ``cache``: a CSV file of earlier rows with their :func:`latent_key`. A row is taken from it only
+    when its key equals the run's key now (same weights, images and analysis code); the others are
+    computed and the file rewritten with exactly the rows of ``runs``. Delete it to recompute all.
+    """
+    from pathlib import Path
+
+    from . import latent
+    from .data import fingerprint
     from .runs import load_run
-    rows = []
+    images = fingerprint(svhn_split[0].numpy(), svhn_split[1].numpy())
+    cached = {}
+    if cache is not None and Path(cache).exists():
+        try:
+            cached = {r["key"]: r for r in pd.read_csv(cache).to_dict("records")}
+        except (ValueError, KeyError, OSError, pd.errors.ParserError) as e:
+            import warnings
+            warnings.warn(f"ignoring the Figure 2 cache {cache} ({type(e).__name__}: {e}); recomputing.",
+                          stacklevel=2)
+    rows, reused = [], 0
     for r in runs.itertuples():
-        run = load_run(r.path)
-        s = latent_summary(run.model, svhn_split[0], svhn_split[1].numpy(), seed=int(r.seed))
+        key = latent_key(r.path, images)
+        if key in cached:
+            s = {k: cached[key][k] for k in ("content_within", "style_within", "content_eta2", "style_eta2",
+                                             "min_class_count")}
+            reused += 1
+        else:
+            run = load_run(r.path)
+            s = latent.latent_summary(run.model, svhn_split[0], svhn_split[1].numpy(), seed=int(r.seed))
         rows.append({"variant": r.variant, "seed": int(r.seed), **s, "centroid_accuracy": r.centroid_accuracy,
-                     "svhn_error": r.svhn_error})
-    cols = ["variant", "seed", "content_within", "style_within", "content_eta2", "style_eta2", "centroid_accuracy",
-            "svhn_error", "min_class_count"]
-    return pd.DataFrame(rows).reindex(columns=cols)
+                     "svhn_error": r.svhn_error, "key": key})
+    table = pd.DataFrame(rows).reindex(columns=LATENT_COLUMNS + ["key"])
+    if cache is not None:
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(str(cache) + ".tmp")
+        table.to_csv(tmp, index=False)
+        tmp.replace(cache)
+        print(f"Figure 2 table: {reused} of {len(table)} runs from {cache} (same weights, images and code), "
+              f"{len(table) - reused} computed.")
+    return table[LATENT_COLUMNS]
 
 
 def content_steadiness(table: pd.DataFrame, model: str = "jade", control: str = "paired",

@@ -64,3 +64,44 @@ def test_latent_summary_finds_planted_content_and_style():
     # a classifier's 10-d bottleneck: content only
     c = latent.latent_summary(_Planted(), z[:, :10], labels)
     assert "style_within" not in c and c["content_within"] == pytest.approx(s["content_within"], rel=1e-6)
+
+
+def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, tmp_path, monkeypatch):
+    import pandas as pd
+    import torch
+    from jade_core import latent as lat
+    from jade_core import report
+    from jade_core.data import build_splits
+    from jade_core.config import resolve_config
+    from jade_core.runs import collect_table1
+    from jade_core.train import train
+
+    for v in ("single", "jade"):
+        train(variant=v, epochs=1, progress=False, **smoke)
+    runs = collect_table1(smoke["output_dir"])
+    x, y = build_splits(resolve_config(**smoke)).svhn_eval
+    cache = tmp_path / "fig2.csv"
+    first = report.latent_table(runs, (x, y), cache=cache)
+    assert report.latent_table(runs, (x, y)).equals(first)       # the cache changes nothing
+
+    calls = []
+    real = lat.latent_summary
+    monkeypatch.setattr(lat, "latent_summary", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = report.latent_table(runs, (x, y), cache=cache)
+    assert calls == [] and again.equals(first)                    # same weights, images, code: all cached
+
+    w = runs[runs.variant == "jade"].path.iloc[0] + "/weights.pt"
+    state = torch.load(w, weights_only=True)
+    state = {k: (t + 0.01 if t.is_floating_point() else t) for k, t in state.items()}
+    torch.save(state, w)
+    changed = report.latent_table(runs, (x, y), cache=cache)
+    assert len(calls) == 1                                        # other weights: that run recomputed
+    assert not changed[changed.variant == "jade"].content_within.equals(first[first.variant == "jade"].content_within)
+
+    report.latent_table(runs, (x[:-1], y[:-1]), cache=cache)
+    assert len(calls) == 3                                        # other images: every run recomputed
+    planted = pd.read_csv(cache).assign(content_within=123.0)
+    planted.to_csv(cache, index=False)
+    assert (report.latent_table(runs, (x[:-1], y[:-1]), cache=cache).content_within == 123.0).all()
+    planted.assign(key="stale").to_csv(cache, index=False)
+    assert (report.latent_table(runs, (x[:-1], y[:-1]), cache=cache).content_within != 123.0).all()

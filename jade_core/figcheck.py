@@ -1,0 +1,95 @@
+"""Regenerated figures against the committed ones (run by CI after rebuilding the paper book).
+
+Two kinds of figure, two rules:
+
+- figures drawn from committed numbers (learning curves, confusion matrices, tables, the budget
+  curve, data grids) must come out **byte-identical**: the numbers and the plotting code fix them;
+- figures drawn from a forward pass of trained weights (:data:`FROM_WEIGHTS`: the Figure 2 panels,
+  the reconstructions, the swap grids) may differ in the last bits of float arithmetic from one
+  CPU to another (oneDNN picks kernels by instruction set), so their pixels are compared within
+  :data:`PIXEL_TOLERANCE`: every channel of every pixel within 4/255, except at most 0.1 % of them.
+
+A committed figure that is missing after the rebuild, or a new figure that is not committed, is
+a difference too.
+"""
+from __future__ import annotations
+
+import fnmatch
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+FROM_WEIGHTS = ("figure2-*.png", "swaps-*.png", "*-recon-*.png")
+PIXEL_TOLERANCE = (4 / 255, 0.001)   # (largest channel difference, fraction of channels allowed beyond it)
+
+
+def from_weights(name: str) -> bool:
+    return any(fnmatch.fnmatch(name, pattern) for pattern in FROM_WEIGHTS)
+
+
+def _pixels(data: bytes) -> np.ndarray:
+    from PIL import Image
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGBA"), dtype=np.float64) / 255.0
+
+
+def compare_png(name: str, committed: bytes, regenerated: bytes) -> str | None:
+    """None when ``regenerated`` passes for a figure called ``name``, else why it does not."""
+    if committed == regenerated:
+        return None
+    if not from_weights(name):
+        return f"{name}: differs from the committed file (it is drawn from committed numbers, so it must be byte-identical)"
+    a, b = _pixels(committed), _pixels(regenerated)
+    if a.shape != b.shape:
+        return f"{name}: size {b.shape[1]}x{b.shape[0]} instead of the committed {a.shape[1]}x{a.shape[0]}"
+    worst, allowed = PIXEL_TOLERANCE
+    beyond = float((np.abs(a - b) > worst + 1e-9).mean())
+    if beyond > allowed:
+        return (f"{name}: {100 * beyond:.2f} % of pixel channels differ by more than {round(worst * 255)}/255 "
+                f"(allowed {100 * allowed:.1f} %; largest {np.abs(a - b).max() * 255:.0f}/255)")
+    return None
+
+
+def _git(root: Path, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, check=True)
+
+
+def check_figures(root=".", folder: str = "figures", ref: str = "HEAD") -> tuple[list[str], int]:
+    """Compare every PNG under ``root/folder`` with its version at git ``ref``.
+
+    Returns (problems, figures compared)."""
+    root = Path(root)
+    committed = [p for p in _git(root, "ls-tree", "-r", "--name-only", ref, "--", folder).stdout.decode().split()
+                 if p.endswith(".png")]
+    problems = []
+    for path in committed:
+        if not (root / path).exists():
+            problems.append(f"{Path(path).name}: committed but not regenerated")
+            continue
+        old = _git(root, "show", f"{ref}:{path}").stdout
+        problem = compare_png(Path(path).name, old, (root / path).read_bytes())
+        if problem:
+            problems.append(problem)
+    known = set(committed)
+    for p in sorted((root / folder).glob("*.png")):
+        if p.relative_to(root).as_posix() not in known:
+            problems.append(f"{p.name}: regenerated but not committed")
+    return problems, len(committed)
+
+
+def main(argv=None) -> int:
+    root = _git(Path.cwd(), "rev-parse", "--show-toplevel").stdout.decode().strip()
+    problems, n = check_figures(root)
+    for p in problems:
+        print("FIGURE DIFFERS:", p, file=sys.stderr)
+    print(f"{n} committed figures checked: {len(problems)} differ "
+          f"(byte-identical required, pixel tolerance {round(PIXEL_TOLERANCE[0] * 255)}/255 for "
+          f"{', '.join(FROM_WEIGHTS)}).")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
