@@ -71,8 +71,8 @@ def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, 
     import torch
     from jade_core import latent as lat
     from jade_core import report
-    from jade_core.data import build_splits
     from jade_core.config import resolve_config
+    from jade_core.data import build_splits
     from jade_core.runs import collect_table1
     from jade_core.train import train
 
