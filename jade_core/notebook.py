@@ -31,8 +31,46 @@ def project_path(path) -> Path:
     return path if path.is_absolute() else project_root() / path
 
 
+def _assigned(source: str) -> list:
+    """Names a cell assigns at its top level (``name = value`` lines), in order."""
+    import ast
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)]
+
+
+def unknown_parameters(history) -> tuple[list, list]:
+    """Parameters papermill injected that the chapter does not declare: ``(unknown, declared)``.
+
+    ``history`` is the kernel's list of executed cell sources (IPython's ``In``). Papermill runs its
+    injected cell, which starts with ``# Parameters``, right after the chapter's ``parameters`` cell;
+    any name it assigns that the parameters cell does not is a parameter this chapter does not have
+    (papermill itself only logs a warning and runs on)."""
+    for i in range(len(history) - 1, 0, -1):
+        if history[i].lstrip().startswith("# Parameters"):
+            declared = _assigned(history[i - 1])
+            return [n for n in _assigned(history[i]) if n not in declared], declared
+    return [], []
+
+
 def check_parameters(profile="paper", seed=0, data_dir=None, output_dir=None, seeds=None, **extra) -> dict:
-    """Validate notebook parameters; return them resolved (data and output folders, figure folder)."""
+    """Validate notebook parameters; return them resolved (data and output folders, figure folder).
+
+    A parameter papermill passed that the chapter does not declare is refused, with the list of the
+    ones it has (:func:`unknown_parameters`)."""
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None:
+        unknown, declared = unknown_parameters(shell.user_ns.get("In", []))
+        if unknown:
+            raise ConfigError(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}: this "
+                              f"chapter's parameters are {', '.join(declared)}.")
     if not isinstance(profile, str) or profile not in PROFILES:
         raise ConfigError(f"parameter profile={profile!r}: accepts one of {', '.join(PROFILES)}.")
     for name, value in [("seed", seed)] + [(f"seeds[{i}]", s) for i, s in enumerate(seeds or [])]:

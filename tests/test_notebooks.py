@@ -86,3 +86,23 @@ def test_staged_notebooks_hide_injected_parameters_and_progress_bars(tmp_path):
     staged = json.loads(dst.read_text())
     assert "remove-cell" in staged["cells"][0]["metadata"]["tags"]
     assert [o["name"] for o in staged["cells"][1]["outputs"]] == ["stdout"]
+
+
+def test_unknown_parameters_are_the_injected_names_the_parameters_cell_lacks():
+    from jade_core.notebook import unknown_parameters
+    params = 'profile = "paper"   # smoke | paper\nseed = 0  # the run\n'
+    injected = '# Parameters\nprofile = "smoke"\nseeds = [1, 2]\nlr = 0.1\n'
+    assert unknown_parameters(["", params, injected, "check()"]) == (["seeds", "lr"], ["profile", "seed"])
+    assert unknown_parameters(["", params, '# Parameters\nseed = 3\n'])[0] == []
+    assert unknown_parameters(["", params, "x = 1"]) == ([], [])        # not run by papermill
+
+
+@pytest.mark.notebooks
+def test_an_unknown_parameter_is_refused_with_the_known_ones(data_dir, tmp_path):
+    import papermill as pm
+    with pytest.raises(pm.PapermillExecutionError) as e:
+        pm.execute_notebook(str(BOOK / "derivation.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                            cwd=str(ROOT), parameters={"profile": "smoke", "data_dir": data_dir, "sed": 3},
+                            progress_bar=False)
+    assert e.value.ename == "ConfigError"
+    assert "unknown parameter sed: this chapter's parameters are profile, seed, data_dir" in e.value.evalue
