@@ -31,7 +31,9 @@ the remaining 15,000 validate, the 10,000 test images give the MNIST error.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -113,19 +115,47 @@ def load_npz(path: Path, dataset: str):
     return x, y, index
 
 
+DOWNLOAD_TIMEOUT = 60  # seconds a download may wait for the server before it is given up
+
+
+@contextlib.contextmanager
+def _downloading(what: str, root: Path, download: bool):
+    """Around a torchvision call: with ``download``, a socket timeout (a proxy that never answers
+    fails after :data:`DOWNLOAD_TIMEOUT` s instead of hanging), and one DataError naming the cause
+    for a failed download or a missing file."""
+    old = socket.getdefaulttimeout()
+    if download:
+        socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)
+    try:
+        yield
+    except (RuntimeError, OSError) as e:  # torchvision: "Dataset not found or corrupted" / "Error downloading"
+        if download:
+            cause = (f" The download failed ({type(e).__name__}: {e}); offline or behind a proxy? Use a mirror "
+                     "written by `jade export --download` on a machine with internet.")
+        else:
+            cause = f" (torchvision: {e}; a present but corrupt file fails its checksum)"
+        raise DataError(_not_found(what, root, download) + cause) from e
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def _check_mnist_raw(raw: Path) -> None:
+    """Refuse an MNIST IDX file whose sha256 is not the official one (downloaded or copied)."""
+    for name, digest in MNIST_RAW_SHA256.items():
+        p = raw / name
+        if p.exists() and _sha256(p) != digest:
+            raise DataError(f"{p} fails its checksum (sha256 differs from the official file). "
+                            "Delete it and download again (download=True) or copy the official file.")
+
+
 def _torchvision_mnist(root: Path, train: bool, download: bool):
     from torchvision.datasets import MNIST
     raw = root / "MNIST" / "raw"
-    if raw.is_dir() and not download:
-        for name, digest in MNIST_RAW_SHA256.items():
-            p = raw / name
-            if p.exists() and _sha256(p) != digest:
-                raise DataError(f"{p} fails its checksum (sha256 differs from the official file). "
-                                "Delete it and download again (download=True) or copy the official file.")
-    try:
+    if raw.is_dir():
+        _check_mnist_raw(raw)
+    with _downloading("MNIST", root, download):
         ds = MNIST(str(root), train=train, download=download)
-    except RuntimeError as e:
-        raise DataError(_not_found("MNIST", root, download)) from e
+    _check_mnist_raw(raw)  # what a download wrote, too
     x = ds.data.numpy().astype(np.uint8)
     y = ds.targets.numpy().astype(np.int64)
     return x, y, np.arange(len(y))
@@ -133,11 +163,9 @@ def _torchvision_mnist(root: Path, train: bool, download: bool):
 
 def _torchvision_svhn(root: Path, split: str, download: bool):
     from torchvision.datasets import SVHN
-    try:
+    # torchvision checks the .mat file's md5 after a download and before loading it
+    with _downloading(f"SVHN {split}", root, download):
         ds = SVHN(str(root), split=split, download=download)
-    except RuntimeError as e:  # torchvision: "Dataset not found or corrupted"
-        raise DataError(_not_found(f"SVHN {split}", root, download)
-                        + f" (torchvision: {e}; a present but corrupt {split}_32x32.mat fails its md5)") from e
     x = np.asarray(ds.data, dtype=np.uint8)
     y = np.asarray(ds.labels, dtype=np.int64) % 10
     return x, y, np.arange(len(y))

@@ -125,3 +125,40 @@ def test_export_writes_a_mirror_from_official_files(data_dir, tmp_path):
     x, y, _, src = load_split(tmp_path / "mirror", "mnist", "test")
     xm, ym, _, _ = load_split(data_dir, "mnist", "test")
     assert src.startswith("mirror") and np.array_equal(x, xm) and np.array_equal(y, ym)
+
+
+def test_a_download_that_fails_or_hangs_gives_one_clear_error_and_a_timeout(tmp_path, monkeypatch):
+    import socket
+    import urllib.error
+
+    import torchvision.datasets as tvd
+    from jade_core import data as data_mod
+    seen = {}
+
+    def offline(*a, **k):  # what torchvision raises when every mirror fails
+        seen["timeout"] = socket.getdefaulttimeout()
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz") from urllib.error.URLError("no route")
+    monkeypatch.setattr(tvd, "MNIST", offline)
+    with pytest.raises(DataError, match=r"download failed \(RuntimeError: Error downloading.*offline or behind a proxy"):
+        load_split(tmp_path / "new", "mnist", "train", download=True)
+    assert seen["timeout"] == data_mod.DOWNLOAD_TIMEOUT          # a silent proxy cannot hang it
+    assert socket.getdefaulttimeout() is None                      # and the process default is restored
+
+    monkeypatch.setattr(tvd, "SVHN", lambda *a, **k: (_ for _ in ()).throw(TimeoutError("timed out")))
+    with pytest.raises(DataError, match="SVHN train not found.*download failed \\(TimeoutError: timed out"):
+        load_split(tmp_path / "new", "svhn", "train", download=True)
+
+
+def test_a_downloaded_mnist_file_is_checked_against_its_official_checksum(data_dir, tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    def fake_download(root, train, download):  # "downloads" a corrupted label file
+        raw = tmp_path / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        bad = bytearray(open(f"{data_dir}/MNIST/raw/t10k-labels-idx1-ubyte", "rb").read())
+        bad[-1] ^= 1
+        (raw / "t10k-labels-idx1-ubyte").write_bytes(bytes(bad))
+        return object()
+    monkeypatch.setattr(tvd, "MNIST", fake_download)
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte fails its checksum"):
+        load_split(tmp_path, "mnist", "test", download=True)
