@@ -1,8 +1,9 @@
 """The label-budget curve's tables, from finished runs on disk (never trains).
 
 Runs of the study (:mod:`jade_core.studies`) live in
-``<root>/labels-<b>/runs/<variant>/local-seed<k>``; the 100-labels point is
-Table 1's runs (``<table1>/runs``). Every comparison is paired seed by seed
+``<root>/labels-<b>/runs/<variant>/<name>`` (the name carries the pool size and
+the length, e.g. ``local-ep1200-l10-restart240-evalevery40-seed3``); the 100-labels
+point is Table 1's runs (``<table1>/runs``, the profile's configuration). Every comparison is paired seed by seed
 (the same labelled pool for every model of a seed), with a t confidence
 interval and a paired t-test, Holm-corrected over every budget and claim.
 With 5 seeds the Wilcoxon signed-rank test cannot reach p < 0.05 (its
@@ -29,7 +30,8 @@ def budget_runs(root="results/label-budget", table1="results", budgets=None) -> 
     found = sorted(int(p.name.split("-")[1]) for p in Path(root).glob("labels-*") if p.name.split("-")[1].isdigit())
     parts = [collect_metrics(f"{root}/labels-{b}") for b in budgets or found]
     if table1 is not None:
-        parts.append(collect_metrics(table1))
+        t1 = collect_metrics(table1)
+        parts.append(t1[t1.config == ""])  # Table 1's configuration only, not other runs beside it
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 

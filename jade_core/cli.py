@@ -188,6 +188,14 @@ def _report_runs(results):
     return 1 if failed else 0
 
 
+def cmd_tidy_runs(a):
+    from .runs import rename_to_scheme
+    moves = rename_to_scheme(a.dir, dry_run=a.dry_run)
+    for old, new in moves:
+        print(f"{old} -> {new}" if new else f"{old}: left alone, the name its configuration gives it is taken")
+    print(f"{sum(n is not None for _, n in moves)} run folders {'to rename' if a.dry_run else 'renamed'} under {a.dir}.")
+
+
 def cmd_check_figures(a):
     from . import figcheck
     return figcheck.main()
@@ -254,6 +262,10 @@ def main(argv=None):
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would happen")
     p.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
     p.set_defaults(func=cmd_study)
+    p = sub.add_parser("tidy-runs", help="rename run folders to the names their configurations give them")
+    p.add_argument("dir", nargs="?", default="results", help="folder searched for runs/ (default results)")
+    p.add_argument("--dry-run", action="store_true", help="only list the renames")
+    p.set_defaults(func=cmd_tidy_runs)
     p = sub.add_parser("check-figures", help="compare the regenerated figures/ with the committed ones (CI)")
     p.set_defaults(func=cmd_check_figures)
     p = sub.add_parser("book", help="execute the notebook matrix with papermill and build the site")

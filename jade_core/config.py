@@ -101,8 +101,45 @@ class RunConfig:
         return {k: v for k, v in self.to_dict().items() if k not in skip}
 
     @property
+    def run_name(self) -> str:
+        """The run folder's name: protocol, a tag for every field that changes the result and differs
+        from the profile's default (:data:`NAME_TAGS`, in field order), and the seed, e.g.
+        ``local-seed3``, ``local-wm0-seed0``, ``local-ep1500-l10-seed2``. Two configurations that can
+        give different results never share a name; a field added later, at its default, adds no tag."""
+        base = {**RunConfig.defaults(), **PROFILES.get(self.profile, {})}
+        skip = {"variant", "protocol", "seed", *self.NON_SEMANTIC, *self.UNUSED.get(self.variant, ())}
+        tags = [name_tag(f.name, getattr(self, f.name)) for f in dataclasses.fields(self)
+                if f.name not in skip and getattr(self, f.name) != base[f.name]]
+        return "-".join([self.protocol, *tags, f"seed{self.seed}"])
+
+    @property
     def run_dir(self) -> Path:
-        return Path(self.output_dir) / "runs" / self.variant / f"{self.protocol}-seed{self.seed}"
+        return Path(self.output_dir) / "runs" / self.variant / self.run_name
+
+
+# Short tags of the fields in run-folder names (RunConfig.run_name); "" = the value alone
+# (``adamw``, ``onecycle``, ``fp32``). A field missing here is tagged with its full name.
+NAME_TAGS = {"epochs": "ep", "batch_size": "bs", "mnist_batch_size": "mbs", "lr": "lr", "weight_decay": "wd",
+             "labels_per_class": "l", "val_per_class": "val", "mnist_train_size": "mtrain",
+             "mnist_val_size": "mval", "mnist_test_size": "mtest", "eval_size": "eval", "svhn_sigma": "sigma",
+             "rec_reduction": "rec", "w_rec": "wrec", "w_cls": "wcls", "w_kl": "wkl", "w_match": "wm",
+             "w_match_warmup": "wmwarm", "restart_epoch": "restart", "max_restarts": "maxrestarts",
+             "optimizer": "", "lr_schedule": "", "aug_shift": "shift", "aug_invert": "invert",
+             "aug_contrast": "contrast", "aug_cutout": "cutout", "label_smoothing": "ls", "threads": "threads",
+             "precision": "", "channels_last": "channelslast", "eval_every": "evalevery"}
+
+
+def name_tag(field: str, value) -> str:
+    """One field's tag in a run-folder name: ``wm`` + ``300`` -> ``wm300``; ``lr`` + 0.003 -> ``lr0.003``."""
+    if isinstance(value, bool):
+        text = str(int(value))
+    elif isinstance(value, float):
+        text = format(value, "g")
+    elif value is None:
+        text = "all"
+    else:
+        text = str(value)
+    return NAME_TAGS.get(field, field) + text
 
 
 # Named profiles. ``smoke`` runs in seconds on tiny data (tests, CI); ``paper``

@@ -1,6 +1,7 @@
-"""Runs on disk: one folder per (variant, protocol, seed).
+"""Runs on disk: one folder per configuration.
 
-``<output_dir>/runs/<variant>/<protocol>-seed<k>/`` holds
+``<output_dir>/runs/<variant>/<name>/`` holds (the name is :attr:`RunConfig.run_name`: protocol,
+a tag per field that differs from the profile's default, seed, e.g. ``local-seed3``, ``local-wm0-seed0``)
 
 - ``config.json``: the resolved :class:`RunConfig`, package versions, data
   sources and fingerprints, the labelled pool;
@@ -228,25 +229,79 @@ def load_run(path, weights: bool = True) -> Run:
                pd.read_csv(path / "curve.csv"), model)
 
 
-RUN_NAME = re.compile(r"^(local|paper)-seed\d+$")  # the only folder names runs get (RunConfig.run_dir)
+def name_of(saved_config: dict) -> str | None:
+    """The folder name :attr:`RunConfig.run_name` gives a saved configuration (fields added since it
+    was saved take their defaults); None when it is not a valid configuration."""
+    fields = RunConfig.defaults()
+    try:
+        return RunConfig(**{k: v for k, v in saved_config.items() if k in fields}).run_name
+    except (TypeError, ConfigError):
+        return None
+
+
+def _named_as_configured(run_dir: Path) -> bool:
+    """Is the folder named as its configuration names it? A ``.old``/``.bak`` copy never is; a folder
+    whose name belongs to another configuration (renamed by hand, or named before the scheme) is
+    reported. An unreadable config.json passes here: :func:`collect_metrics` reports it."""
+    try:
+        expected = name_of(_saved_config(run_dir))
+    except (ValueError, KeyError, OSError):
+        return True
+    if expected == run_dir.name:
+        return True
+    if expected is not None and re.fullmatch(r"(local|paper)(-\S+)?-seed\d+", run_dir.name):
+        import warnings
+        warnings.warn(f"skipping {run_dir}: its configuration names it {expected}. Rename it with "
+                      "`jade tidy-runs`.", stacklevel=3)
+    return False
 
 
 def finished_runs(output_dir="results", protocol=None) -> list:
-    """Paths of every finished run under ``output_dir/runs``, sorted. Only folders named as
-    :attr:`RunConfig.run_dir` names them count: a ``.old`` left by a crash or a ``.bak`` copy never
-    becomes an extra seed."""
+    """Paths of every finished run under ``output_dir/runs``, sorted. Only folders named as their own
+    configuration names them (:attr:`RunConfig.run_name`) count: a ``.old`` left by a crash or a
+    ``.bak`` copy never becomes an extra seed."""
     root = Path(output_dir) / "runs"
-    out = sorted(p.parent for p in root.glob("*/*/metrics.json") if RUN_NAME.match(p.parent.name))
+    out = sorted(p.parent for p in root.glob("*/*/metrics.json"))
     if protocol:
         out = [p for p in out if p.name.startswith(protocol + "-")]
-    return [p for p in out if is_finished(p)]
+    return [p for p in out if is_finished(p) and _named_as_configured(p)]
+
+
+def config_tag(run_name: str) -> str:
+    """The configuration part of a run name: ``local-wm0-seed3`` -> ``wm0``; ``local-seed3`` -> ``''``."""
+    return re.sub(r"^(local|paper)-?", "", re.sub(r"-?seed\d+$", "", run_name))
+
+
+def rename_to_scheme(output_dir, dry_run: bool = False) -> list:
+    """Rename every finished run folder under ``output_dir`` (searched recursively for ``runs/``) to
+    the name its configuration gives it; returns ``(old, new)`` pairs. A folder whose new name is
+    taken is left alone and reported."""
+    moves = []
+    for metrics in sorted(Path(output_dir).glob("**/runs/*/*/metrics.json")):
+        d = metrics.parent
+        if d.name.endswith((".partial", ".old")) or not is_finished(d):
+            continue
+        try:
+            expected = name_of(_saved_config(d))
+        except (ValueError, KeyError, OSError):
+            continue
+        if expected and expected != d.name:
+            target = d.with_name(expected)
+            if target.exists():
+                moves.append((d, None))
+                continue
+            if not dry_run:
+                os.replace(d, target)
+            moves.append((d, target))
+    return moves
 
 
 ABLATIONS = {"jade_nomatch": "ablation/w_match-0"}  # label -> folder under output_dir (same layout inside)
+ABLATION_CONFIG = {"jade_nomatch": {"w_match": 0.0}}  # what each ablation changes (its runs' name tag)
 
 
 def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataFrame:
-    """One row per finished run: variant (or ``label``), protocol, seed, SVHN and MNIST error, validation
+    """One row per finished run: variant (or ``label``), protocol, seed, configuration tag (:func:`config_tag`), SVHN and MNIST error, validation
     error, the matching numbers on the evaluation part, restarts, time, labels per class, optimisation
     steps and the device it trained on."""
     rows = []
@@ -265,6 +320,7 @@ def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataF
         ce = curve["svhn_ce"].iloc[-1] if "svhn_ce" in curve else -curve["svhn_cls"].iloc[-1]
         match = m.get("matching_eval", {})
         rows.append({"variant": label or cfg["variant"], "protocol": cfg["protocol"], "seed": cfg["seed"],
+                     "config": config_tag(p.name),
                      "svhn_error": m["svhn"]["error"], "mnist_error": m.get("mnist", {}).get("error"),
                      "svhn_val_error": m.get("svhn_val", {}).get("error"),
                      "centroid_accuracy": match.get("centroid_accuracy"), "kl_match": match.get("kl_match"),
@@ -272,20 +328,26 @@ def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataF
                      "n_svhn_eval": m["svhn"]["n"], "train_seconds": m["train_seconds"],
                      "final_train_ce": float(ce), "labels_per_class": cfg.get("labels_per_class"),
                      "steps": int(m.get("steps", 0)), "device": str(cfg.get("device", "cpu")), "path": str(p)})
-    cols = ["variant", "protocol", "seed", "svhn_error", "mnist_error", "svhn_val_error", "centroid_accuracy",
+    cols = ["variant", "protocol", "seed", "config", "svhn_error", "mnist_error", "svhn_val_error", "centroid_accuracy",
             "kl_match", "attempts", "n_svhn_eval", "train_seconds", "final_train_ce", "labels_per_class", "steps",
             "device", "path"]
     return pd.DataFrame(rows, columns=cols)
 
 
 def collect_table1(output_dir="results", protocol=None) -> pd.DataFrame:
-    """The runs of Table 1: the three variants under ``output_dir/runs`` and the ablations
-    (:data:`ABLATIONS`, e.g. JADE with ``w_match = 0`` as ``jade_nomatch``) under their folders."""
-    parts = [collect_metrics(output_dir, protocol)]
+    """The runs of Table 1: the three variants under ``output_dir/runs`` at the profile's configuration
+    (no name tag) and the ablations (:data:`ABLATIONS`, e.g. JADE with ``w_match = 0`` as
+    ``jade_nomatch``) under their folders, at their configuration (:data:`ABLATION_CONFIG`). Runs of
+    other configurations in the same folders (a search, a study) are not Table 1's."""
+    from .config import name_tag
+    main = collect_metrics(output_dir, protocol)
+    parts = [main[main.config == ""]]
     for label, sub in ABLATIONS.items():
-        parts.append(collect_metrics(Path(output_dir) / sub, protocol, label=label))
+        runs = collect_metrics(Path(output_dir) / sub, protocol, label=label)
+        tag = "-".join(name_tag(k, v) for k, v in ABLATION_CONFIG[label].items())
+        parts.append(runs[runs.config == tag])
     parts = [p for p in parts if not p.empty]
-    return pd.concat(parts, ignore_index=True) if parts else collect_metrics(output_dir, protocol)
+    return pd.concat(parts, ignore_index=True) if parts else main.iloc[:0]
 
 
 def finalize(cfg: RunConfig, work: Path) -> Path:

@@ -77,7 +77,7 @@ def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, 
     from jade_core.train import train
 
     for v in ("single", "jade"):
-        train(variant=v, epochs=1, progress=False, **smoke)
+        train(variant=v, progress=False, **smoke)
     runs = collect_table1(smoke["output_dir"])
     x, y = build_splits(resolve_config(**smoke)).svhn_eval
     cache = tmp_path / "fig2.csv"

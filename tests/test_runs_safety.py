@@ -70,8 +70,24 @@ def test_jade_records_matching_on_curve_and_in_metrics(smoke):
 def test_weights_the_variant_never_reads_do_not_block_reuse(smoke):
     path = train(variant="paired", progress=False, **smoke)
     assert train(variant="paired", progress=False, w_match=5.0, w_cls=2.0, **smoke) == path
-    with pytest.raises(ConfigError, match="w_match"):
-        train(variant="jade", progress=False, **smoke) and train(variant="jade", progress=False, w_match=5.0, **smoke)
+    jade = train(variant="jade", progress=False, **smoke)
+    other = train(variant="jade", progress=False, w_match=5.0, **smoke)   # JADE reads it: another configuration,
+    assert other.name == "local-wm5-seed0" and jade.name == "local-seed0"  # so another folder beside it
+    from jade_core.runs import collect_table1
+    table = collect_table1(smoke["output_dir"])                            # and Table 1 counts the profile's only
+    assert list(table[table.variant == "jade"].path) == [str(jade)]
+
+
+def test_only_folders_named_as_their_configuration_count(smoke):
+    from jade_core.runs import finished_runs, rename_to_scheme
+    path = train(variant="jade", progress=False, w_match=5.0, **smoke)
+    moved = path.with_name("local-seed0")            # as the scheme before names carried the configuration
+    path.rename(moved)
+    with pytest.warns(UserWarning, match="configuration names it local-wm5-seed0.*jade tidy-runs"):
+        assert finished_runs(smoke["output_dir"]) == []
+    assert rename_to_scheme(smoke["output_dir"]) == [(moved, path)]
+    assert finished_runs(smoke["output_dir"]) == [path]
+    assert train(variant="jade", progress=False, w_match=5.0, **smoke) == path   # and is reused there
 
 
 def test_a_run_without_weights_is_finished_and_says_what_it_lacks(smoke):

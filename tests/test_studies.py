@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 from jade_core import studies
 from jade_core.config import ConfigError, resolve_config
-from jade_core.runs import load_run
+from jade_core.runs import finished_runs, load_run
+
+
+def _run(root, variant, seed):
+    """The one finished run of ``variant`` and ``seed`` under ``root`` (its name carries its configuration)."""
+    (path,) = [p for p in finished_runs(root) if p.parent.name == variant and p.name.endswith(f"-seed{seed}")]
+    return load_run(path)
 from jade_core.selection import choose_recipe, choose_steps
 
 
@@ -14,7 +20,10 @@ def test_budget_runs_count_steps_not_epochs():
         kw = studies.budget_run("jade", labels, 3, 2400, "x")
         assert studies.steps_per_epoch(labels) == spe
         assert kw["epochs"] * spe == 2400 and kw["eval_every"] * spe == 80 and kw["restart_epoch"] * spe == 480
-        assert resolve_config(**kw, data_dir=".").run_dir.as_posix() == "x/runs/jade/local-seed3"
+        name = resolve_config(**kw, data_dir=".").run_dir.relative_to("x/runs/jade").as_posix()
+        # named by what differs from Table 1's run: nothing at 100 labels, the pool and the length below it
+        assert name == ("local-seed3" if labels == 100 else f"local-ep{2400 // spe}-l{labels}-restart"
+                        f"{480 // spe}-evalevery{80 // spe}-seed3")
     assert studies.budget_run("single", 100, 0, 2400, "x")["epochs"] == 150  # Table 1's length
     with pytest.raises(ConfigError, match="whole number of epochs"):
         studies.budget_run("single", 50, 0, 2404, "x")
@@ -50,12 +59,12 @@ def test_budget_study_end_to_end(smoke, tmp_path, monkeypatch):
     assert [r["status"] for r in out].count("done") == 3 + 6 and not [r for r in out if r["status"] == "failed"]
     choice = json.loads((tmp_path / "budget" / "choice.json").read_text())
     for v in ("single", "paired", "jade"):
-        search = load_run(tmp_path / f"budget/length/labels-5/runs/{v}/local-seed0")
+        search = _run(tmp_path / "budget/length/labels-5", v, 0)
         assert search.metrics["steps"] == 8 and list(search.curve["step"]) == [2, 4, 6, 8]
         errors = search.curve.set_index("step")["svhn_val_error"]
         want = min((4, 8), key=lambda s: (errors[s], s))
         assert choice["steps"]["5"][v] == want
-        final = load_run(tmp_path / f"budget/labels-5/runs/{v}/local-seed1")
+        final = _run(tmp_path / "budget/labels-5", v, 1)
         assert final.metrics["steps"] == want and final.config.labels_per_class == 5
     again = studies.run_study("budget", workers=1, root=root, profile="smoke", data_dir=smoke["data_dir"])
     assert {r["status"] for r in again} == {"reused"}
@@ -79,6 +88,6 @@ runs:
     errs = {r["candidate"]: r["svhn_val_error"] for r in choice["table"]}
     assert choice["chosen"] == min(errs, key=errs.get)
     for v in ("single", "paired", "jade"):
-        run = load_run(tmp_path / f"recipe/runs/{v}/local-seed0")
+        run = _run(tmp_path / "recipe", v, 0)
         assert run.config.optimizer == "adamw" and run.config.aug_shift == 2 and run.config.profile == "smoke"
         assert (run.config.aug_cutout == 6) == (choice["chosen"] == "b")

@@ -73,6 +73,6 @@ def test_sweep_files_resolve_and_grids_expand(tmp_path):
     f.write_text("name: bad\nruns: [{run: a, colour: red}]\n")
     with pytest.raises(ConfigError, match="unknown parameter.*colour"):
         load_sweep(f)
-    f.write_text("name: clash\nruns: [{run: a, w_match: 1.0}, {run: b, w_match: 2.0}]\n")
+    f.write_text("name: clash\nruns: [{run: a, w_match: 1.0}, {run: b, w_match: 1.0}]\n")
     with pytest.raises(ConfigError, match="share a run folder"):
         load_sweep(f)

@@ -48,11 +48,18 @@ def test_finished_run_is_reused_and_never_overwritten(smoke):
     stamp = os.stat(path / "weights.pt").st_mtime_ns
     assert train(variant="single", progress=False, **smoke) == path
     assert os.stat(path / "weights.pt").st_mtime_ns == stamp
-    with pytest.raises(ConfigError, match="different configuration.*lr"):
-        train(variant="single", lr=0.5, progress=False, **smoke)
+    other = train(variant="single", lr=0.5, progress=False, **smoke)   # another configuration: its own folder
+    assert other.name == "local-lr0.5-seed0" and os.stat(path / "weights.pt").st_mtime_ns == stamp
+    # a folder holding another configuration than its name says (a default changed since it was
+    # trained, or a config edited by hand) is never overwritten silently
+    info = json.loads((path / "config.json").read_text())
+    info["config"]["lr"] = 0.25
+    (path / "config.json").write_text(json.dumps(info))
+    with pytest.raises(ConfigError, match="different configuration.*lr: saved 0.25, now 0.001"):
+        train(variant="single", progress=False, **smoke)
     assert os.stat(path / "weights.pt").st_mtime_ns == stamp
-    train(variant="single", lr=0.5, force=True, progress=False, **smoke)
-    assert load_run(path).config.lr == 0.5
+    train(variant="single", force=True, progress=False, **smoke)
+    assert load_run(path).config.lr == 0.001
 
 
 def test_bad_input_fails_before_training_and_keeps_results(smoke, tmp_path):
