@@ -301,9 +301,9 @@ ABLATION_CONFIG = {"jade_nomatch": {"w_match": 0.0}}  # what each ablation chang
 
 
 def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataFrame:
-    """One row per finished run: variant (or ``label``), protocol, seed, configuration tag (:func:`config_tag`), SVHN and MNIST error, validation
-    error, the matching numbers on the evaluation part, restarts, time, labels per class, optimisation
-    steps and the device it trained on."""
+    """One row per finished run: variant (or ``label``), protocol, seed, configuration tag
+    (:func:`config_tag`), SVHN and MNIST error, SVHN and MNIST validation error, the matching numbers on
+    the evaluation part, restarts, time, labels per class, optimisation steps and the device it trained on."""
     rows = []
     for p in finished_runs(output_dir, protocol):
         try:
@@ -323,12 +323,13 @@ def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataF
                      "config": config_tag(p.name),
                      "svhn_error": m["svhn"]["error"], "mnist_error": m.get("mnist", {}).get("error"),
                      "svhn_val_error": m.get("svhn_val", {}).get("error"),
+                     "mnist_val_error": m.get("mnist_val", {}).get("error"),
                      "centroid_accuracy": match.get("centroid_accuracy"), "kl_match": match.get("kl_match"),
                      "attempts": m.get("attempts", 1),
                      "n_svhn_eval": m["svhn"]["n"], "train_seconds": m["train_seconds"],
                      "final_train_ce": float(ce), "labels_per_class": cfg.get("labels_per_class"),
                      "steps": int(m.get("steps", 0)), "device": str(cfg.get("device", "cpu")), "path": str(p)})
-    cols = ["variant", "protocol", "seed", "config", "svhn_error", "mnist_error", "svhn_val_error", "centroid_accuracy",
+    cols = ["variant", "protocol", "seed", "config", "svhn_error", "mnist_error", "svhn_val_error", "mnist_val_error", "centroid_accuracy",
             "kl_match", "attempts", "n_svhn_eval", "train_seconds", "final_train_ce", "labels_per_class", "steps",
             "device", "path"]
     return pd.DataFrame(rows, columns=cols)

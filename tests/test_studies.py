@@ -6,13 +6,13 @@ import pytest
 from jade_core import studies
 from jade_core.config import ConfigError, resolve_config
 from jade_core.runs import finished_runs, load_run
+from jade_core.selection import choose_recipe, choose_steps
 
 
 def _run(root, variant, seed):
     """The one finished run of ``variant`` and ``seed`` under ``root`` (its name carries its configuration)."""
     (path,) = [p for p in finished_runs(root) if p.parent.name == variant and p.name.endswith(f"-seed{seed}")]
     return load_run(path)
-from jade_core.selection import choose_recipe, choose_steps
 
 
 def test_budget_runs_count_steps_not_epochs():

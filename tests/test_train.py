@@ -2,6 +2,7 @@ import json
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 from jade_core.config import ConfigError
 from jade_core.data import load_split
@@ -88,5 +89,10 @@ def test_loaded_run_classifies_uint8_images(smoke, data_dir):
 def test_collect_metrics_lists_finished_runs(smoke):
     for s in (0, 1):
         train(variant="single", seed=s, progress=False, **smoke)
+    paired = load_run(train(variant="paired", lr=0.002, progress=False, **smoke))
     df = collect_metrics(smoke["output_dir"])
-    assert sorted(df.seed) == [0, 1] and set(df.variant) == {"single"}
+    assert sorted(df[df.variant == "single"].seed) == [0, 1] and set(df.variant) == {"single", "paired"}
+    p = df[df.variant == "paired"].iloc[0]
+    assert p.config == "lr0.002" and set(df[df.variant == "single"].config) == {""}
+    assert p.mnist_val_error == paired.metrics["mnist_val"]["error"] and p.mnist_error == paired.metrics["mnist"]["error"]
+    assert p.svhn_val_error == paired.metrics["svhn_val"]["error"] and pd.isna(df.mnist_val_error).sum() == 2
