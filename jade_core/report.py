@@ -283,3 +283,45 @@ def content_steadiness(table: pd.DataFrame, model: str = "jade", control: str = 
     return {"seeds": len(d), "ratio": float(np.exp(d.mean())) if len(d) else float("nan"),
             "lower": int((d < 0).sum()), "p": p,
             "steadier": bool(len(d) >= 3 and np.exp(d.mean()) < 1 and p < 0.05)}
+
+
+def recipe_label(cfg: dict) -> str:
+    """How a run was trained, in words: the plain recipe with its learning-rate schedule, or the tuned
+    recipe (any augmentation, decoupled weight decay or label smoothing)."""
+    from .config import RunConfig
+    d = {**RunConfig.defaults(), **cfg}
+    tuned = (d["optimizer"] != "adam" or d["aug_shift"] or d["aug_invert"] or d["aug_contrast"] or d["aug_cutout"]
+             or d["label_smoothing"])
+    if tuned:
+        return "tuned recipe"
+    return "plain, one-cycle schedule" if d["lr_schedule"] == "onecycle" else "plain, constant learning rate"
+
+
+def mnist_gap(table1="results", schedule="results/mnist-schedule", recipe="results/recipe") -> pd.DataFrame:
+    """Where Table 1's MNIST error gap comes from: per run, the MNIST validation error (what decides)
+    and test error, with the SVHN validation and evaluation errors, for
+
+    - the runs of ``schedule`` (one folder per sweep run: the plain recipe with a one-cycle schedule),
+    - Table 1's runs of the same models and seeds (the plain recipe, constant learning rate),
+    - the tuned recipe's runs in ``recipe`` (paired and JADE).
+
+    Columns: variant, seed, recipe (:func:`recipe_label`), steps, mnist_val_error, mnist_error,
+    svhn_val_error, svhn_error."""
+    import json
+    from pathlib import Path
+
+    from .runs import collect_metrics
+    parts = [collect_metrics(d) for d in sorted(Path(schedule).iterdir()) if d.is_dir()] if Path(schedule).is_dir() else []
+    sched = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
+    if sched is None:
+        return pd.DataFrame(columns=["variant", "seed", "recipe", "steps", "mnist_val_error", "mnist_error",
+                                     "svhn_val_error", "svhn_error"])
+    plain = collect_metrics(table1)
+    plain = plain[(plain.config == "") & plain.set_index(["variant", "seed"]).index.isin(
+        list(zip(sched.variant, sched.seed)))]
+    tuned = collect_metrics(recipe) if Path(recipe).is_dir() else plain.iloc[:0]
+    tuned = tuned[tuned.variant.isin(sorted(set(sched.variant)))]
+    runs = pd.concat([plain, sched, tuned], ignore_index=True)
+    runs["recipe"] = [recipe_label(json.loads((Path(p) / "config.json").read_text())["config"]) for p in runs.path]
+    cols = ["variant", "seed", "recipe", "steps", "mnist_val_error", "mnist_error", "svhn_val_error", "svhn_error"]
+    return runs[cols].sort_values(["variant", "recipe", "steps", "seed"]).reset_index(drop=True)

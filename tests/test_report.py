@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from jade_core import report
 from jade_core.report import failed_to_train, summary_table
 
 
@@ -48,3 +49,45 @@ def test_readme_quotes_jade_table_of_the_committed_runs():
     runs = collect_table1(root / "results")
     expected = (markdown_table1(runs) + "\n") if len(runs) else ""
     assert block.group(1) == expected, "README out of date: paste the output of `jade table` between the markers"
+
+
+def _fake_run(output_dir, variant, seed, mnist_val, **changes):
+    """A finished run folder with only the numbers mnist_gap reads, named as its configuration names it."""
+    import json
+
+    from jade_core.config import resolve_config
+    cfg = resolve_config(variant, "paper", seed=seed, output_dir=str(output_dir), data_dir=".", **changes)
+    d = cfg.run_dir
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
+    steps = cfg.epochs * 16
+    (d / "metrics.json").write_text(json.dumps({
+        "svhn": {"error": 30.0, "n": 5500}, "svhn_val": {"error": 31.0}, "mnist": {"error": mnist_val - 0.2},
+        "mnist_val": {"error": mnist_val}, "steps": steps, "train_seconds": 1.0}))
+    (d / "curve.csv").write_text("epoch,svhn_ce\n1,0.1\n")
+
+
+def test_recipe_label_names_the_schedule_or_the_tuned_recipe():
+    assert report.recipe_label({}) == "plain, constant learning rate"
+    assert report.recipe_label({"lr_schedule": "onecycle"}) == "plain, one-cycle schedule"
+    assert report.recipe_label({"lr_schedule": "onecycle", "optimizer": "adamw"}) == "tuned recipe"
+    assert report.recipe_label({"aug_cutout": 10}) == "tuned recipe"
+
+
+def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tmp_path):
+    for seed in (0, 1, 2):
+        _fake_run(tmp_path, "paired", seed, 1.7)                         # Table 1, constant rate
+    _fake_run(tmp_path, "jade", 0, 1.2)
+    _fake_run(tmp_path, "paired", 0, 9.9, lr=0.002)                    # another configuration: not Table 1's
+    _fake_run(tmp_path / "ms" / "p2400", "paired", 0, 1.2, lr_schedule="onecycle", restart_epoch=100)
+    _fake_run(tmp_path / "ms" / "p4800", "paired", 0, 1.1, lr_schedule="onecycle", restart_epoch=100, epochs=300)
+    _fake_run(tmp_path / "recipe", "paired", 3, 0.8, lr_schedule="onecycle", optimizer="adamw", epochs=600)
+    _fake_run(tmp_path / "recipe", "single", 3, 0.1, lr_schedule="onecycle", optimizer="adamw", epochs=600)
+    gap = report.mnist_gap(tmp_path, tmp_path / "ms", tmp_path / "recipe")
+    rows = {(r.variant, r.recipe, r.steps, r.seed): r.mnist_val_error for r in gap.itertuples()}
+    assert rows == {("paired", "plain, constant learning rate", 2400, 0): 1.7,
+                    ("paired", "plain, one-cycle schedule", 2400, 0): 1.2,
+                    ("paired", "plain, one-cycle schedule", 4800, 0): 1.1,
+                    ("paired", "tuned recipe", 9600, 3): 0.8}
+    assert gap.mnist_error.round(2).tolist() == [1.5, 1.0, 0.9, 0.6]
+    assert report.mnist_gap(tmp_path, tmp_path / "none", tmp_path / "recipe").empty
