@@ -22,18 +22,19 @@ CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE 
           ("jade", "jade_nomatch", "matching helps (JADE beats JADE with w_match = 0)")]
 
 
-CHANCE_CE = float(np.log(10))
 
 
-def failed_to_train(runs: pd.DataFrame, fraction: float = 0.9) -> pd.Series:
-    """Runs whose SVHN *training* cross-entropy in the last epoch is still near chance (>= 0.9 ln 10).
+def failed_to_train(runs: pd.DataFrame) -> pd.Series:
+    """Runs whose SVHN *training* cross-entropy in the last epoch is still near chance: the plateau rule
+    of training (:func:`jade_core.runs.on_plateau`, >= 0.9 ln 10), applied to ``final_train_ce``.
 
     Decided from the training loss alone, never from evaluation images: such a
     run never left the initial plateau (an optimisation failure, not a
     generalisation result). Tables report them and give statistics both with
     and without them.
     """
-    return runs["final_train_ce"] >= fraction * CHANCE_CE
+    from .runs import on_plateau
+    return on_plateau(runs["final_train_ce"])
 
 
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:

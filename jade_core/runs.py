@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
 import re
@@ -39,6 +40,21 @@ from .models import build_model
 
 FILES = ("config.json", "metrics.json", "curve.csv")  # what makes a run finished
 WEIGHTS = "weights.pt"                                 # written by every run, kept in git for some
+
+
+PLATEAU_FRACTION = 0.9  # a run "sits on the plateau" while its SVHN training CE is >= 0.9 ln 10
+
+
+def svhn_train_ce(terms) -> float:
+    """The SVHN training cross-entropy of an epoch's mean terms (a dict, or a row of ``curve.csv``):
+    the single and paired classifiers log it as ``svhn_ce``, JADE as ``-svhn_cls``."""
+    return float(terms["svhn_ce"]) if "svhn_ce" in terms else -float(terms["svhn_cls"])
+
+
+def on_plateau(ce) -> bool:
+    """The plateau rule, on training loss only: cross-entropy still >= 0.9 ln 10 (chance is ln 10).
+    The restart rule of training and the flag of the tables both use it."""
+    return ce >= PLATEAU_FRACTION * math.log(10)
 
 
 def source_hash() -> str:
@@ -316,8 +332,7 @@ def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataF
             warnings.warn(f"skipping {p}: unreadable run files ({type(e).__name__}: {e}); retrain it with "
                           "`jade train ... --force` or delete the folder.", stacklevel=2)
             continue
-        # SVHN training cross-entropy of the last epoch: single/paired log it as svhn_ce, JADE as -svhn_cls
-        ce = curve["svhn_ce"].iloc[-1] if "svhn_ce" in curve else -curve["svhn_cls"].iloc[-1]
+        ce = svhn_train_ce(curve.iloc[-1])  # of the last epoch
         match = m.get("matching_eval", {})
         rows.append({"variant": label or cfg["variant"], "protocol": cfg["protocol"], "seed": cfg["seed"],
                      "config": config_tag(p.name),

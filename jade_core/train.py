@@ -30,7 +30,7 @@ from .data import build_splits
 from .evaluate import autocast, evaluate, matching_report, prepare
 from .losses import classifier_objective, jade_objective
 from .models import build_model, count_parameters
-from .runs import check_existing, finalize, partial_dir, run_lock, save_torch, versions, write_json
+from .runs import check_existing, finalize, on_plateau, partial_dir, run_lock, save_torch, svhn_train_ce, versions, write_json
 
 
 class TrainingInterrupted(RuntimeError):
@@ -82,19 +82,6 @@ def _rng_state(gen):
 def _set_rng_state(state, gen):
     torch.set_rng_state(state["torch"])
     gen.set_state(state["gen"])
-
-
-PLATEAU_FRACTION = 0.9  # a run "sits on the plateau" while its SVHN training CE is >= 0.9 ln 10
-
-
-def svhn_train_ce(terms: dict) -> float:
-    """The SVHN training cross-entropy of an epoch's mean terms (JADE logs it as -svhn_cls)."""
-    return float(terms["svhn_ce"]) if "svhn_ce" in terms else -float(terms["svhn_cls"])
-
-
-def on_plateau(ce: float) -> bool:
-    """The plateau rule, on training loss only: cross-entropy still >= 0.9 ln 10 (chance is ln 10)."""
-    return ce >= PLATEAU_FRACTION * math.log(10)
 
 
 def init_seed(cfg: RunConfig, attempt: int) -> int:
