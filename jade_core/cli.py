@@ -131,6 +131,12 @@ def cmd_table(a):
     if df.empty:
         raise ConfigError(f"no finished runs under {a.output_dir}/runs; train some with `jade train`.")
     print(markdown_table1(df))
+    from .runs import provenance
+    # on stderr, so the Markdown on stdout stays what the README quotes
+    for r in provenance(df.path).itertuples():
+        print(f"code {r.code}: {r.runs} runs; {r._3}", file=sys.stderr)
+    print("(re-running a run whose training code changed may not reproduce it exactly: `jade verify RUN` "
+          "retrains one and compares)", file=sys.stderr)
 
 
 def cmd_export(a):

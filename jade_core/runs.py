@@ -379,3 +379,76 @@ def finalize(cfg: RunConfig, work: Path) -> Path:
     else:
         os.replace(work, target)
     return target
+
+
+# The package files whose changes can change what a run produces (data, model, losses, loop, saving).
+TRAINING_CODE = ("augment.py", "config.py", "data.py", "evaluate.py", "losses.py", "models.py", "runs.py", "train.py")
+
+
+def _git(repo: Path, *args, stdin: bytes | None = None) -> bytes:
+    import subprocess
+    return subprocess.run(["git", *args], cwd=repo, input=stdin, capture_output=True, check=True, timeout=60).stdout
+
+
+def _source_hashes(repo: Path) -> dict:
+    """{source hash (as :func:`source_hash` computes it) -> commit} over the history of HEAD, so a run
+    that recorded only its source hash (or a stale commit) can be traced to the commit it ran."""
+    commits = _git(repo, "rev-list", "HEAD").decode().split()
+    wanted = []
+    for c in commits:
+        names = [n for n in _git(repo, "ls-tree", "--name-only", c, "jade_core/").decode().split()
+                 if n.endswith(".py") and n.count("/") == 1]
+        wanted.append((c, sorted(names)))
+    blobs = _git(repo, "cat-file", "--batch", stdin="".join(f"{c}:{n}\n" for c, ns in wanted for n in ns).encode())
+    import hashlib
+    out, pos = {}, 0
+    for c, names in wanted:
+        h = hashlib.sha256()
+        for n in names:
+            end = blobs.index(b"\n", pos)
+            size = int(blobs[pos:end].split()[2])
+            h.update(Path(n).name.encode() + b"\0" + blobs[end + 1:end + 1 + size])
+            pos = end + 1 + size + 1
+        out.setdefault(h.hexdigest()[:16], c)  # newest commit with that source
+    return out
+
+
+def provenance(paths, repo=None, here: str | None = None) -> pd.DataFrame:
+    """Which code trained the runs in ``paths``, against this checkout: one row per code version with
+    its runs and whether the training code (:data:`TRAINING_CODE`) differs from the working tree's.
+
+    A run records its git commit and its source hash (:func:`versions`); the source hash is traced to
+    a commit of this repository's history when the commit was not clean. Re-running a run whose
+    training code is unchanged should reproduce it; ``jade verify RUN`` checks one."""
+    repo = Path(repo) if repo else Path(__file__).resolve().parents[1]
+    here = here or source_hash()
+    try:
+        by_source = _source_hashes(repo)
+    except Exception:  # no git, or not a clone with history: compare by source hash only
+        by_source = None
+    groups = {}
+    for p in paths:
+        v = json.loads((Path(p) / "config.json").read_text()).get("versions", {})
+        commit, src = v.get("git_commit"), v.get("jade_core_source")
+        traced = commit if commit and not commit.endswith("+dirty") else (by_source or {}).get(src)
+        key = ("here", None) if src is not None and src == here else (traced, None) if traced else (commit, src)
+        groups.setdefault(key, []).append(Path(p))
+    rows = []
+    for (code, src), runs in groups.items():
+        if code == "here":
+            status, code = "the code of this checkout", here
+        elif code is None and src is None:
+            status = "not recorded (trained before runs recorded their code)"
+        elif src is not None or code.endswith("+dirty"):
+            status = ("cannot be compared: no git history here" if by_source is None else
+                      "cannot be compared: trained with uncommitted changes")
+        else:
+            try:
+                changed = _git(repo, "diff", "--name-only", code, "--",
+                               *[f"jade_core/{f}" for f in TRAINING_CODE]).decode().split()
+                status = ("same training code as this checkout" if not changed else
+                          "training code changed since: " + ", ".join(Path(f).name for f in changed))
+            except Exception:
+                status = f"cannot be compared: commit {code[:10]} is not in this clone's history"
+        rows.append({"code": (code or src or "–")[:10], "runs": len(runs), "training code": status})
+    return pd.DataFrame(rows, columns=["code", "runs", "training code"])

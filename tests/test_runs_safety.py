@@ -219,3 +219,53 @@ def test_mnist_sorted_by_label_is_refused(tmp_path, data_dir):
     with pytest.raises(ConfigError, match="sorted by label"):
         train(variant="paired", profile="smoke", data_dir=str(tmp_path), output_dir=str(tmp_path / "out"),
               progress=False)
+
+
+def test_provenance_says_which_runs_were_trained_by_other_training_code(tmp_path):
+    import json
+    import subprocess
+
+    from jade_core.runs import provenance, source_hash
+
+    def git(*a):
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *a], cwd=tmp_path / "repo",
+                              check=True, capture_output=True, text=True).stdout.strip()
+    pkg = tmp_path / "repo" / "jade_core"
+    pkg.mkdir(parents=True)
+    (pkg / "train.py").write_text("a = 1\n")
+    (pkg / "plotting.py").write_text("p = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "one")
+    first = git("rev-parse", "HEAD")
+    import hashlib                                                   # the source hash of that commit, as recorded
+    h = hashlib.sha256()
+    for f in sorted(pkg.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    first_src = h.hexdigest()[:16]
+    (pkg / "plotting.py").write_text("p = 2\n")                      # not training code
+    git("commit", "-qam", "two")
+    second = git("rev-parse", "HEAD")
+    (pkg / "train.py").write_text("a = 2\n")                         # training code, in the working tree
+
+    def run(name, commit, src):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "config.json").write_text(json.dumps({"versions": {"git_commit": commit, "jade_core_source": src}}))
+        return d
+    runs = [run("a", first, first_src), run("b", second, "x"), run("c", "stale+dirty", first_src),
+            run("d", None, None), run("e", "whatever+dirty", "nowhere"), run("f", None, "here")]
+    table = provenance(runs, repo=tmp_path / "repo", here="here").set_index("code")
+    assert table.loc[first[:10], "runs"] == 2                        # a, and c traced by its source hash
+    assert table.loc[first[:10], "training code"] == "training code changed since: train.py"
+    assert table.loc[second[:10], "training code"] == "training code changed since: train.py"
+    assert table.loc["whatever+d", "training code"] == "cannot be compared: trained with uncommitted changes"
+    assert table.loc["–", "training code"].startswith("not recorded")
+    assert table.loc["here", "training code"] == "the code of this checkout"
+    git("commit", "-qam", "three")                                   # now the working tree is committed
+    assert provenance([runs[1]], repo=tmp_path / "repo", here="here").iloc[0]["training code"] == \
+        "training code changed since: train.py"
+    (pkg / "train.py").write_text("a = 1\n")                          # back to the first commit's training code
+    assert provenance([runs[1]], repo=tmp_path / "repo", here="here").iloc[0]["training code"] == \
+        "same training code as this checkout"
+    assert len(source_hash()) == 16
