@@ -238,7 +238,7 @@ def test_provenance_says_which_runs_were_trained_by_other_training_code(tmp_path
     git("add", ".")
     git("commit", "-qm", "one")
     first = git("rev-parse", "HEAD")
-    import hashlib                                                   # the source hash of that commit, as recorded
+    import hashlib  # the source hash of that commit, as recorded
     h = hashlib.sha256()
     for f in sorted(pkg.glob("*.py")):
         h.update(f.name.encode() + b"\0" + f.read_bytes())
