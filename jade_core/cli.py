@@ -15,60 +15,70 @@ import dataclasses
 import json
 import sys
 
-from .config import PROFILES, PROTOCOLS, VARIANTS, ConfigError, RunConfig, default_data_dir, resolve_config
+from .config import (
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    PRECISIONS,
+    PROFILES,
+    PROTOCOLS,
+    REC_REDUCTIONS,
+    VARIANTS,
+    ConfigError,
+    RunConfig,
+    default_data_dir,
+    resolve_config,
+)
+
+# Fields with a flag of their own below (several seeds, the variant and profile choices).
+_SPECIAL = ("variant", "profile", "seed")
+_CHOICES = {"variant": VARIANTS, "protocol": PROTOCOLS, "precision": PRECISIONS, "rec_reduction": REC_REDUCTIONS,
+            "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES}
+
+
+def field_help() -> dict:
+    """Each RunConfig field's comment in config.py (with its continuation lines): the flags' help."""
+    import inspect
+    import re
+    out, last = {}, None
+    for line in inspect.getsource(RunConfig).splitlines():
+        m = re.match(r"\s{4}(\w+): [^=]+=[^#]*#\s?(.*)", line)
+        if m:
+            last = m.group(1)
+            out[last] = m.group(2).strip()
+        elif last and re.match(r"\s+#", line):
+            out[last] += " " + line.strip().lstrip("#").strip()
+        else:
+            last = None
+    return out
 
 
 def _add_train_args(p):
-    p.add_argument("--variant", choices=VARIANTS, default="jade")
-    p.add_argument("--profile", choices=tuple(PROFILES), default="paper")
-    p.add_argument("--protocol", choices=PROTOCOLS)
-    p.add_argument("--seed", type=int, nargs="+", default=[0], help="one or more seeds")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--labels-per-class", type=int)
-    p.add_argument("--val-per-class", type=int)
-    p.add_argument("--precision", choices=("fp32", "bf16"))
-    p.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=None)
-    p.add_argument("--data-dir", help="mirror or torchvision root (default $JADE_DATA_DIR, else ./data)")
-    p.add_argument("--download", action="store_true", default=None, help="allow torchvision to download")
-    p.add_argument("--device", help="cpu or cuda")
-    p.add_argument("--output-dir", help="runs go to OUTPUT_DIR/runs/<variant>/<protocol>-seed<k>")
+    """One flag per RunConfig field, generated from the dataclass: its type, its choices and, as help,
+    its comment in config.py. Every flag defaults to None (the profile's value)."""
+    helps = field_help()
+    p.add_argument("--variant", choices=VARIANTS, default="jade", help=helps["variant"])
+    p.add_argument("--profile", choices=tuple(PROFILES), default="paper", help=helps["profile"])
+    p.add_argument("--seed", type=int, nargs="+", default=[0], help="one or more seeds; " + helps["seed"])
+    for f in dataclasses.fields(RunConfig):
+        if f.name in _SPECIAL:
+            continue
+        flag, kind = "--" + f.name.replace("_", "-"), str(f.type)
+        kw = {"default": None, "help": helps.get(f.name, "") + f" (default: {f.default})".replace("%", "%%")}
+        if kind == "bool":
+            kw["action"] = argparse.BooleanOptionalAction
+        elif f.name in _CHOICES:
+            kw["choices"] = _CHOICES[f.name]
+        else:
+            kw["type"] = int if "int" in kind else float if "float" in kind else str
+        p.add_argument(flag, **kw)
     p.add_argument("--force", action="store_true", help="retrain even if a finished run exists")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="any other RunConfig field, e.g. --set svhn_sigma=0.2 w_match=0.5")
-
-
-def _parse_set(items):
-    fields = {f.name: f for f in dataclasses.fields(RunConfig)}
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}.")
-        k, v = item.split("=", 1)
-        if k not in fields:
-            raise ConfigError(f"--set: unknown parameter {k!r}; known: {', '.join(sorted(fields))}.")
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
 
 
 def cmd_train(a):
     from .runs import load_run
     from .train import train
-    extra = _parse_set(a.set)
-    flagged = {"epochs", "batch_size", "lr", "labels_per_class", "val_per_class", "precision", "channels_last",
-               "data_dir", "download", "device", "output_dir", "protocol", "seed", "variant", "profile"}
-    both = sorted(set(extra) & flagged)
-    if both:
-        raise ConfigError(f"--set {', '.join(both)}: use the flag{'s' if len(both) > 1 else ''} "
-                          f"{', '.join('--' + k.replace('_', '-') for k in both)} instead (one value per parameter).")
-    keys = ("protocol", "epochs", "batch_size", "lr", "labels_per_class", "val_per_class", "precision",
-            "channels_last", "data_dir", "download", "device", "output_dir")
-    overrides = {k: getattr(a, k) for k in keys}
-    configs = [resolve_config(a.variant, a.profile, seed=s, **overrides, **extra) for s in a.seed]
+    overrides = {f.name: getattr(a, f.name) for f in dataclasses.fields(RunConfig) if f.name not in _SPECIAL}
+    configs = [resolve_config(a.variant, a.profile, seed=s, **overrides) for s in a.seed]
     for cfg in configs:
         try:
             path = train(cfg, force=a.force)

@@ -167,7 +167,6 @@ def test_copies_and_crash_leftovers_are_not_runs(smoke):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["train", "--set", "epochs=3"], "--set epochs: use the flag --epochs"),
     (["train", "--seed", str(2**63)], "seed must be <= 2147483647"),
     (["train", "--device", "cuda", "--profile", "smoke"], "no CUDA GPU"),
 ])
@@ -269,3 +268,24 @@ def test_provenance_says_which_runs_were_trained_by_other_training_code(tmp_path
     assert provenance([runs[1]], repo=tmp_path / "repo", here="here").iloc[0]["training code"] == \
         "same training code as this checkout"
     assert len(source_hash()) == 16
+
+
+def test_train_flags_are_generated_from_every_config_field():
+    import argparse
+    import dataclasses
+
+    from jade_core.cli import _add_train_args
+    from jade_core.config import RunConfig
+    p = argparse.ArgumentParser()
+    _add_train_args(p)
+    dests = {a.dest for a in p._actions}
+    assert {f.name for f in dataclasses.fields(RunConfig)} <= dests          # no hand-kept subset
+    a = p.parse_args(["--w-match", "3", "--no-channels-last", "--optimizer", "adamw", "--mnist-test-size", "50",
+                      "--seed", "1", "2", "--label-smoothing", "0.1"])
+    assert (a.w_match, a.channels_last, a.optimizer, a.mnist_test_size, a.seed, a.label_smoothing) == \
+        (3.0, False, "adamw", 50, [1, 2], 0.1)
+    assert a.epochs is None and a.lr_schedule is None                         # unset: the profile's value
+    help_text = p.format_help()
+    assert "passes over the labelled SVHN pool" in help_text                  # help = the field's comment
+    with pytest.raises(SystemExit):
+        p.parse_args(["--optimizer", "sgd"])
