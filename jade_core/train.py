@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -165,12 +166,8 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
     for the whole call: a second process on the same folder stops with
     :class:`jade_core.runs.RunBusy` (or waits, ``wait=True``).
     ``stop_after_epoch`` stops after that epoch's checkpoint (used to test resuming).
-
-    Plateau rule (training loss only): after epoch ``cfg.restart_epoch``, a run
-    whose mean SVHN training cross-entropy is still >= 0.9 ln 10 starts again
-    from the next initialisation (:func:`init_seed`), at most
-    ``cfg.max_restarts`` times; the abandoned attempts are recorded in
-    ``metrics.json`` (``restarts``).
+    The loop itself is :func:`fit` (with the plateau rule); the abandoned attempts of a restart are
+    recorded in ``metrics.json`` (``restarts``).
     """
     if cfg is None:
         cfg = resolve_config(**overrides)
@@ -180,6 +177,8 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
 
 
 def _train_locked(cfg, force, progress, stop_after_epoch):
+    """The run folder's lifecycle: reuse, resume or start; the loop (:func:`fit`) with a checkpoint
+    in ``<run>.partial`` at every evaluation epoch; then metrics, weights and the move into place."""
     action = check_existing(cfg, force)
     if action == "reuse":
         check_same_data(cfg)
@@ -187,54 +186,109 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
     torch.set_num_threads(cfg.threads)
     # loading and checking all data happens before anything is written
     splits = build_splits(cfg, need_mnist=cfg.variant != "single")
-    device, cl = cfg.device, cfg.channels_last
     work = partial_dir(cfg.run_dir)
     if action == "train":
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
-
-    attempt, restarts, start_epoch, curve, elapsed = 0, [], 0, [], 0.0
-    ck = None
+    total = cfg.epochs * steps_per_epoch(cfg, len(splits.svhn_train[1]))
     if action == "resume":
-        # weights_only: a checkpoint is data (tensors and plain types), never code
-        try:
-            # onto the CPU: the generator states must stay CPU tensors (load_state_dict moves the rest)
-            ck = torch.load(work / "checkpoint.pt", map_location="cpu", weights_only=True)
-        except Exception as e:  # pickle.UnpicklingError for code in the file, RuntimeError for a truncated one
-            raise ConfigError(f"{work / 'checkpoint.pt'} is not a checkpoint of plain tensors and values "
-                              f"({type(e).__name__}); it was not loaded. Delete {work} to train this run "
-                              "afresh.") from None
-        attempt, restarts = ck["attempt"], ck["restarts"]
+        state = _load_checkpoint(cfg, work / "checkpoint.pt", total)
+    else:
+        state = FitState.fresh(cfg, 0, total)
+        write_json(work / "config.json", {"config": cfg.to_dict(), "data": splits.info, "versions": versions(),
+                                          "n_parameters": count_parameters(state.model)})
+    state = fit(cfg, splits, state, checkpoint=lambda st: save_torch(work / "checkpoint.pt", st.checkpoint()),
+                progress=progress, stop_after_epoch=stop_after_epoch, where=work)
+    metrics = final_metrics(cfg, state, splits)
+    pd.DataFrame(state.curve).to_csv(work / "curve.csv", index=False)
+    weights = {k: v.detach().cpu().contiguous() for k, v in state.model.state_dict().items()}
+    save_torch(work / "weights.pt", weights)
+    write_json(work / "metrics.json", metrics)
+    return finalize(cfg, work)
+
+
+def steps_per_epoch(cfg: RunConfig, n_pool: int) -> int:
+    """Optimisation steps per pass over a labelled pool of ``n_pool`` images (the last batch may be short)."""
+    return -(-n_pool // cfg.batch_size)
+
+
+@dataclass
+class FitState:
+    """Where a training run stands: what a checkpoint holds and what :func:`fit` carries on from."""
+
+    model: torch.nn.Module
+    opt: torch.optim.Optimizer
+    sched: object
+    gen: torch.Generator
+    attempt: int = 0
+    restarts: list = field(default_factory=list)
+    epoch: int = 0
+    curve: list = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @classmethod
+    def fresh(cls, cfg: RunConfig, attempt: int, total_steps: int, restarts=None) -> "FitState":
+        model, opt, sched, gen = _fresh(cfg, attempt, total_steps)
+        return cls(model, opt, sched, gen, attempt, list(restarts or []))
+
+    def checkpoint(self) -> dict:
+        """Plain tensors and values only (loaded with ``weights_only=True``); with the generator state,
+        so a resume replays the same batches."""
+        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                "scheduler": self.sched.state_dict() if self.sched is not None else {},
+                "rng": _rng_state(self.gen), "epoch": self.epoch, "curve": self.curve,
+                "elapsed": self.elapsed, "attempt": self.attempt, "restarts": self.restarts}
+
+
+def _load_checkpoint(cfg: RunConfig, path: Path, total_steps: int) -> FitState:
+    # weights_only: a checkpoint is data (tensors and plain types), never code
+    try:
+        # onto the CPU: the generator states must stay CPU tensors (load_state_dict moves the rest)
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # pickle.UnpicklingError for code in the file, RuntimeError for a truncated one
+        raise ConfigError(f"{path} is not a checkpoint of plain tensors and values "
+                          f"({type(e).__name__}); it was not loaded. Delete {path.parent} to train this run "
+                          "afresh.") from None
+    state = FitState.fresh(cfg, ck["attempt"], total_steps, ck["restarts"])
+    state.model.load_state_dict(ck["model"])
+    state.opt.load_state_dict(ck["optimizer"])
+    if state.sched is not None:
+        state.sched.load_state_dict(ck["scheduler"])
+    _set_rng_state(ck["rng"], state.gen)
+    state.epoch, state.curve, state.elapsed = ck["epoch"], ck["curve"], ck["elapsed"]
+    return state
+
+
+def fit(cfg: RunConfig, splits, state: FitState, checkpoint=None, progress: bool = True,
+        stop_after_epoch: int | None = None, where="") -> FitState:
+    """The training loop of one run, from ``state`` to ``cfg.epochs``: a function of the model state,
+    the data (``splits``) and the configuration only. Each epoch is one pass over the labelled SVHN
+    pool in batches (with a class-matched MNIST batch for the paired classifier and JADE), minimising
+    :func:`variant_loss`; the curve gets the epoch's mean terms and, every ``cfg.eval_every`` epochs,
+    the validation numbers. ``checkpoint(state)`` is called at every evaluation epoch.
+
+    Plateau rule (training loss only): after epoch ``cfg.restart_epoch``, a run whose mean SVHN training
+    cross-entropy is still >= 0.9 ln 10 starts again from the next initialisation (:func:`init_seed`),
+    at most ``cfg.max_restarts`` times; the abandoned attempts are kept in ``state.restarts``."""
+    device, cl = cfg.device, cfg.channels_last
     sx, sy = splits.svhn_train
     n = len(sy)
-    steps_per_epoch = -(-n // cfg.batch_size)
-    total_steps = cfg.epochs * steps_per_epoch
-    model, opt, sched, gen = _fresh(cfg, attempt, total_steps)
-    if ck is not None:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        if sched is not None:
-            sched.load_state_dict(ck["scheduler"])
-        _set_rng_state(ck["rng"], gen)
-        start_epoch, curve, elapsed = ck["epoch"], ck["curve"], ck["elapsed"]
-    else:
-        write_json(work / "config.json", {"config": cfg.to_dict(), "data": splits.info, "versions": versions(),
-                                          "n_parameters": count_parameters(model)})
-
+    spe = steps_per_epoch(cfg, n)
+    total_steps = cfg.epochs * spe
     paired = cfg.variant != "single"
     if paired:
         mx, my = splits.mnist_train
     plain = is_plain(cfg)
-    bar = tqdm(total=total_steps, initial=start_epoch * steps_per_epoch, disable=not progress,
+    bar = tqdm(total=total_steps, initial=state.epoch * spe, disable=not progress,
                desc=f"{cfg.variant} seed {cfg.seed}", mininterval=2.0, dynamic_ncols=True)
-    epoch = start_epoch
-    while epoch < cfg.epochs:
+    while state.epoch < cfg.epochs:
+        model, opt, sched, gen, epoch = state.model, state.opt, state.sched, state.gen, state.epoch
         model.train()
         sampler = ClassMatchedSampler(my, gen) if paired else None
         t0 = time.perf_counter()
         perm = torch.randperm(n, generator=gen)
         sums, count = {}, 0
-        for b in range(steps_per_epoch):
+        for b in range(spe):
             idx = perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]
             xs = sx[idx] if plain else augment(sx[idx].to(device), cfg, gen)
             xs, ls = prepare(xs, cl, device), sy[idx].to(device)
@@ -253,46 +307,51 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
             count += 1
             bar.update(1)
             if b % 10 == 0:
-                bar.set_postfix(epoch=epoch + 1, loss=f"{float(terms['loss']):.3g}", attempt=attempt)
-        elapsed += time.perf_counter() - t0
-        epoch += 1
-        row = {"epoch": epoch, "step": epoch * steps_per_epoch, "seconds": round(elapsed, 2)}
+                bar.set_postfix(epoch=epoch + 1, loss=f"{float(terms['loss']):.3g}", attempt=state.attempt)
+        state.elapsed += time.perf_counter() - t0
+        epoch = state.epoch = epoch + 1
+        row = {"epoch": epoch, "step": epoch * spe, "seconds": round(state.elapsed, 2)}
         row.update({k: v / count for k, v in sums.items()})
         ce = svhn_train_ce(row)
         if not math.isfinite(row["loss"]):
             bar.close()
             raise ConfigError(f"{cfg.variant} seed {cfg.seed}: the training loss became {row['loss']} in epoch {epoch} "
                               f"(learning rate {cfg.lr}); the run stopped and is not saved as finished. Lower lr or "
-                              f"a loss weight and train again (the unfinished run is in {work}; delete it first).")
-        if epoch == cfg.restart_epoch and on_plateau(ce) and attempt < cfg.max_restarts:
-            restarts.append({"attempt": attempt, "init_seed": init_seed(cfg, attempt), "epoch": epoch,
-                             "svhn_train_ce": ce})
-            attempt += 1
-            model, opt, sched, gen = _fresh(cfg, attempt, total_steps)
-            epoch, curve = 0, []
+                              f"a loss weight and train again (the unfinished run is in {where}; delete it first).")
+        if epoch == cfg.restart_epoch and on_plateau(ce) and state.attempt < cfg.max_restarts:
+            restarts = state.restarts + [{"attempt": state.attempt, "init_seed": init_seed(cfg, state.attempt),
+                                          "epoch": epoch, "svhn_train_ce": ce}]
+            elapsed = state.elapsed
+            state = FitState.fresh(cfg, state.attempt + 1, total_steps, restarts)
+            state.elapsed = elapsed
+            epoch = 0
             bar.reset(total=total_steps)
         else:
             if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
                 row.update(_eval_row(cfg, model, splits, paired))
-            curve.append(row)
-        if epoch % cfg.eval_every == 0 or epoch in (0, cfg.epochs, stop_after_epoch):
-            # a checkpoint at every evaluation epoch (not every epoch: small pools make epochs of 2 steps);
-            # it holds the generator state, so a resume from it replays the same batches
-            save_torch(work / "checkpoint.pt", {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                                "scheduler": sched.state_dict() if sched is not None else {},
-                                                "rng": _rng_state(gen), "epoch": epoch, "curve": curve,
-                                                "elapsed": elapsed, "attempt": attempt, "restarts": restarts})
+            state.curve.append(row)
+        if checkpoint is not None and (epoch % cfg.eval_every == 0 or epoch in (0, cfg.epochs, stop_after_epoch)):
+            # at every evaluation epoch (not every epoch: small pools make epochs of 2 steps)
+            checkpoint(state)
         if stop_after_epoch is not None and epoch == stop_after_epoch and epoch < cfg.epochs:
             bar.close()
-            raise TrainingInterrupted(f"stopped after epoch {epoch}; run again to resume from {work}.")
+            raise TrainingInterrupted(f"stopped after epoch {epoch}; run again to resume from {where}.")
     bar.close()
+    return state
 
+
+def final_metrics(cfg: RunConfig, state: FitState, splits) -> dict:
+    """``metrics.json`` of a finished run: SVHN error on the evaluation part (and validation), MNIST test
+    and validation error, the matching numbers, and how the run trained (time, steps, restarts)."""
+    model, cl, device, paired = state.model, cfg.channels_last, cfg.device, cfg.variant != "single"
     metrics = {"svhn": evaluate(model, splits.svhn_eval, "svhn", cfg.precision, cl, device),
                "protocol": cfg.protocol, "evaluation": splits.info["evaluation"],
-               "train_seconds": round(elapsed, 2), "epochs": cfg.epochs, "steps": total_steps,
-               "attempts": attempt + 1, "restarts": restarts, "init_seed": init_seed(cfg, attempt),
-               "final_svhn_train_ce": svhn_train_ce(curve[-1]),
-               "plateau": on_plateau(svhn_train_ce(curve[-1]))}
+               "train_seconds": round(state.elapsed, 2), "epochs": cfg.epochs,
+               "steps": cfg.epochs * steps_per_epoch(cfg, len(splits.svhn_train[1])),
+               "attempts": state.attempt + 1, "restarts": state.restarts,
+               "init_seed": init_seed(cfg, state.attempt),
+               "final_svhn_train_ce": svhn_train_ce(state.curve[-1]),
+               "plateau": on_plateau(svhn_train_ce(state.curve[-1]))}
     if splits.svhn_val is not None:
         metrics["svhn_val"] = evaluate(model, splits.svhn_val, "svhn", cfg.precision, cl, device)
     if paired:
@@ -304,8 +363,4 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
                                                       device)
         metrics["matching_eval"] = matching_report(model, splits.svhn_eval, splits.mnist_test, cfg.precision, cl,
                                                    device, mnist_ref=splits.mnist_val)
-    pd.DataFrame(curve).to_csv(work / "curve.csv", index=False)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_torch(work / "weights.pt", state)
-    write_json(work / "metrics.json", metrics)
-    return finalize(cfg, work)
+    return metrics

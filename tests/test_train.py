@@ -96,3 +96,22 @@ def test_collect_metrics_lists_finished_runs(smoke):
     assert p.config == "lr0.002" and set(df[df.variant == "single"].config) == {""}
     assert p.mnist_val_error == paired.metrics["mnist_val"]["error"] and p.mnist_error == paired.metrics["mnist"]["error"]
     assert p.svhn_val_error == paired.metrics["svhn_val"]["error"] and pd.isna(df.mnist_val_error).sum() == 2
+
+
+def test_the_loop_is_a_function_of_model_data_and_config(smoke):
+    """fit() needs no run folder: given a fresh state, the data and the configuration it gives what train() records."""
+    import torch
+    from jade_core.config import resolve_config
+    from jade_core.data import build_splits
+    from jade_core.train import FitState, fit, steps_per_epoch
+    cfg = resolve_config("paired", **smoke)
+    splits = build_splits(cfg, need_mnist=True)
+    torch.set_num_threads(cfg.threads)
+    total = cfg.epochs * steps_per_epoch(cfg, len(splits.svhn_train[1]))
+    seen = []
+    state = fit(cfg, splits, FitState.fresh(cfg, 0, total), checkpoint=lambda s: seen.append(s.epoch), progress=False)
+    run = load_run(train(cfg, progress=False))
+    assert seen == [1, 2] and state.epoch == cfg.epochs                  # eval_every = 1 in the smoke profile
+    assert pd.DataFrame(state.curve).drop(columns="seconds").equals(run.curve.drop(columns="seconds"))
+    for k, v in state.model.state_dict().items():
+        assert torch.equal(v, run.model.state_dict()[k])
