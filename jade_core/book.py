@@ -17,6 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "python3"
+LAST = ("intro",)  # chapters that read what every other chapter's runs produced
 
 
 class BuildError(RuntimeError):
@@ -53,14 +54,49 @@ def _run_of(entry: dict, profile: str, data_dir=None):
     return cfg.run_dir
 
 
-def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=False) -> Path:
-    """Execute every notebook of the profile's matrix; stop at the first failing cell, printing it.
+def plan_waves(names: list, jobs: int) -> list:
+    """Positions of ``names`` (notebooks in matrix order) grouped into waves that may run side by side:
+    one wave in order when ``jobs`` is 1; else the model chapters, then the others, then :data:`LAST`."""
+    from .config import VARIANTS
+    if jobs <= 1:
+        return [list(range(len(names)))]
+    wave = [0 if n in VARIANTS else 2 if n in LAST else 1 for n in names]
+    return [[k for k, w in enumerate(wave) if w == i] for i in range(3)]
+
+
+def _execute_one(src: str, target: str, params: dict, threads: int | None) -> tuple:
+    """Execute one notebook with papermill (in a worker process); returns (seconds, error or None)."""
+    import os
+    import time
+
+    import papermill as pm
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # the kernel's torch: share the cores between jobs
+    t0 = time.time()
+    try:
+        pm.execute_notebook(src, target, parameters=params, kernel_name=KERNEL, cwd=str(ROOT), progress_bar=False,
+                            log_output=False)
+    except pm.PapermillExecutionError as e:
+        return time.time() - t0, (f"failed in cell {e.exec_count}: {e.ename}: {e.evalue}\n" + "\n".join(e.traceback))
+    return time.time() - t0, None
+
+
+def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=False, jobs: int = 1) -> Path:
+    """Execute every notebook of the profile's matrix; stop at the first failing notebook, printing its cell.
 
     A ``site: false`` entry only trains its run: it is skipped when that run is
     finished (nothing to do), and, with ``reuse_only``, also when it is not
     (the book is then built from the runs that exist; nothing trains).
+
+    With ``jobs`` > 1 notebooks run side by side in three waves: the model chapters (which may train
+    the runs every other chapter reads), then the other chapters (the label-budget chapter trains its
+    own smoke runs, reading Table 1's), then :data:`LAST` (the intro, which quotes them all); inside a
+    wave the order does not matter. Each kernel gets cores / jobs torch threads.
     """
-    import papermill as pm
+    import os
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
 
     from .runs import is_finished
     out_dir = ROOT / "_build" / "executed" / profile
@@ -70,9 +106,8 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
         # older configuration never block the build (paper runs are never touched)
         from .config import PROFILES
         shutil.rmtree(ROOT / PROFILES["smoke"]["output_dir"], ignore_errors=True)
-    import time
     entries = [e for e in load_matrix()[profile] if not only or e["notebook"] in only]
-    start = time.time()
+    todo = []
     for i, entry in enumerate(entries, 1):
         if not entry.get("site", True) and not force:
             run_dir = _run_of(entry, profile, data_dir)
@@ -85,18 +120,28 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
             params["data_dir"] = str(data_dir)
         if force:
             params["force"] = True
-        target = out_dir / f"{output_name(entry)}.ipynb"
-        print(f"[book] {i}/{len(entries)} {entry['notebook']} {params}", flush=True)
-        t0 = time.time()
-        try:
-            pm.execute_notebook(str(ROOT / "book" / f"{entry['notebook']}.ipynb"), str(target), parameters=params,
-                                kernel_name=KERNEL, cwd=str(ROOT), progress_bar=False, log_output=False)
-        except pm.PapermillExecutionError as e:
-            print(f"\n[book] {entry['notebook']} failed in cell {e.exec_count}: {e.ename}: {e.evalue}\n"
-                  + "\n".join(e.traceback), file=sys.stderr)
-            raise BuildError(f"notebook {entry['notebook']} failed; executed copy with the error: {target}") from e
-        print(f"[book] {i}/{len(entries)} {entry['notebook']} done in {time.time() - t0:.0f} s "
-              f"({time.time() - start:.0f} s so far)", flush=True)
+        todo.append((i, entry, params, out_dir / f"{output_name(entry)}.ipynb"))
+    waves = [[todo[k] for k in wave] for wave in plan_waves([t[1]["notebook"] for t in todo], jobs)]
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    start = time.time()
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn")) as pool:
+        for wave in waves:
+            futures = []
+            for i, entry, params, target in wave:
+                print(f"[book] {i}/{len(entries)} {entry['notebook']} {params}", flush=True)
+                futures.append(((i, entry, target), pool.submit(
+                    _execute_one, str(ROOT / "book" / f"{entry['notebook']}.ipynb"), str(target), params, threads)))
+            failed = None
+            for (i, entry, target), f in futures:
+                seconds, error = f.result()
+                if error:
+                    print(f"\n[book] {entry['notebook']} {error}", file=sys.stderr)
+                    failed = failed or (entry, target)
+                else:
+                    print(f"[book] {i}/{len(entries)} {entry['notebook']} done in {seconds:.0f} s "
+                          f"({time.time() - start:.0f} s so far)", flush=True)
+            if failed:
+                raise BuildError(f"notebook {failed[0]['notebook']} failed; executed copy with the error: {failed[1]}")
     return out_dir
 
 
@@ -201,8 +246,15 @@ def look_at_site(profile: str) -> None:
     print(f"[book] browser check: every page clean; screenshots in {shots}", flush=True)
 
 
-def build_book(profile="paper", data_dir=None, force=False, skip_build=False, only=None, reuse_only=False):
-    execute(profile, data_dir, force, only, reuse_only)
+def build_book(profile="paper", data_dir=None, force=False, skip_build=False, only=None, reuse_only=False, jobs=2):
+    import time
+    t0 = time.time()
+    execute(profile, data_dir, force, only, reuse_only, jobs)
+    t1 = time.time()
+    print(f"[book] notebooks: {t1 - t0:.0f} s", flush=True)
     if not skip_build:
         stage_and_build(profile)
+        t2 = time.time()
         look_at_site(profile)
+        print(f"[book] site built in {t2 - t1:.0f} s, browser check {time.time() - t2:.0f} s; "
+              f"{time.time() - t0:.0f} s in all", flush=True)

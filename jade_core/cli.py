@@ -220,8 +220,7 @@ def cmd_check_figures(a):
 def cmd_book(a):
     from .book import build_book
     build_book(profile=a.profile, data_dir=a.data_dir, force=a.force, skip_build=a.skip_build,
-               reuse_only=a.reuse_only,
-               only=a.only)
+               reuse_only=a.reuse_only, only=a.only, jobs=a.jobs)
 
 
 def main(argv=None):
@@ -292,6 +291,7 @@ def main(argv=None):
     p.add_argument("--reuse-only", action="store_true",
                    help="never train the other seeds: build from the finished runs that exist")
     p.add_argument("--only", nargs="*", help="run only these notebooks (names without .ipynb)")
+    p.add_argument("--jobs", type=int, default=2, help="notebooks executed side by side (default 2)")
     p.set_defaults(func=cmd_book)
     a = parser.parse_args(argv)
     try:

@@ -106,3 +106,13 @@ def test_an_unknown_parameter_is_refused_with_the_known_ones(data_dir, tmp_path)
                             progress_bar=False)
     assert e.value.ename == "ConfigError"
     assert "unknown parameter sed: this chapter's parameters are profile, seed, data_dir" in e.value.evalue
+
+
+def test_notebooks_run_side_by_side_only_after_the_runs_they_read():
+    from jade_core.book import plan_waves
+    names = [e["notebook"] for e in load_matrix()["smoke"]]
+    assert plan_waves(names, 1) == [list(range(len(names)))]            # one job: the matrix order
+    first, middle, last = ([names[k] for k in w] for w in plan_waves(names, 2))
+    assert set(first) == {"single", "paired", "jade"}                    # the chapters that train runs
+    assert {"table1", "figure2", "swaps", "budget"} <= set(middle) and last == ["intro"]
+    assert sorted(k for w in plan_waves(names, 2) for k in w) == list(range(len(names)))
