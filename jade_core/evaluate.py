@@ -104,6 +104,7 @@ def matching_report(model, svhn_split, mnist_split, precision="fp32", channels_l
     """
     from .losses import kl_gaussians  # here to keep evaluate importable on its own
     from .models import LATENT_CONTENT as C
+    from .models import split_latent
     xs, ys = svhn_split
     xm, ym = mnist_split
     mu_s, lv_s = posterior_stats(model, xs, "svhn", precision, channels_last, device)
@@ -112,7 +113,8 @@ def matching_report(model, svhn_split, mnist_split, precision="fp32", channels_l
         ref_mu, ref_y = mu_m, ym
     else:
         ref_mu, ref_y = posterior_stats(model, mnist_ref[0], "mnist", precision, channels_last, device)[0], mnist_ref[1]
-    out = {"centroid_accuracy": nearest_centroid_accuracy(mu_s[:, :C], ys, ref_mu[:, :C], ref_y), "n": int(len(ys))}
+    out = {"centroid_accuracy": nearest_centroid_accuracy(split_latent(mu_s)[0], ys, split_latent(ref_mu)[0], ref_y),
+           "n": int(len(ys))}
     if lv_s is not None:
         g = torch.Generator().manual_seed(seed)
         ym = torch.as_tensor(ym)

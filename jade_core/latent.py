@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .evaluate import posterior_stats
-from .models import LATENT_CONTENT
+from .models import LATENT_CONTENT, split_latent
 
 
 def latent_means(model, x: torch.Tensor, dataset: str = "svhn", batch: int = 1000,
@@ -119,9 +119,9 @@ def latent_summary(model, x, labels, seed: int = 0, n_per_class: int = 500, n_re
     labels = np.asarray(labels)
     a, counts = normalised_variance_by_class(z, labels, n_per_class, n_reference, seed)
     eta = eta_squared(z, labels)
-    out = {"content_within": float(np.nanmean(a[:, :LATENT_CONTENT])),
-           "content_eta2": float(np.nanmean(eta[:LATENT_CONTENT])), "min_class_count": int(counts.min())}
-    if z.shape[1] > LATENT_CONTENT:
-        out.update(style_within=float(np.nanmean(a[:, LATENT_CONTENT:])),
-                   style_eta2=float(np.nanmean(eta[LATENT_CONTENT:])))
+    (a_content, a_style), (eta_content, eta_style) = split_latent(a), split_latent(eta)
+    out = {"content_within": float(np.nanmean(a_content)),
+           "content_eta2": float(np.nanmean(eta_content)), "min_class_count": int(counts.min())}
+    if a_style.shape[-1]:  # JADE; a classifier's 10-d bottleneck is all "content"
+        out.update(style_within=float(np.nanmean(a_style)), style_eta2=float(np.nanmean(eta_style)))
     return out

@@ -34,7 +34,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .models import LATENT_CONTENT
+from .models import split_latent
 
 
 def kl_std_normal(mu, logvar):
@@ -78,8 +78,9 @@ def reparameterize(mu, logvar):
 def kl_match(mu_x, logvar_x, mu_y, logvar_y):
     """The matching term of Eq. 2: KL(q(z2|x,l) || q(z4|y,l)) on the content dims of
     an SVHN image x and an MNIST image y of the same class l (row i with row i)."""
-    c = LATENT_CONTENT
-    return kl_gaussians(mu_x[:, :c], logvar_x[:, :c], mu_y[:, :c], logvar_y[:, :c])
+    (mu_x, _), (logvar_x, _) = split_latent(mu_x), split_latent(logvar_x)
+    (mu_y, _), (logvar_y, _) = split_latent(mu_y), split_latent(logvar_y)
+    return kl_gaussians(mu_x, logvar_x, mu_y, logvar_y)
 
 
 def elbo_terms(model, x, labels, dataset, sigma, rec_reduction="sum", label_smoothing=0.0):
@@ -101,11 +102,11 @@ def elbo_terms(model, x, labels, dataset, sigma, rec_reduction="sum", label_smoo
     rec = log_likelihood(dataset, model.decoders[dataset](z), x, sigma)
     if rec_reduction == "mean":
         rec = rec / x[0].numel()
-    cls = -F.cross_entropy(model.classifier(z[:, :LATENT_CONTENT]).float(), labels, reduction="none",
+    cls = -F.cross_entropy(model.classifier(split_latent(z)[0]).float(), labels, reduction="none",
                            label_smoothing=label_smoothing)
-    c = LATENT_CONTENT
-    kl_content = kl_std_normal(mu[:, :c], logvar[:, :c])
-    kl_style = kl_std_normal(mu[:, c:], logvar[:, c:])
+    (mu_content, mu_style), (logvar_content, logvar_style) = split_latent(mu), split_latent(logvar)
+    kl_content = kl_std_normal(mu_content, logvar_content)
+    kl_style = kl_std_normal(mu_style, logvar_style)
     return dict(rec=rec, cls=cls, kl_style=kl_style, kl_content=kl_content,
                 elbo=rec + cls - kl_style - kl_content, mu=mu, logvar=logvar)
 

@@ -27,6 +27,13 @@ LATENT_STYLE = 10    # dimensions used only for reconstruction (z1 / z3)
 LATENT = LATENT_CONTENT + LATENT_STYLE
 
 
+def split_latent(z):
+    """``(content, style)`` parts of latents ``z`` (..., 20), tensors or arrays: dims 0..9 are the content
+    (z2 for SVHN, z4 for MNIST), read by the shared classifier and matched by Eq. 2's KL; dims 10..19
+    the style (z1 / z3), used only for reconstruction."""
+    return z[..., :LATENT_CONTENT], z[..., LATENT_CONTENT:]
+
+
 def conv_stack(in_ch, filters, pool_after):
     layers, c = [], in_ch
     for i, f in enumerate(filters):
@@ -175,7 +182,7 @@ class JADE(nn.Module):
     def forward(self, x, dataset="svhn"):
         """Class logits from the posterior mean of the content dimensions."""
         mu, _ = self.posterior(x, dataset)
-        return self.classifier(mu[:, :LATENT_CONTENT])
+        return self.classifier(split_latent(mu)[0])
 
 
 MODELS = {"single": SingleClassifier, "paired": PairedClassifier, "jade": JADE}

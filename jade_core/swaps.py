@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .evaluate import predict
-from .models import LATENT_CONTENT
+from .models import split_latent
 
 
 @torch.no_grad()
@@ -36,8 +36,8 @@ def swap(model, content_x, content_dataset, style_x, style_dataset, decoder_data
     was_training = model.training
     model.eval()
     try:
-        c = model.posterior(content_x, content_dataset)[0][:, :LATENT_CONTENT].float()
-        s = model.posterior(style_x, style_dataset)[0][:, LATENT_CONTENT:].float()
+        c = split_latent(model.posterior(content_x, content_dataset)[0])[0].float()
+        s = split_latent(model.posterior(style_x, style_dataset)[0])[1].float()
         z = torch.cat([c[:, None].expand(-1, len(s), -1), s[None].expand(len(c), -1, -1)], -1).flatten(0, 1)
         out = torch.cat([torch.sigmoid(model.decoders[decoder_dataset](z[i:i + batch]).float())
                          for i in range(0, len(z), batch)])

@@ -48,3 +48,13 @@ def test_seed_fixes_initial_weights():
     torch.manual_seed(1)
     b = build_model("jade").state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_split_latent_gives_content_dims_0_to_9_and_style_10_to_19():
+    import numpy as np
+    import torch
+    from jade_core.models import split_latent
+    c, s = split_latent(torch.arange(40).view(2, 20))
+    assert c.tolist()[1] == list(range(20, 30)) and s.tolist()[0] == list(range(10, 20))
+    c, s = split_latent(np.arange(20))
+    assert list(c) == list(range(10)) and list(s) == list(range(10, 20))
