@@ -85,9 +85,12 @@ def check_parameters(profile="paper", seed=0, data_dir=None, output_dir=None, se
     if not Path(data_dir).is_dir():
         raise ConfigError(f"parameter data_dir={data_dir!r}: the directory does not exist. Pass a data mirror "
                           "such as ../shared/data (or set $JADE_DATA_DIR); see the README.")
+    # an output_dir of one's own takes the figures too (under <output_dir>/figures), so re-running a
+    # chapter elsewhere never overwrites the committed figures/
     out = dict(profile=profile, seed=seed, data_dir=data_dir,
                output_dir=str(project_path(output_dir or PROFILES[profile].get("output_dir", "results"))),
-               figures=project_path(FIGURES[profile]), **extra)
+               figures=project_path(output_dir) / "figures" if output_dir else project_path(FIGURES[profile]),
+               **extra)
     if seeds is not None:
         out["seeds"] = list(seeds)
     out["figures"].mkdir(parents=True, exist_ok=True)

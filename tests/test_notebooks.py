@@ -36,6 +36,7 @@ def test_sources_carry_no_outputs_and_one_parameters_cell(name):
 def test_a_chapter_runs_alone_with_papermill(data_dir, tmp_path):
     import papermill as pm
     out = tmp_path / "single.ipynb"
+    (ROOT / "_build" / "smoke-figures" / "single-local-seed3-curve.png").unlink(missing_ok=True)
     pm.execute_notebook(str(BOOK / "single.ipynb"), str(out), kernel_name="python3", cwd=str(ROOT),
                         parameters={"seed": 3, "profile": "smoke", "data_dir": data_dir,
                                     "output_dir": str(tmp_path / "runs")},
@@ -43,6 +44,8 @@ def test_a_chapter_runs_alone_with_papermill(data_dir, tmp_path):
     text = out.read_text()
     assert "SVHN error" in text and "local protocol" in text
     assert (tmp_path / "runs" / "runs" / "single" / "local-seed3" / "metrics.json").exists()
+    assert (tmp_path / "runs" / "figures" / "single-local-seed3-curve.png").exists()  # figures follow output_dir
+    assert not (ROOT / "_build" / "smoke-figures" / "single-local-seed3-curve.png").exists()
 
 
 @pytest.mark.notebooks
