@@ -16,7 +16,8 @@ Dis-Entanglement". The modules follow the paper:
 - :mod:`jade_core.studies`  the label-budget and tuned-recipe studies (search, choice, final runs)
 - :mod:`jade_core.cli`      the ``jade`` command line
 """
-from .config import PROFILES, PROTOCOLS, VARIANTS, ConfigError, RunConfig, resolve_config
+from .config import PROFILES, PROTOCOLS, VARIANTS, ConfigError, JadeError, RunConfig, resolve_config
 
-__version__ = "0.2.0"
-__all__ = ["ConfigError", "RunConfig", "resolve_config", "PROFILES", "VARIANTS", "PROTOCOLS", "__version__"]
+__version__ = "0.3.0"  # the one place of the version (pyproject.toml reads it)
+__all__ = ["ConfigError", "JadeError", "RunConfig", "resolve_config", "PROFILES", "VARIANTS", "PROTOCOLS",
+           "__version__"]

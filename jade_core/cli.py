@@ -24,6 +24,7 @@ from .config import (
     REC_REDUCTIONS,
     VARIANTS,
     ConfigError,
+    JadeError,
     RunConfig,
     default_data_dir,
     resolve_config,
@@ -158,14 +159,14 @@ def cmd_export(a):
 def cmd_check_data(a):
     import numpy as np
 
-    from .data import load_split
+    from .data import DataError, load_split
     d = a.data_dir or default_data_dir()
     missing = []
     for ds, split in (("mnist", "train"), ("mnist", "test"), ("svhn", "train"), ("svhn", "test")):
         try:
             x, y, _, src = load_split(d, ds, split, a.download)
             print(f"{ds} {split}: {len(y)} images from {src}; per class {np.bincount(y, minlength=10).tolist()}")
-        except ConfigError as e:
+        except DataError as e:
             print(f"{ds} {split}: unavailable: {e}")
             missing.append((ds, split))
     # the same rule as data.available_protocols, from the loads above instead of loading again
@@ -296,7 +297,7 @@ def main(argv=None):
     a = parser.parse_args(argv)
     try:
         return a.func(a) or 0
-    except ConfigError as e:
+    except JadeError as e:  # a parameter, the data or a run folder: one line, no traceback
         print(f"jade {a.command}: error: {e}", file=sys.stderr)
         return 2
 

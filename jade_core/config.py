@@ -20,7 +20,12 @@ OPTIMIZERS = ("adam", "adamw")
 LR_SCHEDULES = ("constant", "onecycle")
 
 
-class ConfigError(ValueError):
+class JadeError(ValueError):
+    """A mistake the user can fix (a parameter, the data, a run folder): one message that names the
+    problem and the fix. The command line prints it as one line, without a traceback."""
+
+
+class ConfigError(JadeError):
     """A parameter is wrong. The message names it, what it accepts, and the fix."""
 
 

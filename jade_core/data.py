@@ -41,7 +41,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .config import ConfigError, RunConfig
+from .config import JadeError, RunConfig
 
 SHAPES = {"mnist": (28, 28), "svhn": (3, 32, 32)}
 MNIST_TRAIN_SIZE = 45000
@@ -59,7 +59,7 @@ MNIST_RAW_SHA256 = {
 }
 
 
-class DataError(ConfigError):
+class DataError(JadeError):
     """The data is missing or malformed. The message says what to do."""
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .config import ConfigError, RunConfig, validate
+from .config import ConfigError, JadeError, RunConfig, validate
 from .data import SHAPES, to_float
 from .evaluate import predict
 from .models import build_model
@@ -109,7 +109,7 @@ def save_torch(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
-class RunBusy(ConfigError):
+class RunBusy(JadeError):
     """Another process holds the lock of a run folder."""
 
 

@@ -3,7 +3,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import tomllib
+try:
+    import tomllib  # Python >= 3.11
+except ImportError:  # Python 3.10 (supported): the same parser from PyPI
+    tomllib = __import__("pytest").importorskip("tomli")
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 from jade_core.config import ConfigError, resolve_config
+from jade_core.data import DataError
 from jade_core.runs import RunBusy, load_run, partial_dir, run_lock
 from jade_core.train import TrainingInterrupted, init_seed, train
 
@@ -117,7 +118,7 @@ def test_too_small_mnist_mirror_is_refused(tmp_path, data_dir):
         shutil.copy(f"{data_dir}/{f}", tmp_path / f)
     with np.load(f"{data_dir}/mnist_train.npz") as d:
         np.savez(tmp_path / "mnist_train.npz", x=d["x"][:1000], y=d["y"][:1000], index=d["index"][:1000])
-    with pytest.raises(ConfigError, match="has 1000 images.*more than 45000"):
+    with pytest.raises(DataError, match="has 1000 images.*more than 45000"):
         train(variant="paired", profile="smoke", data_dir=str(tmp_path), output_dir=str(tmp_path / "out"),
               progress=False)
 
@@ -215,7 +216,7 @@ def test_mnist_sorted_by_label_is_refused(tmp_path, data_dir):
     with np.load(f"{data_dir}/mnist_train.npz") as d:
         order = np.argsort(d["y"], kind="stable")
         np.savez(tmp_path / "mnist_train.npz", x=d["x"][order], y=d["y"][order], index=d["index"][order])
-    with pytest.raises(ConfigError, match="sorted by label"):
+    with pytest.raises(DataError, match="sorted by label"):
         train(variant="paired", profile="smoke", data_dir=str(tmp_path), output_dir=str(tmp_path / "out"),
               progress=False)
 

@@ -66,10 +66,12 @@ def test_finished_run_is_reused_and_never_overwritten(smoke):
 def test_bad_input_fails_before_training_and_keeps_results(smoke, tmp_path):
     path = train(variant="single", progress=False, **smoke)
     before = {f: (path / f).read_bytes() for f in FILES}
-    for kw, word in ((dict(epochs=0), "epochs"), (dict(labels_per_class=600), "labels_per_class"),
-                     (dict(data_dir=str(tmp_path / "none")), "does not exist"), (dict(protocol="paper"), "SVHN train"),
-                     (dict(variant="vae"), "variant")):
-        with pytest.raises(ConfigError, match=word):
+    from jade_core.data import DataError
+    for kw, error, word in ((dict(epochs=0), ConfigError, "epochs"), (dict(variant="vae"), ConfigError, "variant"),
+                            (dict(labels_per_class=600), DataError, "labels_per_class"),
+                            (dict(data_dir=str(tmp_path / "none")), DataError, "does not exist"),
+                            (dict(protocol="paper"), DataError, "SVHN train")):
+        with pytest.raises(error, match=word):
             train(**{"variant": "single", "seed": 7, "progress": False, **smoke, **kw})
     assert before == {f: (path / f).read_bytes() for f in FILES}
     assert [p.name for p in path.parent.iterdir() if not p.name.endswith(".lock")] == [path.name]
