@@ -3,7 +3,8 @@
 Banijamali, Karimi, Wong & Ghodsi, "JADE: Joint Autoencoders for
 Dis-Entanglement". The modules follow the paper:
 
-- :mod:`jade_core.data`     MNIST, SVHN, the few-label pool and the two SVHN protocols
+- :mod:`jade_core.data`     MNIST and SVHN from a mirror or the official files, the tensors of a run
+- :mod:`jade_core.split`    the few-label pool, validation and evaluation images of the two SVHN protocols
 - :mod:`jade_core.models`   single classifier, paired classifier, JADE (Section 3)
 - :mod:`jade_core.losses`   the ELBO of Eq. 1 and the objective of Eq. 2
 - :mod:`jade_core.augment`  the tuned recipe's SVHN augmentation (the paper uses none)

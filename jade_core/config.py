@@ -29,6 +29,10 @@ class ConfigError(JadeError):
     """A parameter is wrong. The message names it, what it accepts, and the fix."""
 
 
+class DataError(JadeError):
+    """The data is missing or malformed. The message says what to do."""
+
+
 @dataclass
 class RunConfig:
     """The resolved parameters of one training run (one variant, one seed)."""

@@ -41,13 +41,11 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .config import JadeError, RunConfig
+from .config import DataError, RunConfig
+from .split import LOCAL_EVALUATION, protocol_split
 
 SHAPES = {"mnist": (28, 28), "svhn": (3, 32, 32)}
 MNIST_TRAIN_SIZE = 45000
-# The fixed cut of the local protocol, in official SVHN test indices.
-LOCAL_DEVELOPMENT = (0, 2500)     # pools and validation images
-LOCAL_EVALUATION = (2500, 8000)   # reported error only
 
 # sha256 of the four official, uncompressed MNIST IDX files (the names
 # torchvision expects under MNIST/raw); a file that differs is refused.
@@ -57,10 +55,6 @@ MNIST_RAW_SHA256 = {
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
-
-
-class DataError(JadeError):
-    """The data is missing or malformed. The message says what to do."""
 
 
 def _sha256(path: Path) -> str:
@@ -213,84 +207,6 @@ def available_protocols(data_dir, download: bool = False) -> list:
         except DataError:
             pass
     return out
-
-
-def select_pool(labels: np.ndarray, per_class: int, seed: int, where: str = "SVHN") -> np.ndarray:
-    """Positions (in ``labels``) of a class-balanced labelled pool: ``per_class`` images of each digit.
-
-    Chosen by ``seed`` alone (numpy's PCG64), so the same seed gives the same
-    pool on every machine. Returned as (10, per_class), row c holding digit c
-    in the order drawn.
-    """
-    rng = np.random.default_rng(seed)
-    out = []
-    for c in range(10):
-        idx = np.flatnonzero(labels == c)
-        if per_class > len(idx):
-            raise DataError(f"labels_per_class={per_class} but {where} has only {len(idx)} images of digit {c}. "
-                            f"Choose labels_per_class <= {min(np.bincount(labels, minlength=10))}.")
-        out.append(rng.choice(idx, size=per_class, replace=False))
-    return np.stack(out)  # (10, per_class)
-
-
-def select_validation(labels: np.ndarray, exclude: np.ndarray, per_class: int, seed: int,
-                      where: str = "SVHN") -> np.ndarray:
-    """Positions of ``per_class`` validation images of each digit, none of them in ``exclude`` (the pool).
-
-    A separate random stream from the pool's (seeded by ``seed`` and a fixed
-    tag), so the pool of a seed does not depend on ``per_class``.
-    """
-    rng = np.random.default_rng([seed, 0x7A1])
-    free = np.ones(len(labels), dtype=bool)
-    free[np.asarray(exclude, dtype=int).ravel()] = False
-    out = []
-    for c in range(10):
-        idx = np.flatnonzero((labels == c) & free)
-        if per_class > len(idx):
-            raise DataError(f"val_per_class={per_class} but {where} has only {len(idx)} images of digit {c} "
-                            f"left outside the labelled pool. Choose val_per_class <= {len(idx)} "
-                            "or a smaller labels_per_class.")
-        out.append(rng.choice(idx, size=per_class, replace=False))
-    return np.concatenate(out).astype(int) if out else np.zeros(0, dtype=int)
-
-
-def local_parts(official_index: np.ndarray) -> tuple:
-    """Positions of the development and evaluation parts of the local protocol's fixed cut."""
-    official_index = np.asarray(official_index)
-    dev = np.flatnonzero((official_index >= LOCAL_DEVELOPMENT[0]) & (official_index < LOCAL_DEVELOPMENT[1]))
-    ev = np.flatnonzero((official_index >= LOCAL_EVALUATION[0]) & (official_index < LOCAL_EVALUATION[1]))
-    return dev, ev
-
-
-def protocol_split(protocol: str, labels: np.ndarray, official_index: np.ndarray, labels_per_class: int,
-                   val_per_class: int, seed: int, eval_labels: np.ndarray | None = None,
-                   eval_size: int | None = None) -> dict:
-    """The SVHN split of one run: positions of ``pool`` (10, k), ``val`` and ``eval``.
-
-    ``local``: ``labels``/``official_index`` are the SVHN test digits of the
-    mirror; pool and validation come from the development part, evaluation is
-    the whole evaluation part (or a fixed, seed-independent subset of
-    ``eval_size``), the same for every seed and budget.
-    ``paper``: ``labels`` is the SVHN train split (pool and validation), and the
-    evaluation is every image of the test split (``eval_labels``).
-    """
-    if protocol == "local":
-        dev, ev = local_parts(official_index)
-        if len(ev) == 0:
-            raise DataError("the SVHN test digits hold no image of the local protocol's evaluation part "
-                            f"(official test indices {LOCAL_EVALUATION[0]}..{LOCAL_EVALUATION[1] - 1}). "
-                            "Use the mirror of ../shared/data or the official test_32x32.mat.")
-        where = f"the development part (official SVHN test indices {LOCAL_DEVELOPMENT[0]}..{LOCAL_DEVELOPMENT[1] - 1})"
-        pool = dev[select_pool(labels[dev], labels_per_class, seed, where)]
-        val = dev[select_validation(labels[dev], np.searchsorted(dev, pool.ravel()), val_per_class, seed, where)]
-    else:
-        pool = select_pool(labels, labels_per_class, seed, "the SVHN train split")
-        val = select_validation(labels, pool.ravel(), val_per_class, seed, "the SVHN train split")
-        ev = np.arange(len(eval_labels if eval_labels is not None else labels))
-    if eval_size is not None and eval_size < len(ev):
-        # a fixed, seed-independent subset so smoke runs of every seed share it
-        ev = np.sort(np.random.default_rng(12345).choice(ev, eval_size, replace=False))
-    return {"pool": pool, "val": val, "eval": ev}
 
 
 def to_float(x: np.ndarray) -> torch.Tensor:

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 from jade_core.config import resolve_config
-from jade_core.data import DataError, build_splits, export_mirror, load_split, protocol_split, select_pool, select_validation
+from jade_core.data import DataError, build_splits, export_mirror, load_split
+from jade_core.split import protocol_split, select_pool, select_validation
 
 
 def test_mirror_shapes_and_dtypes(data_dir):
