@@ -137,11 +137,18 @@ def cmd_verify(a):
 
 def cmd_table(a):
     from .report import markdown_table1
-    from .runs import collect_table1
-    df = collect_table1(a.output_dir, a.protocol)
-    if df.empty:
-        raise ConfigError(f"no finished runs under {a.output_dir}/runs; train some with `jade train`.")
-    print(markdown_table1(df))
+    from .runs import collect_recipe, collect_table1
+    if a.recipe:
+        df, chosen = collect_recipe(a.output_dir, a.protocol)
+        if df.empty:
+            raise ConfigError(f"no finished run of the tuned recipe under {a.output_dir}/recipe; "
+                              "make them with `jade study recipe`.")
+        print(markdown_table1(df, recipe=chosen))
+    else:
+        df = collect_table1(a.output_dir, a.protocol)
+        if df.empty:
+            raise ConfigError(f"no finished runs under {a.output_dir}/runs; train some with `jade train`.")
+        print(markdown_table1(df))
     from .runs import provenance
     # on stderr, so the Markdown on stdout stays what the README quotes
     for r in provenance(df.path).itertuples():
@@ -242,6 +249,7 @@ def main(argv=None):
     p = sub.add_parser("table", help="Table 1 from the finished runs (never trains)")
     p.add_argument("--output-dir", default="results")
     p.add_argument("--protocol", choices=PROTOCOLS)
+    p.add_argument("--recipe", action="store_true", help="the tuned recipe's runs (OUTPUT_DIR/recipe) instead")
     p.set_defaults(func=cmd_table)
     p = sub.add_parser("export", help="write an offline mirror (npz) from the official files")
     p.add_argument("--out", required=True)

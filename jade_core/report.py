@@ -146,12 +146,14 @@ def claims_table(runs: pd.DataFrame, claims, alpha: float = 0.05) -> pd.DataFram
     return out
 
 
-def markdown_table1(runs: pd.DataFrame) -> str:
-    """Table 1 and the claims as Markdown (``jade table``; the README quotes it verbatim, tested)."""
+def markdown_table1(runs: pd.DataFrame, recipe: str | None = None) -> str:
+    """Table 1 and the claims as Markdown (``jade table``; the README quotes it verbatim, tested).
+    ``recipe``: the name of the training recipe the runs share, said in the first line."""
     from .plotting import VARIANT_NAMES
     summary = summary_table(runs).set_index("variant")
     protocol = ", ".join(sorted(set(runs.protocol)))
-    lines = [f"SVHN error (%) on the {protocol} protocol, mean ± sd over seeds; MNIST test error (%).", "",
+    lines = [f"SVHN error (%) on the {protocol} protocol" + (f", tuned recipe {recipe}" if recipe else "")
+             + ", mean ± sd over seeds; MNIST test error (%).", "",
              "| model | seeds | SVHN error | MNIST error | still on the plateau | restarts |", "|---|---|---|---|---|---|"]
     for v in VARIANT_ORDER:
         if v not in summary.index:

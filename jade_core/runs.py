@@ -366,6 +366,18 @@ def collect_table1(output_dir="results", protocol=None) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else main.iloc[:0]
 
 
+def collect_recipe(output_dir="results", protocol=None) -> tuple:
+    """The tuned recipe's final runs (``output_dir/recipe``, made by ``jade study recipe``): ``(runs,
+    chosen)``, the runs of the three models at the recipe of ``choice.json`` only (its name tag)."""
+    root = Path(output_dir) / "recipe"
+    if not (root / "choice.json").exists():
+        return collect_metrics(root, protocol).iloc[:0], None
+    choice = json.loads((root / "choice.json").read_text())
+    runs = collect_metrics(root, protocol)
+    tags = {config_tag(name_of({**choice["recipe"], "variant": v, "seed": 0})) for v in set(runs.variant)}
+    return runs[runs.config.isin(tags)].reset_index(drop=True), choice["chosen"]
+
+
 def finalize(cfg: RunConfig, work: Path) -> Path:
     """Move a finished ``.partial`` folder into place, replacing an old run last."""
     (work / "checkpoint.pt").unlink(missing_ok=True)

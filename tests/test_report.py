@@ -35,20 +35,20 @@ def test_runs_stuck_at_chance_are_flagged_from_the_training_loss():
     assert empty.empty and "svhn_mean" in empty.columns and empty.set_index("variant").index.empty
 
 
-def test_readme_quotes_jade_table_of_the_committed_runs():
-    """The README's results block is exactly what `jade table` prints from results/ (never typed by hand)."""
+@pytest.mark.parametrize("name", ["jade-table", "jade-recipe-table"])
+def test_readme_quotes_jade_table_of_the_committed_runs(name):
+    """The README's results blocks are exactly what `jade table` (and `jade table --recipe`) print from
+    results/ (never typed by hand); benchmarks/update_readme.py pastes them."""
+    import importlib.util
     import re
     from pathlib import Path
-
-    from jade_core.report import markdown_table1
-    from jade_core.runs import collect_table1
     root = Path(__file__).resolve().parents[1]
-    block = re.search(r"<!-- jade-table:start -->\n(.*?)<!-- jade-table:end -->",
-                      (root / "README.md").read_text(), re.S)
-    assert block, "README lacks the jade-table markers"
-    runs = collect_table1(root / "results")
-    expected = (markdown_table1(runs) + "\n") if len(runs) else ""
-    assert block.group(1) == expected, "README out of date: paste the output of `jade table` between the markers"
+    spec = importlib.util.spec_from_file_location("update_readme", root / "benchmarks" / "update_readme.py")
+    update = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(update)
+    block = re.search(rf"<!-- {name}:start -->\n(.*?)<!-- {name}:end -->", (root / "README.md").read_text(), re.S)
+    assert block, f"README lacks the {name} markers"
+    assert block.group(1) == update.blocks()[name], "README out of date: run python benchmarks/update_readme.py"
 
 
 def _fake_run(output_dir, variant, seed, mnist_val, **changes):
@@ -91,3 +91,18 @@ def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tm
                     ("paired", "tuned recipe", 9600, 3): 0.8}
     assert gap.mnist_error.round(2).tolist() == [1.5, 1.0, 0.9, 0.6]
     assert report.mnist_gap(tmp_path, tmp_path / "none", tmp_path / "recipe").empty
+
+
+def test_collect_recipe_takes_the_chosen_recipes_runs_only(tmp_path):
+    import json
+
+    from jade_core.runs import collect_recipe
+    recipe = {"optimizer": "adamw", "lr_schedule": "onecycle", "epochs": 600, "profile": "paper", "protocol": "local"}
+    (tmp_path / "recipe").mkdir()
+    (tmp_path / "recipe" / "choice.json").write_text(json.dumps({"chosen": "r", "recipe": recipe, "table": []}))
+    for v in ("single", "paired"):
+        _fake_run(tmp_path / "recipe", v, 0, 0.9, optimizer="adamw", lr_schedule="onecycle", epochs=600)
+    _fake_run(tmp_path / "recipe", "paired", 1, 0.9, optimizer="adamw", lr_schedule="onecycle", epochs=300)  # another
+    runs, chosen = collect_recipe(tmp_path)
+    assert chosen == "r" and sorted(runs.variant) == ["paired", "single"] and set(runs.seed) == {0}
+    assert collect_recipe(tmp_path / "nothing")[0].empty
