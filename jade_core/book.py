@@ -250,6 +250,9 @@ def build_book(profile="paper", data_dir=None, force=False, skip_build=False, on
     import time
     t0 = time.time()
     execute(profile, data_dir, force, only, reuse_only, jobs)
+    if profile == "paper":  # what drew the committed figures (jade check-figures compares with it)
+        from .figcheck import write_made_with
+        write_made_with(ROOT / "figures")
     t1 = time.time()
     print(f"[book] notebooks: {t1 - t0:.0f} s", flush=True)
     if not skip_build:
