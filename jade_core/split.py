@@ -57,7 +57,7 @@ def select_validation(labels: np.ndarray, exclude: np.ndarray, per_class: int, s
                             f"left outside the labelled pool. Choose val_per_class <= {len(idx)} "
                             "or a smaller labels_per_class.")
         out.append(rng.choice(idx, size=per_class, replace=False))
-    return np.concatenate(out).astype(int) if out else np.zeros(0, dtype=int)
+    return np.concatenate(out).astype(int)  # ten arrays, empty ones included when per_class is 0
 
 
 def local_parts(official_index: np.ndarray) -> tuple:
