@@ -122,6 +122,12 @@ class RunConfig:
         return "-".join([self.protocol, *tags, f"seed{self.seed}"])
 
     @property
+    def steps_per_epoch(self) -> int:
+        """Optimisation steps per pass over the labelled pool of 10 x ``labels_per_class`` images
+        (the last batch may be short)."""
+        return -(-10 * self.labels_per_class // self.batch_size)
+
+    @property
     def run_dir(self) -> Path:
         return Path(self.output_dir) / "runs" / self.variant / self.run_name
 

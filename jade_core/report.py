@@ -300,31 +300,31 @@ def recipe_label(cfg: dict) -> str:
     return "plain, one-cycle schedule" if d["lr_schedule"] == "onecycle" else "plain, constant learning rate"
 
 
-def mnist_gap(table1="results", schedule="results/mnist-schedule", recipe="results/recipe") -> pd.DataFrame:
+def mnist_gap(table1="results", schedule="results/mnist-schedule") -> pd.DataFrame:
     """Where Table 1's MNIST error gap comes from: per run, the MNIST validation error (what decides)
     and test error, with the SVHN validation and evaluation errors, for
 
     - the runs of ``schedule`` (one folder per sweep run: the plain recipe with a one-cycle schedule),
     - Table 1's runs of the same models and seeds (the plain recipe, constant learning rate),
-    - the tuned recipe's runs in ``recipe`` (paired and JADE).
+    - the tuned recipe's runs (:func:`jade_core.runs.collect_recipe` of ``table1``; paired and JADE).
 
     Columns: variant, seed, recipe (:func:`recipe_label`), steps, mnist_val_error, mnist_error,
     svhn_val_error, svhn_error."""
     import json
     from pathlib import Path
 
-    from .runs import collect_metrics
-    parts = [collect_metrics(d) for d in sorted(Path(schedule).iterdir()) if d.is_dir()] if Path(schedule).is_dir() else []
-    sched = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
-    if sched is None:
-        return pd.DataFrame(columns=["variant", "seed", "recipe", "steps", "mnist_val_error", "mnist_error",
-                                     "svhn_val_error", "svhn_error"])
+    from .runs import collect_metrics, collect_recipe
+    cols = ["variant", "seed", "recipe", "steps", "mnist_val_error", "mnist_error", "svhn_val_error", "svhn_error"]
+    parts = [collect_metrics(d) for d in sorted(Path(schedule).glob("*/"))]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    sched = pd.concat(parts, ignore_index=True)
     plain = collect_metrics(table1)
     plain = plain[(plain.config == "") & plain.set_index(["variant", "seed"]).index.isin(
         list(zip(sched.variant, sched.seed)))]
-    tuned = collect_metrics(recipe) if Path(recipe).is_dir() else plain.iloc[:0]
+    tuned = collect_recipe(table1)[0]
     tuned = tuned[tuned.variant.isin(sorted(set(sched.variant)))]
     runs = pd.concat([plain, sched, tuned], ignore_index=True)
     runs["recipe"] = [recipe_label(json.loads((Path(p) / "config.json").read_text())["config"]) for p in runs.path]
-    cols = ["variant", "seed", "recipe", "steps", "mnist_val_error", "mnist_error", "svhn_val_error", "svhn_error"]
     return runs[cols].sort_values(["variant", "recipe", "steps", "seed"]).reset_index(drop=True)

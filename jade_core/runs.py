@@ -57,13 +57,19 @@ def on_plateau(ce) -> bool:
     return ce >= PLATEAU_FRACTION * math.log(10)
 
 
-def source_hash() -> str:
-    """sha256 (16 hex) of the package's Python sources: which code trained a run, with or without git."""
+def _sources_digest(files) -> str:
+    """sha256 (16 hex) of (file name, contents) pairs in name order: what :func:`source_hash` records,
+    computed the same way from a working tree or from git blobs (:func:`_source_hashes`)."""
     import hashlib
     h = hashlib.sha256()
-    for f in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    for name, data in sorted(files):
+        h.update(name.encode() + b"\0" + data)
     return h.hexdigest()[:16]
+
+
+def source_hash() -> str:
+    """sha256 (16 hex) of the package's Python sources: which code trained a run, with or without git."""
+    return _sources_digest((f.name, f.read_bytes()) for f in Path(__file__).parent.glob("*.py"))
 
 
 def git_commit() -> str | None:
@@ -288,6 +294,12 @@ def config_tag(run_name: str) -> str:
     return re.sub(r"^(local|paper)-?", "", re.sub(r"-?seed\d+$", "", run_name))
 
 
+def config_tag_of(changes: dict, variant: str = "jade") -> str:
+    """The name tag of the configuration that changes ``changes`` from the profile's defaults
+    (``{"w_match": 0.0}`` -> ``wm0``)."""
+    return config_tag(name_of({**changes, "variant": variant, "seed": 0}))
+
+
 def rename_to_scheme(output_dir, dry_run: bool = False) -> list:
     """Rename every finished run folder under ``output_dir`` (searched recursively for ``runs/``) to
     the name its configuration gives it; returns ``(old, new)`` pairs. A folder whose new name is
@@ -355,13 +367,11 @@ def collect_table1(output_dir="results", protocol=None) -> pd.DataFrame:
     (no name tag) and the ablations (:data:`ABLATIONS`, e.g. JADE with ``w_match = 0`` as
     ``jade_nomatch``) under their folders, at their configuration (:data:`ABLATION_CONFIG`). Runs of
     other configurations in the same folders (a search, a study) are not Table 1's."""
-    from .config import name_tag
     main = collect_metrics(output_dir, protocol)
     parts = [main[main.config == ""]]
     for label, sub in ABLATIONS.items():
         runs = collect_metrics(Path(output_dir) / sub, protocol, label=label)
-        tag = "-".join(name_tag(k, v) for k, v in ABLATION_CONFIG[label].items())
-        parts.append(runs[runs.config == tag])
+        parts.append(runs[runs.config == config_tag_of(ABLATION_CONFIG[label])])
     parts = [p for p in parts if not p.empty]
     return pd.concat(parts, ignore_index=True) if parts else main.iloc[:0]
 
@@ -374,7 +384,7 @@ def collect_recipe(output_dir="results", protocol=None) -> tuple:
         return collect_metrics(root, protocol).iloc[:0], None
     choice = json.loads((root / "choice.json").read_text())
     runs = collect_metrics(root, protocol)
-    tags = {config_tag(name_of({**choice["recipe"], "variant": v, "seed": 0})) for v in set(runs.variant)}
+    tags = {config_tag_of(choice["recipe"], v) for v in set(runs.variant)}
     return runs[runs.config.isin(tags)].reset_index(drop=True), choice["chosen"]
 
 
@@ -412,16 +422,15 @@ def _source_hashes(repo: Path) -> dict:
                  if n.endswith(".py") and n.count("/") == 1]
         wanted.append((c, sorted(names)))
     blobs = _git(repo, "cat-file", "--batch", stdin="".join(f"{c}:{n}\n" for c, ns in wanted for n in ns).encode())
-    import hashlib
     out, pos = {}, 0
     for c, names in wanted:
-        h = hashlib.sha256()
+        files = []
         for n in names:
             end = blobs.index(b"\n", pos)
             size = int(blobs[pos:end].split()[2])
-            h.update(Path(n).name.encode() + b"\0" + blobs[end + 1:end + 1 + size])
+            files.append((Path(n).name, blobs[end + 1:end + 1 + size]))
             pos = end + 1 + size + 1
-        out.setdefault(h.hexdigest()[:16], c)  # newest commit with that source
+        out.setdefault(_sources_digest(files), c)  # newest commit with that source
     return out
 
 

@@ -55,7 +55,9 @@ PLANS = {"paper": BudgetPlan(),
 
 
 def steps_per_epoch(labels_per_class: int, batch_size: int = 64) -> int:
-    return -(-10 * labels_per_class // batch_size)
+    """:attr:`RunConfig.steps_per_epoch` of a pool of ``labels_per_class`` images per digit."""
+    from .config import RunConfig
+    return RunConfig(labels_per_class=labels_per_class, batch_size=batch_size).steps_per_epoch
 
 
 def budget_run(variant: str, labels: int, seed: int, steps: int, output_dir: str, **extra) -> dict:

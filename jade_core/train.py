@@ -190,7 +190,7 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
     if action == "train":
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
-    total = cfg.epochs * steps_per_epoch(cfg, len(splits.svhn_train[1]))
+    total = cfg.epochs * cfg.steps_per_epoch
     if action == "resume":
         state = _load_checkpoint(cfg, work / "checkpoint.pt", total)
     else:
@@ -205,11 +205,6 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
     save_torch(work / "weights.pt", weights)
     write_json(work / "metrics.json", metrics)
     return finalize(cfg, work)
-
-
-def steps_per_epoch(cfg: RunConfig, n_pool: int) -> int:
-    """Optimisation steps per pass over a labelled pool of ``n_pool`` images (the last batch may be short)."""
-    return -(-n_pool // cfg.batch_size)
 
 
 @dataclass
@@ -273,7 +268,7 @@ def fit(cfg: RunConfig, splits, state: FitState, checkpoint=None, progress: bool
     device, cl = cfg.device, cfg.channels_last
     sx, sy = splits.svhn_train
     n = len(sy)
-    spe = steps_per_epoch(cfg, n)
+    spe = cfg.steps_per_epoch
     total_steps = cfg.epochs * spe
     paired = cfg.variant != "single"
     if paired:
@@ -347,7 +342,7 @@ def final_metrics(cfg: RunConfig, state: FitState, splits) -> dict:
     metrics = {"svhn": evaluate(model, splits.svhn_eval, "svhn", cfg.precision, cl, device),
                "protocol": cfg.protocol, "evaluation": splits.info["evaluation"],
                "train_seconds": round(state.elapsed, 2), "epochs": cfg.epochs,
-               "steps": cfg.epochs * steps_per_epoch(cfg, len(splits.svhn_train[1])),
+               "steps": cfg.epochs * cfg.steps_per_epoch,
                "attempts": state.attempt + 1, "restarts": state.restarts,
                "init_seed": init_seed(cfg, state.attempt),
                "final_svhn_train_ce": svhn_train_ce(state.curve[-1]),

@@ -75,6 +75,8 @@ def test_recipe_label_names_the_schedule_or_the_tuned_recipe():
 
 
 def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tmp_path):
+    import json
+
     for seed in (0, 1, 2):
         _fake_run(tmp_path, "paired", seed, 1.7)                         # Table 1, constant rate
     _fake_run(tmp_path, "jade", 0, 1.2)
@@ -83,14 +85,16 @@ def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tm
     _fake_run(tmp_path / "ms" / "p4800", "paired", 0, 1.1, lr_schedule="onecycle", restart_epoch=100, epochs=300)
     _fake_run(tmp_path / "recipe", "paired", 3, 0.8, lr_schedule="onecycle", optimizer="adamw", epochs=600)
     _fake_run(tmp_path / "recipe", "single", 3, 0.1, lr_schedule="onecycle", optimizer="adamw", epochs=600)
-    gap = report.mnist_gap(tmp_path, tmp_path / "ms", tmp_path / "recipe")
+    (tmp_path / "recipe" / "choice.json").write_text(json.dumps(      # the recipe the study chose
+        {"chosen": "r", "recipe": {"lr_schedule": "onecycle", "optimizer": "adamw", "epochs": 600}, "table": []}))
+    gap = report.mnist_gap(tmp_path, tmp_path / "ms")
     rows = {(r.variant, r.recipe, r.steps, r.seed): r.mnist_val_error for r in gap.itertuples()}
     assert rows == {("paired", "plain, constant learning rate", 2400, 0): 1.7,
                     ("paired", "plain, one-cycle schedule", 2400, 0): 1.2,
                     ("paired", "plain, one-cycle schedule", 4800, 0): 1.1,
                     ("paired", "tuned recipe", 9600, 3): 0.8}
     assert gap.mnist_error.round(2).tolist() == [1.5, 1.0, 0.9, 0.6]
-    assert report.mnist_gap(tmp_path, tmp_path / "none", tmp_path / "recipe").empty
+    assert report.mnist_gap(tmp_path, tmp_path / "none").empty
 
 
 def test_collect_recipe_takes_the_chosen_recipes_runs_only(tmp_path):

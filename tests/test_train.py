@@ -105,11 +105,11 @@ def test_the_loop_is_a_function_of_model_data_and_config(smoke):
     import torch
     from jade_core.config import resolve_config
     from jade_core.data import build_splits
-    from jade_core.train import FitState, fit, steps_per_epoch
+    from jade_core.train import FitState, fit
     cfg = resolve_config("paired", **smoke)
     splits = build_splits(cfg, need_mnist=True)
     torch.set_num_threads(cfg.threads)
-    total = cfg.epochs * steps_per_epoch(cfg, len(splits.svhn_train[1]))
+    total = cfg.epochs * cfg.steps_per_epoch
     seen = []
     state = fit(cfg, splits, FitState.fresh(cfg, 0, total), checkpoint=lambda s: seen.append(s.epoch), progress=False)
     run = load_run(train(cfg, progress=False))
