@@ -26,11 +26,10 @@ from .evaluate import posterior_stats
 from .models import LATENT_CONTENT, split_latent
 
 
-def latent_means(model, x: torch.Tensor, dataset: str = "svhn", batch: int = 1000,
-                 precision: str = "fp32", channels_last: bool = False) -> np.ndarray:
+def latent_means(model, x: torch.Tensor, dataset: str = "svhn") -> np.ndarray:
     """Posterior means of all latent dimensions, (N, 20) for JADE (N, 10 for the classifiers),
-    by :func:`jade_core.evaluate.posterior_stats` (eval mode, the model's mode restored)."""
-    return posterior_stats(model, x, dataset, precision, channels_last, batch=batch)[0].numpy()
+    by :func:`jade_core.evaluate.posterior_stats` (fp32, eval mode, the model's mode restored)."""
+    return posterior_stats(model, x, dataset)[0].numpy()
 
 
 def _reference(z, n_reference, rng):
@@ -92,15 +91,6 @@ def eta_squared(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
         zc = z[labels == c]
         between += len(zc) * (zc.mean(axis=0) - grand) ** 2
     return np.where(total > 0, between / np.where(total > 0, total, 1.0), np.nan)
-
-
-def within_class_summary(normalised: np.ndarray, n_content: int = LATENT_CONTENT) -> dict:
-    """Mean Figure 2a value of the content dimensions and (JADE) of the style dimensions."""
-    normalised = np.asarray(normalised)
-    out = {"content": float(np.nanmean(normalised[:, :n_content]))}
-    if normalised.shape[1] > n_content:
-        out["style"] = float(np.nanmean(normalised[:, n_content:]))
-    return out
 
 
 def latent_summary(model, x, labels, seed: int = 0, n_per_class: int = 500, n_reference: int = 2500) -> dict:

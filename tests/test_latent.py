@@ -105,3 +105,99 @@ def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, 
     assert (report.latent_table(runs, (x[:-1], y[:-1]), cache=cache).content_within == 123.0).all()
     planted.assign(key="stale").to_csv(cache, index=False)
     assert (report.latent_table(runs, (x[:-1], y[:-1]), cache=cache).content_within != 123.0).all()
+
+
+# --- Properties pinned one by one (found by mutation testing, results/mutation/latent.md) ---------
+
+def test_defaults_are_the_papers_figure2_sizes():
+    """Figure 2: 500 images per class (or per random group), against 2,500 random images."""
+    import inspect
+    for fn in (normalised_variance_by_class, latent.latent_summary):
+        p = inspect.signature(fn).parameters
+        assert p["n_per_class"].default == 500 and p["n_reference"].default == 2500
+    p = inspect.signature(normalised_variance_random).parameters
+    assert p["n_per_group"].default == 500 and p["n_reference"].default == 2500 and p["n_groups"].default == 10
+
+
+def test_whole_classes_give_the_exact_unbiased_variance_ratio():
+    """With every image of a class and every image as reference, no sampling is left: the value is
+    var_ddof1(class) / var_ddof1(all), drawn without replacement (a repeat would change it)."""
+    rng = np.random.default_rng(3)
+    y = np.repeat(np.arange(10), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+    z = rng.normal(size=(len(y), 4)) * [1.0, 0.01, 5.0, 0.3]   # small variances must stay finite
+    by_class, counts = normalised_variance_by_class(z, y, n_per_class=100, n_reference=len(y))
+    assert counts.dtype.kind == "i" and list(counts) == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+    ref = z.var(axis=0, ddof=1)
+    for c in range(10):
+        assert np.allclose(by_class[c], z[y == c].var(axis=0, ddof=1) / ref, rtol=1e-12)
+
+
+def test_random_groups_of_every_reference_image_are_exactly_one():
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(300, 5)) * 0.05
+    r = normalised_variance_random(z, n_per_group=300, n_reference=300, n_groups=3)
+    assert np.allclose(r, 1.0, rtol=1e-12)
+    part = normalised_variance_random(z, n_per_group=40, n_reference=300, n_groups=3)
+    assert not np.allclose(part, 1.0)           # a group of 40 is a sample: not exactly 1
+
+
+def test_float32_latents_are_analysed_in_float64():
+    z, y = planted(n=2000)
+    z32 = z.astype(np.float32)
+    as64 = z32.astype(np.float64)
+    assert np.array_equal(normalised_variance_by_class(z32, y)[0], normalised_variance_by_class(as64, y)[0])
+    assert np.array_equal(normalised_variance_random(z32), normalised_variance_random(as64))
+    assert np.array_equal(latent.eta_squared(z32, y), latent.eta_squared(as64, y))
+
+
+def test_the_analysis_is_seeded_and_the_seed_matters():
+    z, y = planted(n=2000)
+    assert np.array_equal(normalised_variance_random(z), normalised_variance_random(z))
+    assert np.array_equal(normalised_variance_by_class(z, y)[0], normalised_variance_by_class(z, y, seed=0)[0])
+    assert not np.array_equal(normalised_variance_by_class(z, y, seed=0)[0],
+                              normalised_variance_by_class(z, y, seed=1)[0])
+
+
+def test_classes_with_one_or_two_images(recwarn):
+    """One image has no variance: NaN, computed without numpy's degrees-of-freedom warning; two images do."""
+    rng = np.random.default_rng(5)
+    y = np.r_[np.zeros(1, int), np.ones(2, int), np.repeat(np.arange(2, 10), 30)]
+    z = rng.normal(size=(len(y), 3))
+    by_class, counts = normalised_variance_by_class(z, y)
+    assert np.isnan(by_class[0]).all() and np.isfinite(by_class[1:]).all()
+    assert counts[0] == 1 and counts[1] == 2
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_reference_variance_of_a_constant_dimension_is_nan():
+    z = np.random.default_rng(6).normal(size=(50, 3)) * 1e-3
+    z[:, 1] = 7.0
+    _, var = latent._reference(z, 50, np.random.default_rng(0))
+    assert np.isnan(var[1]) and np.isfinite(var[[0, 2]]).all()
+
+
+def test_content_style_ratio_is_content_over_style():
+    normalised = np.hstack([np.full((10, 10), 0.5), np.full((10, 10), 2.0)])
+    assert content_style_ratio(normalised) == pytest.approx(0.25)
+    assert content_style_ratio(normalised[:, [0, 1, 10]], n_content=2) == pytest.approx(0.25)
+
+
+def test_eta_squared_by_hand_shift_and_scale_free(recwarn):
+    z = np.array([[0.0, 5.0], [2.0, 5.0], [4.0, 5.0], [6.0, 5.0]])   # dim 1 is constant
+    labels = np.array([0, 0, 1, 1])
+    # dim 0: class means 1, 5; grand 3; between = 2*4 + 2*4 = 16; total = 9 + 1 + 1 + 9 = 20
+    eta = latent.eta_squared(z, labels)
+    assert eta.dtype == np.float64 and eta[0] == pytest.approx(0.8) and np.isnan(eta[1])
+    assert latent.eta_squared(z * 1e-3 + 100, labels)[0] == pytest.approx(0.8)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_latent_summary_uses_its_seed_and_names_its_counts():
+    rng = np.random.default_rng(7)
+    labels = np.repeat(np.arange(10), 300)
+    z = rng.standard_normal((3000, 20))
+    s3 = latent.latent_summary(_Planted(), torch.tensor(z, dtype=torch.float32), labels, seed=3)
+    a3, _ = normalised_variance_by_class(z.astype(np.float32), labels, seed=3)
+    assert s3["content_within"] == pytest.approx(np.nanmean(a3[:, :10]), rel=1e-12)
+    assert s3["style_within"] == pytest.approx(np.nanmean(a3[:, 10:]), rel=1e-12)
+    assert s3["min_class_count"] == 300
