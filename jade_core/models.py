@@ -55,7 +55,10 @@ class Encoder(nn.Module):
 
     def __init__(self, dataset: str, out_dim: int):
         super().__init__()
-        mean, std = INPUT_STATS.get(dataset, ((0.0,), (1.0,)))
+        if dataset not in INPUT_STATS:
+            raise ValueError(f"unknown dataset {dataset!r}")
+        mean, std = INPUT_STATS[dataset]
+        # not in the state dict: the standardisation is code, weights files hold parameters only
         self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
         if dataset == "svhn":
@@ -64,8 +67,6 @@ class Encoder(nn.Module):
         elif dataset == "mnist":
             self.features = conv_stack(1, (32, 32, 16), pool_after=(0, 1, 2))
             n = 16 * 3 * 3
-        else:
-            raise ValueError(f"unknown dataset {dataset!r}")
         self.bottleneck = nn.Linear(n, out_dim)
 
     def forward(self, x):
@@ -77,7 +78,6 @@ class Decoder(nn.Module):
 
     def __init__(self, dataset: str, latent_dim: int = LATENT):
         super().__init__()
-        self.dataset = dataset
         if dataset == "svhn":
             self.shape = (8, 4, 4)
             self.net = nn.Sequential(

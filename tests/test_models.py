@@ -58,3 +58,64 @@ def test_split_latent_gives_content_dims_0_to_9_and_style_10_to_19():
     assert c.tolist()[1] == list(range(20, 30)) and s.tolist()[0] == list(range(10, 20))
     c, s = split_latent(np.arange(20))
     assert list(c) == list(range(10)) and list(s) == list(range(10, 20))
+
+
+# --- Properties pinned one by one (found by mutation testing, results/mutation/models.md) ---------
+
+def test_input_standardisation_uses_the_fixed_statistics_and_is_not_in_the_weights():
+    from jade_core.models import INPUT_STATS
+    assert INPUT_STATS == {"mnist": ((0.1307,), (0.3081,)), "svhn": ((0.45, 0.45, 0.45), (0.2, 0.2, 0.2))}
+    for dataset, shape in (("svhn", (2, 3, 32, 32)), ("mnist", (2, 1, 28, 28))):
+        enc = Encoder(dataset, 10)
+        x = torch.rand(*shape)
+        mean, std = (torch.tensor(v).view(1, -1, 1, 1) for v in INPUT_STATS[dataset])
+        expected = enc.bottleneck(torch.flatten(enc.features((x - mean) / std), 1))
+        assert torch.allclose(enc(x), expected, atol=1e-6)
+        assert not any("mean" in k or "std" in k for k in enc.state_dict())
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
+        Encoder("cifar", 10)
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
+        Decoder("cifar")
+
+
+def test_parameter_count_of_the_single_classifier_by_hand():
+    """The architecture of Section 3, counted: SVHN convolutions 3->64->96->64->8 (3x3, with bias),
+    the 128 -> 10 bottleneck, and the MLP 10 -> 500 -> 500 -> 500 -> 10."""
+    convs = (3 * 64 * 9 + 64) + (64 * 96 * 9 + 96) + (96 * 64 * 9 + 64) + (64 * 8 * 9 + 8)
+    mlp = (10 * 500 + 500) + 2 * (500 * 500 + 500) + (500 * 10 + 10)
+    assert count_parameters(build_model("single")) == convs + (128 * 10 + 10) + mlp
+    mnist = (1 * 32 * 9 + 32) + (32 * 32 * 9 + 32) + (32 * 16 * 9 + 16) + (144 * 10 + 10)
+    assert count_parameters(build_model("paired")) == convs + (128 * 10 + 10) + mlp + mnist
+
+
+def test_log_variance_is_clamped_to_minus_12_and_8():
+    m = JADE()
+    with torch.no_grad():
+        m.encoders["svhn"].bottleneck.bias[20:25] = 1e4    # log-variances of dims 0..4 (outputs 20..24): far above 8
+        m.encoders["svhn"].bottleneck.bias[25:30] = -1e4   # dims 5..9: far below -12
+    _, logvar = m.posterior(torch.rand(2, 3, 32, 32), "svhn")
+    assert (logvar[:, :5] == 8.0).all() and (logvar[:, 5:10] == -12.0).all()
+
+
+def test_reconstruction_decodes_the_posterior_mean_through_a_sigmoid():
+    torch.manual_seed(0)
+    m = JADE().eval()
+    x = torch.rand(3, 3, 32, 32)
+    mu, logvar = m.posterior(x, "svhn")
+    rec = m.reconstruct(x, "svhn")
+    assert torch.allclose(rec, torch.sigmoid(m.decoders["svhn"](mu)), atol=1e-6)
+    assert not torch.allclose(rec, torch.sigmoid(m.decoders["svhn"](logvar)), atol=1e-4)
+    assert rec.min() >= 0 and rec.max() <= 1
+
+
+def test_decoders_upsample_by_nearest_neighbour_mirroring_the_pooling():
+    ups = [l for l in Decoder("svhn").net if isinstance(l, torch.nn.Upsample)]
+    assert [u.scale_factor for u in ups] == [2.0, 2.0, 2.0] and {u.mode for u in ups} == {"nearest"}
+    ups = [l for l in Decoder("mnist").net if isinstance(l, torch.nn.Upsample)]
+    assert ups[0].size == (7, 7) and [u.scale_factor for u in ups[1:]] == [2.0, 2.0]
+
+
+def test_which_datasets_each_model_reads():
+    assert build_model("single").datasets == ("svhn",)
+    assert build_model("paired").datasets == build_model("jade").datasets == ("svhn", "mnist")
+    assert set(build_model("jade").decoders) == {"svhn", "mnist"}
