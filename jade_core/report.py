@@ -22,8 +22,6 @@ CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE 
           ("jade", "jade_nomatch", "matching helps (JADE beats JADE with w_match = 0)")]
 
 
-
-
 def failed_to_train(runs: pd.DataFrame) -> pd.Series:
     """Runs whose SVHN *training* cross-entropy in the last epoch is still near chance: the plateau rule
     of training (:func:`jade_core.runs.on_plateau`, >= 0.9 ln 10), applied to ``final_train_ce``.
