@@ -110,3 +110,25 @@ def test_collect_recipe_takes_the_chosen_recipes_runs_only(tmp_path):
     runs, chosen = collect_recipe(tmp_path)
     assert chosen == "r" and sorted(runs.variant) == ["paired", "single"] and set(runs.seed) == {0}
     assert collect_recipe(tmp_path / "nothing")[0].empty
+
+
+def test_tuning_table_reads_each_candidates_validation_numbers(tmp_path):
+    import json
+    for name, (err, centroid, kl) in {"wm-30": (30.0, 65.0, 4.0), "wm-3000": (60.0, 20.0, 1.0)}.items():
+        _fake_run(tmp_path / name, "jade", 0, 1.5, w_match=float(name.split("-")[1]), rec_reduction="mean")
+        run = next((tmp_path / name / "runs" / "jade").iterdir())
+        m = json.loads((run / "metrics.json").read_text())
+        m.update(svhn_val={"error": err}, matching_val={"centroid_accuracy": centroid, "kl_match": kl},
+                 train_seconds=120.0)
+        (run / "metrics.json").write_text(json.dumps(m))
+    (tmp_path / "notes.txt").write_text("not a candidate")
+    t, curves = report.tuning_table(tmp_path)
+    assert t.candidate.tolist() == ["wm-30", "wm-3000"] and set(curves) == {"wm-30", "wm-3000"}
+    a = t.iloc[0]
+    from jade_core.config import resolve_config
+    paper = resolve_config("jade", "paper")
+    assert (a.variant, a.rec_reduction, a.w_cls, a.w_match, a.w_match_warmup, a.epochs) == (
+        "jade", "mean", paper.w_cls, 30.0, 0, paper.epochs)
+    assert (a.svhn_val_error, a.val_centroid_accuracy, a.val_kl_match, a.mnist_val_error) == (30.0, 65.0, 4.0, 1.5)
+    assert a.matching and not t.iloc[1].matching and a.minutes == 2.0
+    assert list(curves["wm-30"].columns) == ["epoch", "svhn_ce"]

@@ -115,3 +115,99 @@ def test_content_steadiness_against_a_control():
     same = report.content_steadiness(t, "jade", "single")
     assert not same["steadier"] and same["ratio"] == pytest.approx(1.0, abs=0.01)
     assert np.isnan(report.content_steadiness(t[t.seed < 2], "jade", "paired")["p"])  # too few seeds
+
+
+# --- Properties pinned one by one (found by mutation testing, results/mutation/report.md) ---------
+
+def test_summary_table_columns_by_hand():
+    rows = [{"variant": v, "protocol": p, "seed": s, "svhn_error": e, "mnist_error": m, "train_seconds": t,
+             "final_train_ce": ce}
+            for v, p, s, e, m, t, ce in [
+                ("jade", "local", 0, 30.0, 1.0, 600, 0.1), ("jade", "local", 1, 34.0, 1.4, 1200, 2.2),
+                ("jade", "local", 2, 29.0, None, 900, 0.1),
+                ("paired", "local", 0, 31.0, 2.0, 60, 0.1), ("single", "paper", 0, 33.0, None, 120, 0.1),
+                ("single", "local", 0, 35.0, None, 120, 0.1)]]
+    t = report.summary_table(pd.DataFrame(rows))
+    assert list(zip(t.protocol, t.variant)) == [("local", "single"), ("local", "paired"), ("local", "jade"),
+                                                ("paper", "single")]
+    j = t.iloc[2]
+    assert (j.seeds, j.failed, j.svhn_median, j.svhn_mean) == (3, 1, 30.0, 31.0)
+    assert j.svhn_sd == pytest.approx(np.std([30, 34, 29], ddof=1))
+    assert j.mnist_mean == pytest.approx(1.2) and j.mnist_sd == pytest.approx(np.std([1.0, 1.4], ddof=1))
+    assert j.minutes_per_run == pytest.approx(15.0)
+    p = t.iloc[1]                                   # one seed: no sd, MNIST mean of one
+    assert np.isnan(p.svhn_sd) and p.mnist_mean == 2.0 and np.isnan(p.mnist_sd)
+    no_ce = report.summary_table(pd.DataFrame(rows).drop(columns="final_train_ce"))
+    assert (no_ce.failed == 0).all()
+
+
+def test_fmt():
+    assert report.fmt(31.234, 2.0) == "31.23 ± 2.00"
+    assert report.fmt(31.236, float("nan")) == "31.24"
+    assert report.fmt(None, 1.0) == "–" and report.fmt(float("nan"), 1.0) == "–"
+
+
+def test_detectable_difference_edges_alpha_and_power():
+    assert np.isnan(report.detectable_difference(1.0, 1)) and np.isnan(report.detectable_difference(0.0, 10))
+    d = report.detectable_difference(1.0, 10)
+    assert report.detectable_difference(1.0, 2) > d                                    # fewer seeds: larger
+    assert report.detectable_difference(1.0, 10, alpha=0.01) > d                       # stricter test: larger
+    assert report.detectable_difference(1.0, 10, power=0.9) > d                        # more power: larger
+    big = report.detectable_difference(0.01, 3)                                        # the search doubles its bracket
+    nc, crit = big * np.sqrt(3) / 0.01, stats.t.ppf(0.975, 2)
+    assert stats.nct.sf(crit, 2, nc) + stats.nct.cdf(-crit, 2, nc) == pytest.approx(0.8, abs=1e-6)
+
+
+def test_t_half_width_by_hand():
+    x = np.array([1.0, 2.0, 4.0])
+    assert report.t_half_width(x) == pytest.approx(stats.t.ppf(0.975, 2) * x.std(ddof=1) / np.sqrt(3))
+    assert report.t_half_width(x, alpha=0.1) == pytest.approx(stats.t.ppf(0.95, 2) * x.std(ddof=1) / np.sqrt(3))
+
+
+def test_claim_test_uses_common_seeds_and_skips_tests_without_spread():
+    r = _runs([-1.0, -2.0, -3.0, -1.5])
+    r = pd.concat([r, pd.DataFrame([{"variant": "a", "seed": 9, "svhn_error": 0.0}])])   # a seed b lacks
+    c = report.claim_test(r, "a", "b")
+    assert c["seeds"] == 4 and c["mean_difference"] == pytest.approx(-1.875)
+    assert c["sd_difference"] == pytest.approx(np.std([-1, -2, -3, -1.5], ddof=1))
+    assert c["detectable"] == pytest.approx(report.detectable_difference(c["sd_difference"], 4))
+    same = report.claim_test(_runs([-1.0, -1.0, -1.0]), "a", "b")          # no spread: no test, no CI
+    assert same["a_wins"] == 3 and np.isnan(same["p_t"]) and np.isnan(same["ci_low"]) and np.isnan(same["detectable"])
+    one = report.claim_test(_runs([-1.0]), "a", "b")
+    assert one["seeds"] == 1 and np.isnan(one["sd_difference"]) and np.isnan(one["p_wilcoxon"])
+    none = report.claim_test(_runs([-1.0]).iloc[:0], "a", "b")
+    assert none["seeds"] == 0 and np.isnan(none["mean_difference"]) and none["a_wins"] == 0
+    mnist = report.claim_test(_runs([-1.0, -2.0]).assign(mnist_error=[1.0, 1.0, 2.0, 2.0]), "a", "b", "mnist_error")
+    assert mnist["mean_difference"] == 1.0
+
+
+def test_claims_table_adjusts_both_tests_and_needs_two_seeds():
+    strong = [-2.0, -1.5, -3.0, -0.5, -2.5, -1.0, -2.2, -1.8]
+    t = report.claims_table(pd.concat([_runs(strong), _runs([-1.0]).replace({"a": "c", "b": "e"})]),
+                            [("a", "b", "a beats b"), ("c", "e", "c beats e")])
+    assert t.verdict.tolist() == ["supported", "too few seeds"]
+    assert t.p_t_holm[0] == pytest.approx(t.p_t[0]) and t.p_wilcoxon_holm[0] == pytest.approx(t.p_wilcoxon[0])
+    assert report.claims_table(_runs(strong), []).empty
+    # significant by the t-test but not by Wilcoxon (n = 5: its smallest p is 0.0625): not supported
+    t5 = report.claims_table(_runs([-2.0, -2.1, -1.9, -2.2, -1.8]), [("a", "b", "a beats b")])
+    assert t5.p_t_holm[0] < 0.05 and t5.p_wilcoxon_holm[0] > 0.05 and t5.verdict[0] == "not significant"
+
+
+def test_markdown_table1_of_planted_runs():
+    rows = []
+    for s in range(3):
+        for v, e, m in (("single", 33.0, None), ("paired", 31.0, 1.2), ("jade", 30.0, 1.0)):
+            rows.append({"variant": v, "protocol": "local", "seed": s, "svhn_error": e + s, "mnist_error": m,
+                         "train_seconds": 60.0, "final_train_ce": 0.1, "attempts": 2 if (v, s) == ("jade", 1) else 1})
+    md = report.markdown_table1(pd.DataFrame(rows), recipe="r1")
+    lines = md.splitlines()
+    assert lines[0] == ("SVHN error (%) on the local protocol, tuned recipe r1, mean ± sd over seeds; "
+                        "MNIST test error (%).")
+    assert "| Single classifier | 3 | 34.00 ± 1.00 | – | 0 | 0 |" in lines
+    assert "| Paired classifier | 3 | 32.00 ± 1.00 | 1.20 ± 0.00 | 0 | 0 |" in lines
+    assert any(l.startswith("| JADE") and l.endswith("| 3 | 31.00 ± 1.00 | 1.00 ± 0.00 | 0 | 1 |") for l in lines)
+    # the differences have no spread: no CI and no p-value, wins counted
+    assert "| paired beats single | -2.00 | – | – | – | 3/3 | too few seeds |" in lines
+    assert not any("matching helps" in l for l in lines)   # no ablation runs: no row
+    assert report.markdown_table1(pd.DataFrame(rows)).splitlines()[0].startswith(
+        "SVHN error (%) on the local protocol, mean ± sd")
