@@ -13,6 +13,9 @@ otherwise idle machine:
 of 1-thread workers can reach over the serial loop for runs made only of this step (evaluation, data
 loading and process start-up come on top).
 
+``matrix_ceiling``: the same bound for a matrix with one run of each model, all of the same number
+of steps (Table 1: 2,400 each), = the serial time of the three / their time on the workers.
+
     python benchmarks/thread_scaling.py [--steps 60] [--out results/thread-scaling.json]
 """
 from __future__ import annotations
@@ -59,6 +62,15 @@ def steps_per_second(variant: str, threads: int, steps: int, start_at: float = 0
     return steps / (time.perf_counter() - t0)
 
 
+def matrix_ceiling(variants: dict, cores: int) -> float:
+    """Serial time / workers' time of one equal-length run of each model, from the measured rates:
+    serial = sum of 1 / alone_all_threads; workers = sum of 1 / (workers_1_thread / cores), shared by
+    ``cores`` processes."""
+    serial = sum(1 / r["alone_all_threads"] for r in variants.values())
+    workers = sum(cores / r["workers_1_thread"] for r in variants.values()) / cores
+    return round(serial / workers, 2)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=60)
@@ -80,6 +92,7 @@ def main():
                  "ceiling": round(sum(together) / alone_all, 2)}
             result["variants"][v] = r
             print(v, r, flush=True)
+    result["matrix_ceiling"] = matrix_ceiling(result["variants"], cores)
     print(json.dumps(result, indent=1))
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     with open(a.out, "w") as f:
