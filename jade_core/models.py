@@ -170,10 +170,6 @@ class JADE(nn.Module):
         mu, logvar = self.encoders[dataset](x).float().chunk(2, dim=1)
         return mu, logvar.clamp(-12.0, 8.0)  # keeps exp() finite in bf16 and early training
 
-    def features(self, x, dataset="svhn"):
-        """Posterior means of all 20 latents (used by the Figure 2 analysis)."""
-        return self.posterior(x, dataset)[0]
-
     @torch.no_grad()
     def reconstruct(self, x, dataset="svhn"):
         """Decoder output at the posterior mean, as images in [0, 1] (sigmoid of the decoder)."""

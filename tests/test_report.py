@@ -68,6 +68,9 @@ def _fake_run(output_dir, variant, seed, mnist_val, **changes):
 
 
 def test_recipe_label_names_the_schedule_or_the_tuned_recipe():
+    for one in ({"aug_shift": 3}, {"aug_invert": 0.5}, {"aug_contrast": 0.3}, {"label_smoothing": 0.1},
+                {"optimizer": "adamw"}):
+        assert report.recipe_label(one) == "tuned recipe", one
     assert report.recipe_label({}) == "plain, constant learning rate"
     assert report.recipe_label({"lr_schedule": "onecycle"}) == "plain, one-cycle schedule"
     assert report.recipe_label({"lr_schedule": "onecycle", "optimizer": "adamw"}) == "tuned recipe"
@@ -94,7 +97,19 @@ def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tm
                     ("paired", "plain, one-cycle schedule", 4800, 0): 1.1,
                     ("paired", "tuned recipe", 9600, 3): 0.8}
     assert gap.mnist_error.round(2).tolist() == [1.5, 1.0, 0.9, 0.6]
-    assert report.mnist_gap(tmp_path, tmp_path / "none").empty
+    assert list(gap.columns) == ["variant", "seed", "recipe", "steps", "mnist_val_error", "mnist_error",
+                                 "svhn_val_error", "svhn_error"] and list(gap.index) == [0, 1, 2, 3]
+    none = report.mnist_gap(tmp_path, tmp_path / "none")
+    assert none.empty and list(none.columns) == list(gap.columns)
+
+
+def test_report_defaults_read_the_committed_results(monkeypatch):
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    assert report.mnist_gap().equals(report.mnist_gap("results", "results/mnist-schedule")) and len(report.mnist_gap())
+    table, _ = report.tuning_table()
+    assert len(table) and table.equals(report.tuning_table("results/tuning")[0])
 
 
 def test_collect_recipe_takes_the_chosen_recipes_runs_only(tmp_path):
@@ -132,3 +147,19 @@ def test_tuning_table_reads_each_candidates_validation_numbers(tmp_path):
     assert (a.svhn_val_error, a.val_centroid_accuracy, a.val_kl_match, a.mnist_val_error) == (30.0, 65.0, 4.0, 1.5)
     assert a.matching and not t.iloc[1].matching and a.minutes == 2.0
     assert list(curves["wm-30"].columns) == ["epoch", "svhn_ce"]
+
+
+def test_tuning_table_of_runs_older_than_its_fields(tmp_path):
+    """Runs made before rec_reduction, the warm-up and MNIST validation existed: the defaults of then."""
+    import json
+    _fake_run(tmp_path / "old", "jade", 0, 1.5)
+    run = next((tmp_path / "old" / "runs" / "jade").iterdir())
+    cfg = json.loads((run / "config.json").read_text())
+    for k in ("rec_reduction", "w_match_warmup"):
+        cfg["config"].pop(k)
+    (run / "config.json").write_text(json.dumps(cfg))
+    m = json.loads((run / "metrics.json").read_text())
+    m.pop("mnist_val")
+    (run / "metrics.json").write_text(json.dumps(m))
+    row = report.tuning_table(tmp_path)[0].iloc[0]
+    assert row.rec_reduction == "sum" and row.w_match_warmup == 0 and np.isnan(row.mnist_val_error)

@@ -139,6 +139,11 @@ def test_summary_table_columns_by_hand():
     assert np.isnan(p.svhn_sd) and p.mnist_mean == 2.0 and np.isnan(p.mnist_sd)
     no_ce = report.summary_table(pd.DataFrame(rows).drop(columns="final_train_ce"))
     assert (no_ce.failed == 0).all()
+    assert list(t.columns) == ["variant", "protocol", "seeds", "failed", "svhn_median", "svhn_mean", "svhn_sd",
+                               "mnist_mean", "mnist_sd", "minutes_per_run"] and list(t.index) == [0, 1, 2, 3]
+    two = report.summary_table(pd.DataFrame(rows[:2]))                    # two seeds: an sd of two values
+    assert two.svhn_sd[0] == pytest.approx(np.std([30, 34], ddof=1)) and two.mnist_sd[0] == pytest.approx(
+        np.std([1.0, 1.4], ddof=1))
 
 
 def test_fmt():
@@ -201,13 +206,61 @@ def test_markdown_table1_of_planted_runs():
                          "train_seconds": 60.0, "final_train_ce": 0.1, "attempts": 2 if (v, s) == ("jade", 1) else 1})
     md = report.markdown_table1(pd.DataFrame(rows), recipe="r1")
     lines = md.splitlines()
-    assert lines[0] == ("SVHN error (%) on the local protocol, tuned recipe r1, mean ± sd over seeds; "
-                        "MNIST test error (%).")
-    assert "| Single classifier | 3 | 34.00 ± 1.00 | – | 0 | 0 |" in lines
-    assert "| Paired classifier | 3 | 32.00 ± 1.00 | 1.20 ± 0.00 | 0 | 0 |" in lines
-    assert any(l.startswith("| JADE") and l.endswith("| 3 | 31.00 ± 1.00 | 1.00 ± 0.00 | 0 | 1 |") for l in lines)
+    assert lines[:4] == [
+        "SVHN error (%) on the local protocol, tuned recipe r1, mean ± sd over seeds; MNIST test error (%).", "",
+        "| model | seeds | SVHN error | MNIST error | still on the plateau | restarts |", "|---|---|---|---|---|---|"]
+    assert lines[4:7] == ["| Single classifier | 3 | 34.00 ± 1.00 | – | 0 | 0 |",
+                          "| Paired classifier | 3 | 32.00 ± 1.00 | 1.20 ± 0.00 | 0 | 0 |",
+                          "| JADE | 3 | 31.00 ± 1.00 | 1.00 ± 0.00 | 0 | 1 |"]
+    assert lines[7:10] == ["", "| claim | difference (pp) | 95 % CI | p t-test (Holm) | p Wilcoxon (Holm) | wins | verdict |",
+                           "|---|---|---|---|---|---|---|"]
     # the differences have no spread: no CI and no p-value, wins counted
-    assert "| paired beats single | -2.00 | – | – | – | 3/3 | too few seeds |" in lines
+    assert lines[10] == "| paired beats single | -2.00 | – | – | – | 3/3 | too few seeds |"
     assert not any("matching helps" in l for l in lines)   # no ablation runs: no row
     assert report.markdown_table1(pd.DataFrame(rows)).splitlines()[0].startswith(
         "SVHN error (%) on the local protocol, mean ± sd")
+
+
+def test_markdown_table1_skips_what_is_missing_and_prints_tests_when_there_is_spread():
+    rows = [{"variant": v, "protocol": "local", "seed": s, "svhn_error": e + s + 0.3 * (s % 2) * (v == "jade"),
+             "mnist_error": 1.0, "train_seconds": 60.0, "final_train_ce": 0.1, "attempts": 1}
+            for s in range(4) for v, e in (("single", 33.0), ("jade", 30.0))]
+    lines = report.markdown_table1(pd.DataFrame(rows)).splitlines()
+    assert [l.split(" | ")[0] for l in lines[4:6]] == ["| Single classifier", "| JADE"]   # no paired row
+    jade_single = next(l for l in lines if l.startswith("| JADE beats single"))
+    c = report.claims_table(pd.DataFrame(rows), report.CLAIMS).set_index("claim").loc["JADE beats single"]
+    assert jade_single == (f"| JADE beats single | {c.mean_difference:+.2f} | [{c.ci_low:+.2f}, {c.ci_high:+.2f}] | "
+                           f"{c.p_t_holm:.3f} | {c.p_wilcoxon_holm:.3f} | 4/4 | {c.verdict} |")
+    assert not any(l.startswith("| paired beats") or l.startswith("| JADE beats paired") for l in lines)
+
+
+def test_claims_table_passes_alpha_to_the_interval():
+    r = _runs([-2.0, -1.5, -3.0, -0.5])
+    t = report.claims_table(r, [("a", "b", "a beats b")], alpha=0.2)
+    assert t.ci_low[0] == pytest.approx(report.claim_test(r, "a", "b", alpha=0.2)["ci_low"])
+    assert t.ci_low[0] > report.claim_test(r, "a", "b")["ci_low"]
+
+
+def test_content_steadiness_by_hand_at_three_seeds(recwarn):
+    ratios = {0: 0.5, 1: 0.25, 2: 1.0}
+    rows = [{"variant": "paired", "seed": s, "content_within": 0.4} for s in ratios]
+    rows += [{"variant": "jade", "seed": s, "content_within": 0.4 * r} for s, r in ratios.items()]
+    rows += [{"variant": "jade", "seed": 7, "content_within": 0.1},            # a seed the control lacks
+             {"variant": "paired", "seed": 8, "content_within": np.nan}]
+    t = pd.DataFrame(rows)
+    d = np.log(list(ratios.values()))
+    c = report.content_steadiness(t)                                            # defaults: JADE against paired
+    assert c == report.content_steadiness(t, "jade", "paired", "content_within")
+    assert c["seeds"] == 3 and c["lower"] == 2 and c["ratio"] == pytest.approx(0.5)
+    assert c["p"] == pytest.approx(stats.ttest_1samp(d, 0.0).pvalue) and not c["steadier"]   # p = 0.3: not steadier
+    worse = report.content_steadiness(t.assign(content_within=np.where(
+        t.variant == "jade", 0.6 * (1 + 0.02 * t.seed), 0.4)))              # JADE about 1.5x the control, every seed
+    assert worse["ratio"] > 1 and worse["p"] < 0.05 and not worse["steadier"]
+    better = report.content_steadiness(t.assign(content_within=np.where(
+        t.variant == "jade", 0.2 * (1 + 0.01 * t.seed), 0.4)))              # half the control's, three seeds
+    assert better["seeds"] == 3 and better["p"] < 0.05 and better["steadier"]
+    flat = report.content_steadiness(t.assign(content_within=np.where(t.variant == "jade", 0.2, 0.4)))
+    assert flat["ratio"] == pytest.approx(0.5) and np.isnan(flat["p"]) and not flat["steadier"]  # no spread: no test
+    none = report.content_steadiness(t, "jade", "single")
+    assert none["seeds"] == 0 and np.isnan(none["ratio"]) and not none["steadier"]
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
