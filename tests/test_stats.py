@@ -264,3 +264,34 @@ def test_content_steadiness_by_hand_at_three_seeds(recwarn):
     none = report.content_steadiness(t, "jade", "single")
     assert none["seeds"] == 0 and np.isnan(none["ratio"]) and not none["steadier"]
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_holm_caps_at_one_and_takes_integers():
+    assert report.holm([0.6, 0.7]).tolist() == [1.0, 1.0]
+    out = report.holm([0, 1])
+    assert out.dtype == float and out.tolist() == [0.0, 1.0]
+
+
+def test_claim_test_small_samples_ties_and_alpha(recwarn):
+    two = report.claim_test(_runs([-1.0, -2.0]), "a", "b")          # two seeds with spread: tested
+    assert two["a"] == "a" and two["b"] == "b"
+    assert two["sd_difference"] == pytest.approx(np.std([-1, -2], ddof=1)) and not np.isnan(two["p_t"])
+    tie = report.claim_test(_runs([-1.0, 0.0, 0.5, -0.2]), "a", "b")
+    assert tie["a_wins"] == 2                                         # a tie and a loss are not wins
+    r = _runs([-2.0, -1.5, -3.0, -0.5])
+    c = report.claim_test(r, "a", "b", alpha=0.2)
+    d = np.array([-2.0, -1.5, -3.0, -0.5])
+    assert c["ci_low"] == pytest.approx(d.mean() - report.t_half_width(d, 0.2))
+    assert c["detectable"] == pytest.approx(report.detectable_difference(d.std(ddof=1), 4, 0.2))
+    one = report.claim_test(_runs([-1.0]), "a", "b")
+    empty = report.claim_test(_runs([-1.0]).iloc[:0], "a", "b")
+    assert np.isnan(one["ci_high"]) and np.isnan(empty["ci_high"]) and np.isnan(empty["sd_difference"])
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_claims_table_two_seeds_and_a_small_reversal():
+    two = report.claims_table(_runs([-1.0, -2.0]), [("a", "b", "a beats b")])
+    assert two.verdict[0] == "not significant"                        # two seeds are enough to test
+    small = [0.5, 0.45, 0.55, 0.5, 0.52, 0.48, 0.5, 0.51]             # a is worse by half a point, every seed
+    rev = report.claims_table(_runs(small), [("a", "b", "a beats b")])
+    assert rev.verdict[0] == "reversed"
