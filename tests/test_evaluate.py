@@ -137,3 +137,50 @@ def test_matching_report_of_a_classifier_has_no_kl():
     zs, ys, zm, ym = _planted_domains()
     out = ev.matching_report(_Logits(), (zs[:, :10], ys), (zm[:, :10], ym))
     assert out["centroid_accuracy"] == 100.0 and "kl_match" not in out
+
+
+def test_autocast_asks_for_bf16_whatever_the_default_and_refuses_other_precisions():
+    before = torch.get_autocast_dtype("cpu")
+    torch.set_autocast_dtype("cpu", torch.float16)     # another default: bf16 must be asked for
+    try:
+        with ev.autocast("bf16"):
+            assert torch.get_autocast_dtype("cpu") == torch.bfloat16
+    finally:
+        torch.set_autocast_dtype("cpu", before)
+    with pytest.raises(ValueError, match="precision must be 'fp32' or 'bf16', not 'fp16'"):
+        ev.autocast("fp16")
+
+
+def test_prepare_moves_to_the_device():
+    assert ev.prepare(torch.rand(2, 3), False, "meta").device.type == "meta"
+
+
+def test_evaluation_passes_precision_memory_format_and_device_through(monkeypatch):
+    """What evaluate and matching_report are given reaches every batch (monkeypatched recorders)."""
+    seen = []
+    monkeypatch.setattr(ev, "prepare", lambda x, channels_last, device="cpu": seen.append(
+        ("prepare", channels_last, device)) or x)
+    real = ev.autocast
+    monkeypatch.setattr(ev, "autocast", lambda precision, device="cpu": seen.append(
+        ("autocast", precision, device)) or real("fp32"))
+    ev.evaluate(_Logits(), (torch.eye(10)[:3], torch.arange(3)), "svhn", "bf16", True, "cuda:7")
+    assert set(seen) == {("prepare", True, "cuda:7"), ("autocast", "bf16", "cuda:7")}
+    seen.clear()
+    zs, ys, zm, ym = _planted_domains(n_per_class=2)
+    ev.matching_report(_Posterior(), (zs, ys), (zm, ym), "bf16", True, "cuda:7", mnist_ref=(zm, ym))
+    assert set(seen) == {("prepare", True, "cuda:7"), ("autocast", "bf16", "cuda:7")}
+    assert sum(s[0] == "prepare" for s in seen) == 3                # SVHN, MNIST and the reference set
+
+
+def test_matching_report_default_seed_and_classes_of_one_image():
+    zs, ys, zm, ym = _planted_domains()
+    zm = zm.clone()
+    zm[:, 0] += torch.arange(len(zm), dtype=torch.float32) % 20 * 0.1
+    assert ev.matching_report(_Posterior(), (zs, ys), (zm, ym)) == ev.matching_report(
+        _Posterior(), (zs, ys), (zm, ym), seed=0)
+    keep = torch.cat([torch.tensor([0]), torch.nonzero(ys != 0).flatten()])   # class 0 has one SVHN image
+    out = ev.matching_report(_Posterior(), (zs[keep], ys[keep]), (zm, ym))
+    assert np.isfinite(out["kl_match"]) and out["kl_match"] <= 0.5 * 1.9 ** 2
+    no_zero = torch.nonzero(ys != 0).flatten()                                # and none: the rest still paired
+    out = ev.matching_report(_Posterior(), (zs[no_zero], ys[no_zero]), (zm, ym))
+    assert np.isfinite(out["kl_match"]) and out["kl_match"] <= 0.5 * 1.9 ** 2

@@ -66,7 +66,9 @@ def test_latent_summary_finds_planted_content_and_style():
     assert "style_within" not in c and c["content_within"] == pytest.approx(s["content_within"], rel=1e-6)
 
 
-def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, tmp_path, monkeypatch):
+def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, tmp_path, monkeypatch, capsys):
+    import warnings
+
     import pandas as pd
     import torch
     from jade_core import latent as lat
@@ -80,8 +82,17 @@ def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, 
         train(variant=v, progress=False, **smoke)
     runs = collect_table1(smoke["output_dir"])
     x, y = build_splits(resolve_config(**smoke)).svhn_eval
-    cache = tmp_path / "fig2.csv"
+    monkeypatch.chdir(tmp_path)                                   # nothing may be written beside the cache
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    cache = tmp_path / "a" / "b" / "fig2.csv"                     # its folders are made
     first = report.latent_table(runs, (x, y), cache=cache)
+    assert capsys.readouterr().out == (f"Figure 2 table: 0 of 2 runs from {cache} (same weights, images and code), "
+                                       f"2 computed.\n")
+    assert list(pd.read_csv(cache).columns) == report.LATENT_COLUMNS + ["key"] and not list((tmp_path / "cwd").iterdir())
+    assert sorted(p.name for p in cache.parent.iterdir()) == ["fig2.csv"]
+    assert first[["variant", "seed", "centroid_accuracy", "svhn_error"]].equals(
+        runs[["variant", "seed", "centroid_accuracy", "svhn_error"]].reset_index(drop=True).astype({"seed": int}))
     assert report.latent_table(runs, (x, y)).equals(first)       # the cache changes nothing
 
     calls = []
@@ -89,22 +100,37 @@ def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, 
     monkeypatch.setattr(lat, "latent_summary", lambda *a, **k: calls.append(1) or real(*a, **k))
     again = report.latent_table(runs, (x, y), cache=cache)
     assert calls == [] and again.equals(first)                    # same weights, images, code: all cached
+    assert "2 of 2 runs from" in capsys.readouterr().out
 
     w = runs[runs.variant == "jade"].path.iloc[0] + "/weights.pt"
     state = torch.load(w, weights_only=True)
     state = {k: (t + 0.01 if t.is_floating_point() else t) for k, t in state.items()}
     torch.save(state, w)
     changed = report.latent_table(runs, (x, y), cache=cache)
-    assert len(calls) == 1                                        # other weights: that run recomputed
+    assert len(calls) == 1 and "1 of 2 runs from" in capsys.readouterr().out  # other weights: that run recomputed
     assert not changed[changed.variant == "jade"].content_within.equals(first[first.variant == "jade"].content_within)
 
-    report.latent_table(runs, (x[:-1], y[:-1]), cache=cache)
-    assert len(calls) == 3                                        # other images: every run recomputed
+    report.latent_table(runs, (x.flip(0), y), cache=cache)
+    assert len(calls) == 3                                        # other images, same labels: every run recomputed
+    report.latent_table(runs, (x.flip(0), y.flip(0)), cache=cache)
+    assert len(calls) == 5                                        # other labels: every run recomputed
     planted = pd.read_csv(cache).assign(content_within=123.0)
     planted.to_csv(cache, index=False)
-    assert (report.latent_table(runs, (x[:-1], y[:-1]), cache=cache).content_within == 123.0).all()
+    assert (report.latent_table(runs, (x.flip(0), y.flip(0)), cache=cache).content_within == 123.0).all()
     planted.assign(key="stale").to_csv(cache, index=False)
-    assert (report.latent_table(runs, (x[:-1], y[:-1]), cache=cache).content_within != 123.0).all()
+    assert (report.latent_table(runs, (x.flip(0), y.flip(0)), cache=cache).content_within != 123.0).all()
+
+    cache.write_text("not,a\ncache")                             # unreadable: said, and recomputed
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report.latent_table(runs, (x, y), cache=cache)
+    (w,) = [c for c in caught if "Figure 2 cache" in str(c.message)]
+    assert str(w.message).startswith(f"ignoring the Figure 2 cache {cache} (KeyError: ") and w.filename == __file__
+
+    seeds = []                                                     # each run's own seed reaches the analysis
+    monkeypatch.setattr(lat, "latent_summary", lambda *a, **k: seeds.append(k.get("seed")) or real(*a, **k))
+    report.latent_table(runs.assign(seed=[3, 4]), (x, y))
+    assert seeds == [3, 4]
 
 
 # --- Properties pinned one by one (found by mutation testing, results/mutation/latent.md) ---------

@@ -119,3 +119,19 @@ def test_which_datasets_each_model_reads():
     assert build_model("single").datasets == ("svhn",)
     assert build_model("paired").datasets == build_model("jade").datasets == ("svhn", "mnist")
     assert set(build_model("jade").decoders) == {"svhn", "mnist"}
+
+
+def test_decoder_layers_mirror_the_encoders():
+    names = lambda seq: [type(l).__name__ for l in seq]
+    assert names(Decoder("svhn").net) == ["Conv2d", "ReLU", "Upsample"] * 3 + ["Conv2d"]
+    assert names(Decoder("mnist").net) == ["Upsample"] + ["Conv2d", "ReLU", "Upsample"] * 2 + ["Conv2d"]
+    for dataset, features in (("svhn", 8 * 4 * 4), ("mnist", 16 * 3 * 3)):  # the encoder's feature count
+        fc = Decoder(dataset).fc
+        assert names(fc) == ["Linear", "ReLU"] and fc[0].out_features == features and fc[0].in_features == LATENT
+
+
+@pytest.mark.parametrize("variant", ["single", "paired", "jade"])
+def test_the_default_dataset_is_svhn(variant):
+    m = build_model(variant).eval()
+    x = torch.rand(3, 3, 32, 32)
+    assert torch.equal(m(x), m(x, "svhn"))

@@ -119,3 +119,11 @@ def test_figure2_analysis_uses_posterior_means():
     got_mu, got_lv = posterior_stats(model, xs, "svhn")
     assert torch.allclose(got_mu, mu.detach(), atol=1e-6) and torch.allclose(got_lv, logvar.detach(), atol=1e-6)
     assert not np.allclose(latent_means(model, xs, "svhn"), logvar.detach().numpy(), atol=1e-3)
+
+
+def test_figure2_analysis_reads_the_encoder_of_the_dataset_it_is_given():
+    torch.manual_seed(0)
+    model = JADE().eval()
+    _, xm = _images()
+    mu, _ = model.posterior(xm, "mnist")
+    assert np.allclose(latent_means(model, xm, "mnist"), mu.detach().numpy(), atol=1e-6)
