@@ -125,7 +125,7 @@ def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, 
         warnings.simplefilter("always")
         report.latent_table(runs, (x, y), cache=cache)
     (w,) = [c for c in caught if "Figure 2 cache" in str(c.message)]
-    assert str(w.message).startswith(f"ignoring the Figure 2 cache {cache} (KeyError: ") and w.filename == __file__
+    assert str(w.message).startswith(f"ignoring the Figure 2 cache {cache} (KeyError: ")
 
     seeds = []                                                     # each run's own seed reaches the analysis
     monkeypatch.setattr(lat, "latent_summary", lambda *a, **k: seeds.append(k.get("seed")) or real(*a, **k))

@@ -103,13 +103,16 @@ def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tm
     assert none.empty and list(none.columns) == list(gap.columns)
 
 
-def test_report_defaults_read_the_committed_results(monkeypatch):
-    from pathlib import Path
-    root = Path(__file__).resolve().parents[1]
-    monkeypatch.chdir(root)
-    assert report.mnist_gap().equals(report.mnist_gap("results", "results/mnist-schedule")) and len(report.mnist_gap())
+def test_report_defaults_read_the_results_folder(tmp_path, monkeypatch):
+    """Without arguments, mnist_gap and tuning_table read results/, results/mnist-schedule and results/tuning."""
+    monkeypatch.chdir(tmp_path)
+    _fake_run(tmp_path / "results", "paired", 0, 1.7)
+    _fake_run(tmp_path / "results" / "mnist-schedule" / "p2400", "paired", 0, 1.2, lr_schedule="onecycle")
+    _fake_run(tmp_path / "results" / "tuning" / "wm-30", "jade", 0, 1.5, w_match=30.0)
+    gap = report.mnist_gap()
+    assert len(gap) == 2 and gap.equals(report.mnist_gap("results", "results/mnist-schedule"))
     table, _ = report.tuning_table()
-    assert len(table) and table.equals(report.tuning_table("results/tuning")[0])
+    assert table.candidate.tolist() == ["wm-30"] and table.equals(report.tuning_table("results/tuning")[0])
 
 
 def test_collect_recipe_takes_the_chosen_recipes_runs_only(tmp_path):
