@@ -147,8 +147,13 @@ def markdown_table1(runs: pd.DataFrame, recipe: str | None = None) -> str:
     """Table 1 and the claims as Markdown (``jade table``; the README quotes it verbatim, tested).
     ``recipe``: the name of the training recipe the runs share, said in the first line."""
     from .plotting import VARIANT_NAMES
+    protocols = sorted(set(runs.protocol))
+    if len(protocols) > 1:
+        from .config import ConfigError
+        raise ConfigError(f"Table 1 compares runs of one protocol; these runs have {', '.join(protocols)}: "
+                          f"choose one (jade table --protocol {protocols[0]}).")
     summary = summary_table(runs).set_index("variant")
-    protocol = ", ".join(sorted(set(runs.protocol)))
+    protocol = protocols[0]
     lines = [f"SVHN error (%) on the {protocol} protocol" + (f", tuned recipe {recipe}" if recipe else "")
              + ", mean ± sd over seeds; MNIST test error (%).", "",
              "| model | seeds | SVHN error | MNIST error | still on the plateau | restarts |", "|---|---|---|---|---|---|"]

@@ -100,14 +100,15 @@ def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, 
     monkeypatch.setattr(lat, "latent_summary", lambda *a, **k: calls.append(1) or real(*a, **k))
     again = report.latent_table(runs, (x, y), cache=cache)
     assert calls == [] and again.equals(first)                    # same weights, images, code: all cached
-    assert "2 of 2 runs from" in capsys.readouterr().out
+    assert capsys.readouterr().out == (f"Figure 2 table: 2 of 2 runs from {cache} (same weights, images and code), "
+                                       f"0 computed.\n")
 
     w = runs[runs.variant == "jade"].path.iloc[0] + "/weights.pt"
     state = torch.load(w, weights_only=True)
     state = {k: (t + 0.01 if t.is_floating_point() else t) for k, t in state.items()}
     torch.save(state, w)
     changed = report.latent_table(runs, (x, y), cache=cache)
-    assert len(calls) == 1 and "1 of 2 runs from" in capsys.readouterr().out  # other weights: that run recomputed
+    assert len(calls) == 1 and capsys.readouterr().out.startswith("Figure 2 table: 1 of 2 runs from")  # that run
     assert not changed[changed.variant == "jade"].content_within.equals(first[first.variant == "jade"].content_within)
 
     report.latent_table(runs, (x.flip(0), y), cache=cache)

@@ -133,7 +133,8 @@ def test_collect_recipe_takes_the_chosen_recipes_runs_only(tmp_path):
 def test_tuning_table_reads_each_candidates_validation_numbers(tmp_path):
     import json
     for name, (err, centroid, kl) in {"wm-30": (30.0, 65.0, 4.0), "wm-3000": (60.0, 20.0, 1.0)}.items():
-        _fake_run(tmp_path / name, "jade", 0, 1.5, w_match=float(name.split("-")[1]), rec_reduction="mean")
+        _fake_run(tmp_path / name, "jade", 0, 1.5, w_match=float(name.split("-")[1]), rec_reduction="mean",
+                  w_match_warmup=50 if name == "wm-3000" else 0)
         run = next((tmp_path / name / "runs" / "jade").iterdir())
         m = json.loads((run / "metrics.json").read_text())
         m.update(svhn_val={"error": err}, matching_val={"centroid_accuracy": centroid, "kl_match": kl},
@@ -148,7 +149,7 @@ def test_tuning_table_reads_each_candidates_validation_numbers(tmp_path):
     assert (a.variant, a.rec_reduction, a.w_cls, a.w_match, a.w_match_warmup, a.epochs) == (
         "jade", "mean", paper.w_cls, 30.0, 0, paper.epochs)
     assert (a.svhn_val_error, a.val_centroid_accuracy, a.val_kl_match, a.mnist_val_error) == (30.0, 65.0, 4.0, 1.5)
-    assert a.matching and not t.iloc[1].matching and a.minutes == 2.0
+    assert a.matching and not t.iloc[1].matching and a.minutes == 2.0 and t.iloc[1].w_match_warmup == 50
     assert list(curves["wm-30"].columns) == ["epoch", "svhn_ce"]
 
 

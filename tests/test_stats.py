@@ -219,6 +219,10 @@ def test_markdown_table1_of_planted_runs():
     assert not any("matching helps" in l for l in lines)   # no ablation runs: no row
     assert report.markdown_table1(pd.DataFrame(rows)).splitlines()[0].startswith(
         "SVHN error (%) on the local protocol, mean ± sd")
+    from jade_core.config import ConfigError
+    mixed = pd.DataFrame(rows).assign(protocol=["local", "paper", "local"] * 3)
+    with pytest.raises(ConfigError, match=r"these runs have local, paper: choose one \(jade table --protocol local\)"):
+        report.markdown_table1(mixed)
 
 
 def test_markdown_table1_skips_what_is_missing_and_prints_tests_when_there_is_spread():
