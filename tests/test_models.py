@@ -135,3 +135,10 @@ def test_the_default_dataset_is_svhn(variant):
     m = build_model(variant).eval()
     x = torch.rand(3, 3, 32, 32)
     assert torch.equal(m(x), m(x, "svhn"))
+
+
+def test_encoders_pool_after_the_first_three_convolutions():
+    """Section 3: 2x max-pooling after each of the first three convolutions (SVHN: not after the fourth)."""
+    names = lambda seq: [type(l).__name__ for l in seq]
+    assert names(Encoder("svhn", 10).features) == ["Conv2d", "ReLU", "MaxPool2d"] * 3 + ["Conv2d", "ReLU"]
+    assert names(Encoder("mnist", 10).features) == ["Conv2d", "ReLU", "MaxPool2d"] * 3
