@@ -28,6 +28,8 @@ from jade_core.config import VARIANTS, resolve_config
 from jade_core.sweep import run_all
 from jade_core.train import train
 
+from record import write_result
+
 
 def matrix(epochs, seeds, threads, out, data_dir):
     return [dict(variant=v, seed=s, profile="paper", epochs=epochs, threads=threads, output_dir=out,
@@ -65,9 +67,7 @@ def main():
         "speedup": round(serial / workers, 2),
     })
     print(json.dumps(result, indent=1))
-    os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
-    with open(a.out, "w") as f:
-        json.dump(result, f, indent=1)
+    write_result(result, a.out)
 
 
 if __name__ == "__main__":

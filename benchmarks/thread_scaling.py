@@ -27,6 +27,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
+from record import write_result
+
 VARIANTS = ("single", "paired", "jade")
 
 
@@ -94,9 +96,7 @@ def main():
             print(v, r, flush=True)
     result["matrix_ceiling"] = matrix_ceiling(result["variants"], cores)
     print(json.dumps(result, indent=1))
-    os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
-    with open(a.out, "w") as f:
-        json.dump(result, f, indent=1)
+    write_result(result, a.out)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ Measures, in one run on the same machine:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -29,6 +28,8 @@ from jade_core.evaluate import autocast
 from jade_core.models import build_model
 from jade_core.train import ClassMatchedSampler, variant_loss
 from torch.utils.flop_counter import FlopCounterMode
+
+from record import write_result
 
 B = 64
 
@@ -172,9 +173,7 @@ def main():
     print(f"JADE step: {j['gflop_per_step']:.2f} GFLOP, {achieved:.0f} GFLOP/s achieved = "
           f"{100 * j['fraction_of_bf16_peak']:.1f} % of the bf16 matmul peak; "
           f"{j['speedup_vs_naive']:.2f}x the naive loop, {j['speedup_vs_fp32_in_memory']:.2f}x fp32 in memory")
-    os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
-    with open(a.out, "w") as f:
-        json.dump(res, f, indent=1, sort_keys=True)
+    write_result(res, a.out, sort_keys=True)
 
 
 if __name__ == "__main__":
