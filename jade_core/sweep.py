@@ -88,6 +88,9 @@ def load_sweep(path, data_dir=None) -> tuple:
         grid:                            # ... and/or a grid: every combination of the lists
           variant: [single, paired, jade]
           seed: [0, 1, 2]
+        grids:                           # ... and/or several grids, each expanded the same way
+          - {variant: [jade], w_cls: [10000.0, 30000.0], seed: [100, 101]}
+          - {variant: [paired], mnist_batch_size: [64, 256], seed: [100, 101]}
 
     Grid runs are named from their values (``variant-jade_seed-0``). Unknown fields are refused
     with the list of known ones (by :func:`jade_core.config.resolve_config`).
@@ -97,15 +100,19 @@ def load_sweep(path, data_dir=None) -> tuple:
 
     import yaml
     spec = yaml.safe_load(Path(path).read_text())
-    if not isinstance(spec, dict) or "name" not in spec or not (spec.get("runs") or spec.get("grid")):
+    if not isinstance(spec, dict) or "name" not in spec or not (spec.get("runs") or spec.get("grid")
+                                                                 or spec.get("grids")):
         raise ConfigError(f"{path}: a sweep file needs a name and runs or a grid (see jade_core.sweep.load_sweep).")
     name, base = spec["name"], dict(spec.get("base") or {})
     runs = [dict(r) for r in spec.get("runs") or []]
-    grid = spec.get("grid") or {}
-    for values in (itertools.product(*grid.values()) if grid else ()):
-        r = dict(zip(grid, values))
-        r["run"] = "_".join(f"{k}-{v}" for k, v in r.items())
-        runs.append(r)
+    grids = ([spec["grid"]] if spec.get("grid") else []) + list(spec.get("grids") or [])
+    for grid in grids:
+        if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+            raise ConfigError(f"{path}: every grid maps field names to non-empty lists of values, got {grid!r}.")
+        for values in itertools.product(*grid.values()):
+            r = dict(zip(grid, values))
+            r["run"] = "_".join(f"{k}-{v}" for k, v in r.items())
+            runs.append(r)
     out = []
     for r in runs:
         run_name = r.pop("run", None) or "_".join(f"{k}-{v}" for k, v in r.items())

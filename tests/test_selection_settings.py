@@ -1,0 +1,85 @@
+"""The declared rules that re-choose the carried-over settings (jade_core.selection), on planted tables."""
+import pandas as pd
+import pytest
+
+from jade_core import selection as sel
+
+
+def _table(rows):
+    return pd.DataFrame(rows, columns=["w_cls", "seed", "svhn_val_error"])
+
+
+def test_choose_setting_takes_the_lowest_mean_over_common_seeds():
+    t = _table([(1e4, 100, 30.0), (1e4, 101, 34.0), (3e4, 100, 31.0), (3e4, 101, 32.0),
+                (1e5, 100, 20.0)])  # 1e5 has seed 100 only: only seed 100 is common to all three
+    out = sel.choose_setting(t, "w_cls", 3e4)
+    assert out["seeds"] == [100]
+    assert out["chosen"] == 1e5 and out["means"] == {1e4: 30.0, 3e4: 31.0, 1e5: 20.0}
+    t2 = t[t.w_cls != 1e5]
+    out2 = sel.choose_setting(t2, "w_cls", 3e4)
+    assert out2["seeds"] == [100, 101] and out2["chosen"] == 3e4  # 31.5 < 32.0
+    assert out2["means"][1e4] == pytest.approx(32.0)
+
+
+def test_choose_setting_keeps_the_incumbent_on_an_exact_tie_and_refuses_no_common_seed():
+    t = _table([(1e4, 100, 30.0), (3e4, 100, 30.0)])
+    assert sel.choose_setting(t, "w_cls", 3e4)["chosen"] == 3e4
+    assert sel.choose_setting(t, "w_cls", 5.0)["chosen"] == 1e4   # incumbent not among the tied: the smallest
+    with pytest.raises(ValueError, match="no search seed has a finished run of every w_cls candidate"):
+        sel.choose_setting(_table([(1e4, 100, 30.0), (3e4, 101, 30.0)]), "w_cls", 3e4)
+
+
+def _curve(errors):
+    return pd.DataFrame({"epoch": [50, 100, 150], "svhn_val_error": errors})
+
+
+def test_choose_epochs_averages_seeds_then_models_and_flags_the_edge():
+    curves = {"single": [_curve([40, 35, 36]), _curve([42, 37, 38])],
+              "jade": [_curve([30, 28, 20])]}
+    out = sel.choose_epochs(curves)
+    assert out["per_model"]["single"] == {50: 41.0, 100: 36.0, 150: 37.0}
+    assert out["errors"] == {50: 35.5, 100: 32.0, 150: 28.5}
+    assert out["chosen"] == 150 and out["at_edge"]
+    out = sel.choose_epochs({"single": [_curve([30, 30, 31])]})
+    assert out["chosen"] == 50 and not out["at_edge"]          # tie: fewer epochs
+
+
+def test_choose_epochs_skips_missing_candidates_and_refuses_none():
+    short = pd.DataFrame({"epoch": [50, 100], "svhn_val_error": [30.0, 29.0]})
+    out = sel.choose_epochs({"single": [short], "paired": [_curve([31, 30, 10])]})
+    assert set(out["errors"]) == {50, 100} and out["chosen"] == 100
+    with pytest.raises(ValueError, match="no candidate length"):
+        sel.choose_epochs({"single": [pd.DataFrame({"epoch": [10], "svhn_val_error": [1.0]})]})
+
+
+def test_search_seeds_are_apart_from_every_reported_seed():
+    from jade_core.config import resolve_config
+    assert not set(sel.SEARCH_SEEDS) & set(range(10))
+    assert resolve_config("jade").w_cls in sel.W_CLS_CANDIDATES
+    assert resolve_config("jade").mnist_batch_size in sel.MNIST_BATCH_CANDIDATES
+    assert resolve_config("jade").epochs in sel.EPOCH_CANDIDATES
+
+
+def test_the_settings_search_sweep_expands_its_grids_on_search_seeds_in_fp32():
+    from pathlib import Path
+
+    from jade_core.config import resolve_config
+    from jade_core.sweep import load_sweep
+    name, runs = load_sweep(Path(__file__).parents[1] / "sweeps" / "settings-search.yml", data_dir=".")
+    cfgs = [resolve_config(**kw) for kw in runs]
+    assert name == "settings-search" and len(cfgs) == 3 * 3 + 2 * 3 + 3
+    assert {c.seed for c in cfgs} == set(sel.SEARCH_SEEDS)
+    assert {c.precision for c in cfgs} == {"fp32"} and all(c.channels_last for c in cfgs)
+    assert {c.w_cls for c in cfgs if c.variant == "jade"} == set(sel.W_CLS_CANDIDATES)
+    assert {c.mnist_batch_size for c in cfgs if c.variant == "paired"} == set(sel.MNIST_BATCH_CANDIDATES)
+    assert {c.epochs for c in cfgs} == {max(sel.EPOCH_CANDIDATES)}
+    assert all(str(c.run_dir).startswith("results/search/") for c in cfgs)
+
+
+def test_a_grid_that_is_not_lists_is_refused(tmp_path):
+    from jade_core.config import ConfigError
+    from jade_core.sweep import load_sweep
+    f = tmp_path / "s.yml"
+    f.write_text("name: s\ngrids:\n  - {variant: jade, seed: [1]}\n")
+    with pytest.raises(ConfigError, match="every grid maps field names to non-empty lists"):
+        load_sweep(f)
