@@ -109,8 +109,8 @@ def wilcoxon_floor(n: int, claims: int = 1) -> float:
 
 def claim_test(runs: pd.DataFrame, a: str, b: str, metric: str = "svhn_error", alpha: float = 0.05) -> dict:
     """Paired comparison of ``a`` against ``b`` over the seeds both have: mean difference a - b
-    (negative: a has lower error), its 95 % t confidence interval, the two-sided paired t-test and
-    Wilcoxon signed-rank test, wins, and the difference detectable with 80 % power."""
+    (negative: a has lower error), its (1 - alpha) t confidence interval, the two-sided paired t-test
+    and Wilcoxon signed-rank test, wins, and the per-seed ``differences`` (for :mod:`jade_core.verdicts`)."""
     pa = runs[runs.variant == a].set_index("seed")[metric]
     pb = runs[runs.variant == b].set_index("seed")[metric]
     seeds = sorted(set(pa.dropna().index) & set(pb.dropna().index))
@@ -118,35 +118,39 @@ def claim_test(runs: pd.DataFrame, a: str, b: str, metric: str = "svhn_error", a
     n = len(d)
     out = {"a": a, "b": b, "seeds": n, "mean_difference": float(d.mean()) if n else np.nan,
            "ci_low": np.nan, "ci_high": np.nan, "sd_difference": float(d.std(ddof=1)) if n > 1 else np.nan,
-           "a_wins": int((d < 0).sum()), "p_t": np.nan, "p_wilcoxon": np.nan, "detectable": np.nan}
+           "a_wins": int((d < 0).sum()), "p_t": np.nan, "p_wilcoxon": np.nan, "differences": d}
     if n >= 2 and np.std(d) > 0:
         half = t_half_width(d, alpha)
         out.update(ci_low=float(d.mean() - half), ci_high=float(d.mean() + half),
                    p_t=float(stats.ttest_rel(pa.loc[seeds], pb.loc[seeds]).pvalue),
-                   p_wilcoxon=float(stats.wilcoxon(d).pvalue),
-                   detectable=detectable_difference(float(d.std(ddof=1)), n, alpha))
+                   p_wilcoxon=float(stats.wilcoxon(d).pvalue))
     return out
 
 
+def family_of(runs: pd.DataFrame, claims=CLAIMS) -> list:
+    """The family of claims these runs can test: those of ``claims`` whose two models both have runs
+    (Table 1: all four; the tuned recipe, without an ablation: three). Its size sets the family level."""
+    have = set(runs.variant) if len(runs) else set()
+    return [c for c in claims if c[0] in have and c[1] in have]
+
+
 def claims_table(runs: pd.DataFrame, claims, alpha: float = 0.05) -> pd.DataFrame:
-    """One row per claim ``(a, b, text)`` = "a has lower error than b": :func:`claim_test`, Holm-adjusted
-    p-values of both tests over the claims, and a verdict. A claim is *supported* when both adjusted
-    p-values are below ``alpha`` and a is better; *reversed* when both are and b is better; otherwise
-    *not significant* (with the difference these seeds could have detected)."""
-    rows = [{"claim": text, **claim_test(runs, a, b, alpha=alpha)} for a, b, text in claims]
+    """One row per claim ``(a, b, text)`` = "a has lower error than b", the claims forming one family:
+    :func:`claim_test`, Holm-adjusted p-values of both tests over the family, and the declared rule of
+    :mod:`jade_core.verdicts` (the paper's difference, the interval at the family's level, a verdict of
+    *reproduced* / *contradicted* / *inconclusive*, the difference the rule detects with 80 % power and
+    the seeds it would need at the paper's effect)."""
+    from .verdicts import judge, paper_difference
+    rows = []
+    for a, b, text in claims:
+        c = claim_test(runs, a, b, alpha=alpha)
+        d = c.pop("differences")
+        rows.append({"claim": text, **c, **judge(d, paper_difference(a, b), len(claims), alpha)})
     out = pd.DataFrame(rows)
     if out.empty:
         return out
     out["p_t_holm"] = holm(out["p_t"])
     out["p_wilcoxon_holm"] = holm(out["p_wilcoxon"])
-
-    def verdict(r):
-        if r.seeds < 2 or pd.isna(r.p_t_holm):
-            return "too few seeds"
-        if r.p_t_holm < alpha and r.p_wilcoxon_holm < alpha:
-            return "supported" if r.mean_difference < 0 else "reversed"
-        return "not significant"
-    out["verdict"] = [verdict(r) for r in out.itertuples()]
     return out
 
 
@@ -171,15 +175,27 @@ def markdown_table1(runs: pd.DataFrame, recipe: str | None = None) -> str:
         lines.append(f"| {VARIANT_NAMES[v]} | {int(r.seeds)} | {fmt(r.svhn_mean, r.svhn_sd)} | "
                      f"{fmt(r.mnist_mean, r.mnist_sd)} | {int(r.failed)} | "
                      f"{int((g.attempts - 1).sum())} |")
-    lines += ["", "| claim | difference (pp) | 95 % CI | p t-test (Holm) | p Wilcoxon (Holm) | wins | verdict |",
-              "|---|---|---|---|---|---|---|"]
-    for c in claims_table(runs, CLAIMS).itertuples():
+    lines += ["", claims_markdown(claims_table(runs, family_of(runs)))]
+    return "\n".join(lines)
+
+
+def claims_markdown(claims: pd.DataFrame) -> str:
+    """A claims table (:func:`claims_table`) as Markdown, for the README and the book alike: the paper's
+    difference beside ours, the interval at the family's level, the primary test (t, Holm), the
+    robustness test (Wilcoxon, Holm), wins, the verdict, and the rule's power."""
+    p = (lambda x: "–" if pd.isna(x) else f"{x:.3f}")
+    pp = (lambda x: "–" if pd.isna(x) else f"{x:+.2f}")
+    need = (lambda x: "–" if pd.isna(x) else "> 500" if not np.isfinite(x) else f"{x:.0f}")
+    level = f"{100 * claims.family_level.iloc[0]:.1f} %" if len(claims) else ""
+    lines = [f"| claim | ours (pp) | {level} interval | paper (pp) | p t-test (Holm) | p Wilcoxon (Holm) | wins | "
+             "verdict | detectable (pp) | seeds needed |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for c in claims.itertuples():
         if c.seeds == 0:
             continue
-        p = (lambda x: "–" if np.isnan(x) else f"{x:.3f}")
-        ci = "–" if np.isnan(c.ci_low) else f"[{c.ci_low:+.2f}, {c.ci_high:+.2f}]"
-        lines.append(f"| {c.claim} | {c.mean_difference:+.2f} | {ci} | {p(c.p_t_holm)} | {p(c.p_wilcoxon_holm)} | "
-                     f"{c.a_wins}/{c.seeds} | {c.verdict} |")
+        ci = "–" if pd.isna(c.family_low) else f"[{c.family_low:+.2f}, {c.family_high:+.2f}]"
+        det = "–" if pd.isna(c.detectable) else f"{c.detectable:.2f}"
+        lines.append(f"| {c.claim} | {c.mean_difference:+.2f} | {ci} | {pp(c.paper_difference)} | {p(c.p_t_holm)} | "
+                     f"{p(c.p_wilcoxon_holm)} | {c.a_wins}/{c.seeds} | {c.verdict} | {det} | {need(c.seeds_needed)} |")
     return "\n".join(lines)
 
 

@@ -254,9 +254,11 @@ def load_run(path, weights: bool = True) -> Run:
 def name_of(saved_config: dict) -> str | None:
     """The folder name :attr:`RunConfig.run_name` gives a saved configuration (fields added since it
     was saved take their defaults); None when it is not a valid configuration."""
+    from .config import PROFILES  # a field the run did not record takes its profile's value, then the default
     fields = RunConfig.defaults()
+    profile = PROFILES.get(saved_config.get("profile", RunConfig.profile), {})
     try:
-        return RunConfig(**{k: v for k, v in saved_config.items() if k in fields}).run_name
+        return RunConfig(**{**profile, **{k: v for k, v in saved_config.items() if k in fields}}).run_name
     except (TypeError, ConfigError):
         return None
 
@@ -294,10 +296,11 @@ def config_tag(run_name: str) -> str:
     return re.sub(r"^(local|paper)-?", "", re.sub(r"-?seed\d+$", "", run_name))
 
 
-def config_tag_of(changes: dict, variant: str = "jade") -> str:
+def config_tag_of(changes: dict, variant: str = "jade", profile: str = "paper") -> str:
     """The name tag of the configuration that changes ``changes`` from the profile's defaults
     (``{"w_match": 0.0}`` -> ``wm0``)."""
-    return config_tag(name_of({**changes, "variant": variant, "seed": 0}))
+    from .config import PROFILES  # the profile's own values (e.g. its precision) are not changes
+    return config_tag(name_of({**PROFILES[profile], **changes, "variant": variant, "seed": 0, "profile": profile}))
 
 
 def rename_to_scheme(output_dir, dry_run: bool = False) -> list:

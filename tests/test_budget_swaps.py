@@ -36,8 +36,11 @@ def test_budget_claims_pair_seeds_within_a_budget_and_correct_over_all_rows():
     c = budget.budget_claims(_runs()).set_index(["labels_per_class", "claim"])
     ps10 = c.loc[(10, "paired beats single")]
     assert ps10.mean_difference == pytest.approx(-5.0 + 0.5 * np.mean([(-1) ** s for s in range(5)]))
-    assert ps10.verdict == "supported" and ps10.ci_high < 0 and ps10.a_wins == 5
-    assert c.loc[(100, "paired beats single")].verdict == "not significant"
+    assert ps10.verdict == "reproduced" and ps10.family_high < 0 and ps10.a_wins == 5
+    assert np.isnan(ps10.paper_difference)                                   # the paper ran 100 labels only
+    p100 = c.loc[(100, "paired beats single")]
+    assert p100.paper_difference == pytest.approx(30.17 - 32.31) and p100.verdict != "reproduced"
+    assert ps10.family_level == pytest.approx(1 - 0.05 / len(c))            # every row one family
     assert c.loc[(10, "JADE beats paired")].mean_difference == pytest.approx(0.2)
     raw = c.p_t.to_numpy()
     assert (c.p_t_holm.to_numpy() >= raw - 1e-12).all() and len(c) == 6

@@ -46,7 +46,8 @@ def test_claims_table_verdicts():
     runs = pd.concat([_runs([-2.0, -1.5, -3.0, -0.5, -2.5, -1.0, -2.2, -1.8]),
                       _runs([0.3, -0.2, 0.1, -0.4, 0.2, 0.0, -0.1, 0.5], base=31).replace({"a": "c", "b": "e"})])
     t = report.claims_table(runs, [("a", "b", "a beats b"), ("c", "e", "c beats e"), ("b", "a", "b beats a")])
-    assert t.verdict.tolist() == ["supported", "not significant", "reversed"]
+    # no paper number for these models: judged on the claim's direction
+    assert t.verdict.tolist() == ["reproduced", "inconclusive", "contradicted"]
     assert (t.p_t_holm >= t.p_t).all()
 
 
@@ -175,9 +176,9 @@ def test_claim_test_uses_common_seeds_and_skips_tests_without_spread():
     c = report.claim_test(r, "a", "b")
     assert c["seeds"] == 4 and c["mean_difference"] == pytest.approx(-1.875)
     assert c["sd_difference"] == pytest.approx(np.std([-1, -2, -3, -1.5], ddof=1))
-    assert c["detectable"] == pytest.approx(report.detectable_difference(c["sd_difference"], 4))
+    assert sorted(c["differences"].tolist()) == [-3.0, -2.0, -1.5, -1.0]
     same = report.claim_test(_runs([-1.0, -1.0, -1.0]), "a", "b")          # no spread: no test, no CI
-    assert same["a_wins"] == 3 and np.isnan(same["p_t"]) and np.isnan(same["ci_low"]) and np.isnan(same["detectable"])
+    assert same["a_wins"] == 3 and np.isnan(same["p_t"]) and np.isnan(same["ci_low"])
     one = report.claim_test(_runs([-1.0]), "a", "b")
     assert one["seeds"] == 1 and np.isnan(one["sd_difference"]) and np.isnan(one["p_wilcoxon"])
     none = report.claim_test(_runs([-1.0]).iloc[:0], "a", "b")
@@ -190,12 +191,13 @@ def test_claims_table_adjusts_both_tests_and_needs_two_seeds():
     strong = [-2.0, -1.5, -3.0, -0.5, -2.5, -1.0, -2.2, -1.8]
     t = report.claims_table(pd.concat([_runs(strong), _runs([-1.0]).replace({"a": "c", "b": "e"})]),
                             [("a", "b", "a beats b"), ("c", "e", "c beats e")])
-    assert t.verdict.tolist() == ["supported", "too few seeds"]
+    assert t.verdict.tolist() == ["reproduced", "too few seeds"]
     assert t.p_t_holm[0] == pytest.approx(t.p_t[0]) and t.p_wilcoxon_holm[0] == pytest.approx(t.p_wilcoxon[0])
     assert report.claims_table(_runs(strong), []).empty
-    # significant by the t-test but not by Wilcoxon (n = 5: its smallest p is 0.0625): not supported
+    # significant by the t-test but not by Wilcoxon (n = 5: its smallest p is 0.0625): the robustness
+    # test is shown, not a veto
     t5 = report.claims_table(_runs([-2.0, -2.1, -1.9, -2.2, -1.8]), [("a", "b", "a beats b")])
-    assert t5.p_t_holm[0] < 0.05 and t5.p_wilcoxon_holm[0] > 0.05 and t5.verdict[0] == "not significant"
+    assert t5.p_t_holm[0] < 0.05 and t5.p_wilcoxon_holm[0] > 0.05 and t5.verdict[0] == "reproduced"
 
 
 def test_markdown_table1_of_planted_runs():
@@ -212,10 +214,10 @@ def test_markdown_table1_of_planted_runs():
     assert lines[4:7] == ["| Single classifier | 3 | 34.00 ± 1.00 | – | 0 | 0 |",
                           "| Paired classifier | 3 | 32.00 ± 1.00 | 1.20 ± 0.00 | 0 | 0 |",
                           "| JADE | 3 | 31.00 ± 1.00 | 1.00 ± 0.00 | 0 | 1 |"]
-    assert lines[7:10] == ["", "| claim | difference (pp) | 95 % CI | p t-test (Holm) | p Wilcoxon (Holm) | wins | verdict |",
-                           "|---|---|---|---|---|---|---|"]
-    # the differences have no spread: no CI and no p-value, wins counted
-    assert lines[10] == "| paired beats single | -2.00 | – | – | – | 3/3 | too few seeds |"
+    assert lines[7:10] == ["", "| claim | ours (pp) | 98.3 % interval | paper (pp) | p t-test (Holm) | p Wilcoxon (Holm) "
+                           "| wins | verdict | detectable (pp) | seeds needed |", "|---|---|---|---|---|---|---|---|---|---|"]
+    # the differences have no spread: no interval, no p-value, no power; wins counted; the paper's number beside
+    assert lines[10] == "| paired beats single | -2.00 | – | -2.14 | – | – | 3/3 | too few seeds | – | – |"
     assert not any("matching helps" in l for l in lines)   # no ablation runs: no row
     assert report.markdown_table1(pd.DataFrame(rows)).splitlines()[0].startswith(
         "SVHN error (%) on the local protocol, mean ± sd")
@@ -232,9 +234,13 @@ def test_markdown_table1_skips_what_is_missing_and_prints_tests_when_there_is_sp
     lines = report.markdown_table1(pd.DataFrame(rows)).splitlines()
     assert [l.split(" | ")[0] for l in lines[4:6]] == ["| Single classifier", "| JADE"]   # no paired row
     jade_single = next(l for l in lines if l.startswith("| JADE beats single"))
-    c = report.claims_table(pd.DataFrame(rows), report.CLAIMS).set_index("claim").loc["JADE beats single"]
-    assert jade_single == (f"| JADE beats single | {c.mean_difference:+.2f} | [{c.ci_low:+.2f}, {c.ci_high:+.2f}] | "
-                           f"{c.p_t_holm:.3f} | {c.p_wilcoxon_holm:.3f} | 4/4 | {c.verdict} |")
+    fam = report.family_of(pd.DataFrame(rows))
+    assert fam == [report.CLAIMS[2]]                                   # a family of one: the only testable claim
+    c = report.claims_table(pd.DataFrame(rows), fam).set_index("claim").loc["JADE beats single"]
+    assert jade_single == (f"| JADE beats single | {c.mean_difference:+.2f} | [{c.family_low:+.2f}, {c.family_high:+.2f}] "
+                           f"| -3.23 | {c.p_t_holm:.3f} | {c.p_wilcoxon_holm:.3f} | 4/4 | {c.verdict} | "
+                           f"{c.detectable:.2f} | {c.seeds_needed:.0f} |")
+    assert any("| 95.0 % interval |" in l for l in lines)
     assert not any(l.startswith("| paired beats") or l.startswith("| JADE beats paired") for l in lines)
 
 
@@ -286,7 +292,7 @@ def test_claim_test_small_samples_ties_and_alpha(recwarn):
     c = report.claim_test(r, "a", "b", alpha=0.2)
     d = np.array([-2.0, -1.5, -3.0, -0.5])
     assert c["ci_low"] == pytest.approx(d.mean() - report.t_half_width(d, 0.2))
-    assert c["detectable"] == pytest.approx(report.detectable_difference(d.std(ddof=1), 4, 0.2))
+    assert c["differences"].tolist() == d.tolist()
     one = report.claim_test(_runs([-1.0]), "a", "b")
     empty = report.claim_test(_runs([-1.0]).iloc[:0], "a", "b")
     assert np.isnan(one["ci_high"]) and np.isnan(empty["ci_high"]) and np.isnan(empty["sd_difference"])
@@ -295,10 +301,10 @@ def test_claim_test_small_samples_ties_and_alpha(recwarn):
 
 def test_claims_table_two_seeds_and_a_small_reversal():
     two = report.claims_table(_runs([-1.0, -2.0]), [("a", "b", "a beats b")])
-    assert two.verdict[0] == "not significant"                        # two seeds are enough to test
+    assert two.verdict[0] == "inconclusive"                           # two seeds are enough to judge
     small = [0.5, 0.45, 0.55, 0.5, 0.52, 0.48, 0.5, 0.51]             # a is worse by half a point, every seed
     rev = report.claims_table(_runs(small), [("a", "b", "a beats b")])
-    assert rev.verdict[0] == "reversed"
+    assert rev.verdict[0] == "contradicted"
 
 
 @pytest.mark.parametrize("n", [4, 5, 6, 7])
