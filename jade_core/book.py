@@ -15,13 +15,15 @@ from pathlib import Path
 
 import yaml
 
+from .config import JadeError
+
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "python3"
 LAST = ("intro",)  # chapters that read what every other chapter's runs produced
 
 
-class BuildError(RuntimeError):
-    pass
+class BuildError(JadeError):
+    """The book could not be built: one line that names the notebook or run and the fix."""
 
 
 def load_matrix(path=None) -> dict:
@@ -38,20 +40,39 @@ def toc_chapters(path=None) -> list:
 
 
 def output_name(entry: dict) -> str:
-    p = entry.get("parameters", {})
-    tag = f"-wmatch{p['w_match']:g}" if p.get("w_match") is not None else ""
-    return entry["notebook"] + tag + (f"-seed{p['seed']}" if "seed" in p and not entry.get("site", True) else "")
+    return entry["notebook"]
 
 
-def _run_of(entry: dict, profile: str, data_dir=None):
-    """The run folder a ``site: false`` variant entry trains (or None for other notebooks)."""
-    from .config import VARIANTS, resolve_config
-    if entry["notebook"] not in VARIANTS:
-        return None
-    p = entry.get("parameters", {})
-    cfg = resolve_config(entry["notebook"], profile, seed=p.get("seed", 0), w_match=p.get("w_match"),
-                         output_dir=p.get("output_dir"), data_dir=data_dir)
-    return cfg.run_dir
+def chapter_grids(profile: str, only=None) -> list:
+    """The grids (``sweeps/<name>.yml``) the profile's chapters read, in matrix order, without repeats."""
+    names = []
+    for e in load_matrix()[profile]:
+        if not only or e["notebook"] in only:
+            names += [g for g in e.get("grids", []) if g not in names]
+    return names
+
+
+def train_grids(profile: str, data_dir=None, only=None, reuse_only=False, workers: int = 2, dry_run=False) -> list:
+    """Train, through the one runner (:func:`jade_core.sweep.run_all`), the runs missing from the grids
+    the chapters read; with ``reuse_only``, refuse (listing them) instead. Returns the runner's results."""
+    from .grid import missing
+    from .sweep import run_all
+    todo = [kw for g in chapter_grids(profile, only) for kw in missing(g, profile, data_dir=data_dir)]
+    if not todo:
+        return []
+    from .config import resolve_config
+    if reuse_only and not dry_run:
+        listed = "\n  ".join(str(resolve_config(**kw).run_dir) for kw in todo[:10])
+        raise BuildError(f"--reuse-only: {len(todo)} run(s) the chapters read are not finished:\n  {listed}"
+                         + ("\n  ..." if len(todo) > 10 else "")
+                         + f"\nTrain them with `jade matrix --profile {profile}` (or drop --reuse-only).")
+    print(f"[book] {len(todo)} run(s) of the grids {', '.join(chapter_grids(profile, only))} to train", flush=True)
+    results = run_all(todo, workers, dry_run, label=f"{profile} grids")
+    failed = [r for r in results if r["status"] == "failed"]
+    if failed:
+        raise BuildError(f"{len(failed)} run(s) failed to train (first: {failed[0]['run']}: {failed[0]['error']}); "
+                         "the others are kept. Fix it and run the book again: finished runs are reused.")
+    return results
 
 
 def plan_waves(names: list, jobs: int) -> list:
@@ -82,11 +103,9 @@ def _execute_one(src: str, target: str, params: dict, threads: int | None) -> tu
 
 
 def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=False, jobs: int = 1) -> Path:
-    """Execute every notebook of the profile's matrix; stop at the first failing notebook, printing its cell.
-
-    A ``site: false`` entry only trains its run: it is skipped when that run is
-    finished (nothing to do), and, with ``reuse_only``, also when it is not
-    (the book is then built from the runs that exist; nothing trains).
+    """Train the runs the chapters' grids miss (:func:`train_grids`; with ``reuse_only``, refuse and list
+    them), then execute every notebook of the profile's matrix; stop at the first failing notebook,
+    printing its cell.
 
     With ``jobs`` > 1 notebooks run side by side in three waves: the model chapters (which may train
     the runs every other chapter reads), then the other chapters (the label-budget chapter trains its
@@ -98,23 +117,14 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from .runs import is_finished
     out_dir = ROOT / "_build" / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
-    if profile == "smoke" and not only:
-        # smoke runs are disposable and take seconds: start clean, so runs left by an
-        # older configuration never block the build (paper runs are never touched)
-        from .config import PROFILES
-        shutil.rmtree(ROOT / PROFILES["smoke"]["output_dir"], ignore_errors=True)
+    # the runs first (smoke runs stay in _build/smoke-results, so a second build reuses them; nothing
+    # here deletes a run folder), then the chapters, which only read them
+    train_grids(profile, data_dir, only, reuse_only, workers=max(1, jobs))
     entries = [e for e in load_matrix()[profile] if not only or e["notebook"] in only]
     todo = []
     for i, entry in enumerate(entries, 1):
-        if not entry.get("site", True) and not force:
-            run_dir = _run_of(entry, profile, data_dir)
-            if run_dir is not None and (is_finished(run_dir) or reuse_only):
-                print(f"[book] {i}/{len(entries)} skip {entry['notebook']} {entry.get('parameters', {})}: run "
-                      f"{'finished' if is_finished(run_dir) else 'missing (reuse only)'} ({run_dir})", flush=True)
-                continue
         params = dict(entry.get("parameters", {}), profile=profile)
         if data_dir:
             params["data_dir"] = str(data_dir)
@@ -124,7 +134,9 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
     waves = [[todo[k] for k in wave] for wave in plan_waves([t[1]["notebook"] for t in todo], jobs)]
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     start = time.time()
-    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn")) as pool:
+    from .sweep import die_with_parent  # a killed `jade book` takes its notebook workers with it
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"),
+                             initializer=die_with_parent) as pool:
         for wave in waves:
             futures = []
             for i, entry, params, target in wave:

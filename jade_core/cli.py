@@ -73,6 +73,8 @@ def _add_train_args(p):
             kw["type"] = int if "int" in kind else float if "float" in kind else str
         p.add_argument(flag, **kw)
     p.add_argument("--force", action="store_true", help="retrain even if a finished run exists")
+    p.add_argument("--wait", action="store_true", help="if another process is training the run, wait for it "
+                   "and reuse its result instead of stopping")
 
 
 def cmd_train(a):
@@ -82,7 +84,7 @@ def cmd_train(a):
     configs = [resolve_config(a.variant, a.profile, seed=s, **overrides) for s in a.seed]
     for cfg in configs:
         try:
-            path = train(cfg, force=a.force)
+            path = train(cfg, force=a.force, wait=a.wait)
         except KeyboardInterrupt:
             print(f"\ninterrupted: {cfg.variant} seed {cfg.seed} keeps its last finished epoch in "
                   f"{cfg.run_dir}.partial/checkpoint.pt; run the same command again to resume.", file=sys.stderr)
@@ -102,6 +104,8 @@ def cmd_evaluate(a):
     # paths are resolved afresh (the recorded data_dir may be another machine's); precision and
     # memory format are the run's own, so the recorded errors are reproduced exactly
     cfg = dataclasses.replace(run.config, data_dir=a.data_dir or default_data_dir())
+    from .train import check_same_data  # the images the run recorded, or a clear refusal
+    check_same_data(cfg)
     splits = build_splits(cfg, need_mnist="mnist" in run.model.datasets)
     model = run.model.to(memory_format=torch.channels_last) if cfg.channels_last else run.model
     ev = dict(precision=cfg.precision, channels_last=cfg.channels_last)
@@ -167,17 +171,23 @@ def cmd_check_data(a):
     import numpy as np
 
     from .data import DataError, load_split
+    from .split import LOCAL_DEVELOPMENT, LOCAL_EVALUATION, local_parts
     d = a.data_dir or default_data_dir()
-    missing = []
+    missing, local_ok = [], False
     for ds, split in (("mnist", "train"), ("mnist", "test"), ("svhn", "train"), ("svhn", "test")):
         try:
-            x, y, _, src = load_split(d, ds, split, a.download)
+            x, y, index, src = load_split(d, ds, split, a.download)
             print(f"{ds} {split}: {len(y)} images from {src}; per class {np.bincount(y, minlength=10).tolist()}")
+            if (ds, split) == ("svhn", "test"):
+                dev, ev = local_parts(index)  # what `train` needs of the local protocol: both parts
+                local_ok = len(dev) > 0 and len(ev) > 0
+                print(f"svhn test: local protocol's development part ({LOCAL_DEVELOPMENT[0]}..{LOCAL_DEVELOPMENT[1] - 1}) "
+                      f"{len(dev)} images, evaluation part ({LOCAL_EVALUATION[0]}..{LOCAL_EVALUATION[1] - 1}) {len(ev)}")
         except DataError as e:
             print(f"{ds} {split}: unavailable: {e}")
             missing.append((ds, split))
-    # the same rule as data.available_protocols, from the loads above instead of loading again
-    protocols = [p for p, split in (("paper", "train"), ("local", "test")) if ("svhn", split) not in missing]
+    protocols = (["paper"] if ("svhn", "train") not in missing and ("svhn", "test") not in missing else []) \
+        + (["local"] if local_ok else [])
     print(f"protocols this directory allows: {', '.join(protocols) or 'none'}")
     # SVHN train is optional (it only enables the paper protocol); the rest is needed
     return 1 if set(missing) - {("svhn", "train")} else 0
@@ -307,6 +317,11 @@ def main(argv=None):
         return a.func(a) or 0
     except JadeError as e:  # a parameter, the data or a run folder: one line, no traceback
         print(f"jade {a.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the disk or the network, e.g. an unreachable scheduler: one line naming it
+        print(f"jade {a.command}: error: {e.strerror or e} ({type(e).__name__}"
+              + (f": {e.filename}" if getattr(e, "filename", None) else "") + "); check the path, the disk or the "
+              "address and run the same command again (finished runs are kept).", file=sys.stderr)
         return 2
 
 

@@ -225,14 +225,14 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise ConfigError(f"unknown rec_reduction {cfg.rec_reduction!r}: choose one of {', '.join(REC_REDUCTIONS)}.")
     for name in ("mnist_train_size", "mnist_val_size", "mnist_test_size", "eval_size"):
         _check_int(name, getattr(cfg, name), 1, allow_none=True)
-    for name in ("lr", "svhn_sigma"):
+    for name, hi in (("lr", 10.0), ("svhn_sigma", 100.0)):
         v = getattr(cfg, name)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-            raise ConfigError(f"{name} must be a positive number, got {v!r}.")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= hi:  # NaN fails both
+            raise ConfigError(f"{name} must be a finite number in (0, {hi:g}], got {v!r}.")
     for name in ("weight_decay", "w_rec", "w_cls", "w_kl", "w_match"):
         v = getattr(cfg, name)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-            raise ConfigError(f"{name} must be a number >= 0, got {v!r}.")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):  # NaN, inf fail
+            raise ConfigError(f"{name} must be a finite number >= 0, got {v!r}.")
     if cfg.device not in ("cpu", "cuda") and not str(cfg.device).startswith("cuda:"):
         raise ConfigError(f"unknown device {cfg.device!r}: use cpu or cuda.")
     return cfg

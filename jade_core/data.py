@@ -106,7 +106,21 @@ def load_npz(path: Path, dataset: str):
     except Exception as e:  # zip/pickle errors: a truncated or foreign file
         raise DataError(f"{path}: not a readable .npz file ({e}). Re-create it with `jade export`.") from e
     check_arrays(x, y, dataset, str(path))
+    check_index(index, len(y), str(path))
     return x, y, index
+
+
+def check_index(index, n: int, where: str) -> None:
+    """``index`` gives each row's official index: one integer per image, >= 0 and strictly increasing
+    (the official order). A permuted or reversed index would make the protocols' cut choose other
+    images than the ones they record (the evaluation part as pool), so it is refused."""
+    index = np.asarray(index)
+    if index.shape != (n,) or not np.issubdtype(index.dtype, np.integer):
+        raise DataError(f"{where}: 'index' must hold one integer per image ({n}), got {index.dtype} {index.shape}. "
+                        "Re-create the file with `jade export`.")
+    if n and (index.min() < 0 or not (np.diff(index) > 0).all()):
+        raise DataError(f"{where}: 'index' is not the official order (it must be >= 0 and strictly increasing); "
+                        "the rows would not be the images the protocols record. Re-create the file with `jade export`.")
 
 
 DOWNLOAD_TIMEOUT = 60  # seconds a download may wait for the server before it is given up

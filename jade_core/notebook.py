@@ -164,3 +164,38 @@ def glue_run(run, prefix: str) -> None:
     print(f"run folder: {run.path}")
     print(f"SVHN error {m['svhn']['error']:.2f} % on {m['svhn']['n']} images ({run.config.protocol} protocol)"
           + (f"; MNIST test error {m['mnist']['error']:.2f} % on {m['mnist']['n']} images" if "mnist" in m else ""))
+
+
+ACCEPT_SKIPPED = "JADE_ACCEPT_SKIPPED"  # set by `jade book --accept-skipped`
+
+
+def table_runs(output_dir, profile: str):
+    """Table 1's runs for a chapter (:func:`jade_core.runs.collect_table1`, warnings kept off the page),
+    with :func:`report_skipped` applied: a run that cannot be read is said on the page, never dropped quietly."""
+    import warnings
+
+    from .runs import collect_table1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the page says it instead (report_skipped)
+        runs = collect_table1(output_dir)
+    report_skipped(runs, profile)
+    return runs
+
+
+def report_skipped(runs, profile: str) -> str:
+    """Say on the page which runs could not be read (``runs.attrs["skipped"]``) and why. In the paper
+    profile that is an error unless the build accepts it (``jade book --accept-skipped``), so a corrupt
+    run never silently changes a published table."""
+    skipped = runs.attrs.get("skipped", [])
+    if not skipped:
+        return ""
+    from .config import JadeError
+    listed = "; ".join(f"{Path(p).relative_to(project_root()) if Path(p).is_absolute() and project_root() in Path(p).parents else p}"
+                       f" ({why})" for p, why in skipped)
+    if profile == "paper" and not os.environ.get(ACCEPT_SKIPPED):
+        raise JadeError(f"{len(skipped)} run(s) of this table cannot be read: {listed}. Retrain them with "
+                        "`jade train ... --force` (or delete them), or build with `jade book --accept-skipped`.")
+    from IPython.display import Markdown, display
+    text = f"**{len(skipped)} run(s) could not be read and are not in this table:** {listed}."
+    display(Markdown(text))
+    return text

@@ -159,7 +159,7 @@ def error_bars(table, path, paper=None, title="SVHN error over seeds"):
                 m, s = paper[v]
                 ax.errorbar(i + 0.3, m, yerr=s, fmt="s", color="k", capsize=4)
     ax.set(xlabel="", ylabel="SVHN error (%)", title=title + ("\ndots: our seeds; black squares: paper mean ± sd" if paper else ""))
-    ax.set_xticks(range(len(order)), [VARIANT_NAMES[v] for v in order])
+    ax.set_xticks(range(len(order)), [VARIANT_NAMES.get(v, v) for v in order])
     return save(fig, path)
 
 

@@ -168,11 +168,11 @@ def markdown_table1(runs: pd.DataFrame, recipe: str | None = None) -> str:
     lines = [f"SVHN error (%) on the {protocol} protocol" + (f", tuned recipe {recipe}" if recipe else "")
              + ", mean ± sd over seeds; MNIST test error (%).", "",
              "| model | seeds | SVHN error | MNIST error | still on the plateau | restarts |", "|---|---|---|---|---|---|"]
-    for v in VARIANT_ORDER:
+    for v in [*VARIANT_ORDER, *sorted(set(summary.index) - set(VARIANT_ORDER))]:  # a new ablation: its label
         if v not in summary.index:
             continue
         r, g = summary.loc[v], runs[runs.variant == v]
-        lines.append(f"| {VARIANT_NAMES[v]} | {int(r.seeds)} | {fmt(r.svhn_mean, r.svhn_sd)} | "
+        lines.append(f"| {VARIANT_NAMES.get(v, v)} | {int(r.seeds)} | {fmt(r.svhn_mean, r.svhn_sd)} | "
                      f"{fmt(r.mnist_mean, r.mnist_sd)} | {int(r.failed)} | "
                      f"{int((g.attempts - 1).sum())} |")
     lines += ["", claims_markdown(claims_table(runs, family_of(runs)))]

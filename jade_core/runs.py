@@ -94,11 +94,21 @@ def versions() -> dict:
             "jade_core_source": source_hash(), "git_commit": git_commit()}
 
 
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message ('' for none): what a one-line error quotes."""
+    return (str(e).splitlines() or [""])[0]
+
+
 def write_json(path: Path, obj) -> None:
     """Write JSON atomically (temporary file, then rename)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
+    try:
+        tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(f"could not write {path} ({e.strerror or e}); is the disk full? Free space and run the "
+                          "same command again: what was finished is kept.") from None
     os.replace(tmp, path)
 
 
@@ -110,7 +120,7 @@ def save_torch(path: Path, obj) -> None:
         torch.save(obj, tmp)
     except (OSError, RuntimeError) as e:
         tmp.unlink(missing_ok=True)
-        raise ConfigError(f"could not write {path} ({type(e).__name__}: {str(e).splitlines()[0][:200]}); is the disk "
+        raise ConfigError(f"could not write {path} ({type(e).__name__}: {first_line(e)[:200]}); is the disk "
                           "full? Free space and run the same command again: the last checkpoint written is kept.") from None
     os.replace(tmp, path)
 
@@ -135,7 +145,7 @@ def run_lock(run_dir: Path, wait: bool = False):
         lock.acquire(timeout=-1 if wait else 0)
     except Timeout:
         raise RunBusy(f"another process is training {run_dir} (its lock file {lock.lock_file} is held). "
-                      "Wait for it to finish (the run is then reused), pass wait=True (--wait), "
+                      "Wait for it to finish (the run is then reused), pass wait=True (`jade train --wait`), "
                       "or choose another output_dir.") from None
     try:
         yield
@@ -193,6 +203,9 @@ def check_existing(cfg: RunConfig, force: bool = False) -> str:
         candidates.append((part, "unfinished", "resume"))
     if force:
         return "train"
+    if len(candidates) == 2:
+        raise ConfigError(f"{run_dir} is finished, and {part} holds an unfinished retraining of it (a --force run "
+                          f"cut short). Pass --force to retrain it afresh, or delete {part} to keep the finished run.")
     for where, kind, action in candidates:
         diffs = config_differences(_saved_config(where), cfg)
         if diffs:
@@ -236,8 +249,12 @@ def load_run(path, weights: bool = True) -> Run:
         missing = [f for f in FILES if not (path / f).exists()]
         raise ConfigError(f"{path} is not a finished run (missing {', '.join(missing)}). "
                           "Train it first with `jade train`.")
-    saved = json.loads((path / "config.json").read_text())
-    cfg = validate(RunConfig(**saved["config"]))
+    try:
+        saved = json.loads((path / "config.json").read_text())
+        cfg = validate(RunConfig(**saved["config"]))
+    except (ValueError, KeyError, TypeError, OSError) as e:  # ConfigError is a ValueError: named here too
+        raise ConfigError(f"{path / 'config.json'} is not a run configuration ({type(e).__name__}: "
+                          f"{first_line(e)[:160]}). Retrain the run with `jade train ... --force`.") from None
     model = None
     if weights:
         if not (path / WEIGHTS).exists():
@@ -245,10 +262,20 @@ def load_run(path, weights: bool = True) -> Run:
                               "keep theirs). Retrain it with `jade train ... --force`, or load it with weights=False "
                               "for its metrics and curve.")
         model = build_model(cfg.variant)
-        model.load_state_dict(torch.load(path / WEIGHTS, map_location="cpu", weights_only=True))
+        try:  # weights_only: a weights file is data, never code
+            model.load_state_dict(torch.load(path / WEIGHTS, map_location="cpu", weights_only=True))
+        except Exception as e:  # truncated, empty, code in the pickle, another variant's tensors
+            raise ConfigError(f"{path / WEIGHTS} is not a {cfg.variant} model's weights ({type(e).__name__}: "
+                              f"{first_line(e)[:120]}); it was not loaded. Retrain the run with "
+                              "`jade train ... --force`.") from None
         model.eval()
-    return Run(path, cfg, saved, json.loads((path / "metrics.json").read_text()),
-               pd.read_csv(path / "curve.csv"), model)
+    try:
+        metrics, curve = json.loads((path / "metrics.json").read_text()), pd.read_csv(path / "curve.csv")
+        metrics["svhn"]["error"]
+    except (ValueError, KeyError, TypeError, OSError, pd.errors.ParserError) as e:
+        raise ConfigError(f"{path}: metrics.json or curve.csv cannot be read ({type(e).__name__}: "
+                          f"{first_line(e)[:120]}). Retrain the run with `jade train ... --force`.") from None
+    return Run(path, cfg, saved, metrics, curve, model)
 
 
 def name_of(saved_config: dict) -> str | None:
@@ -331,52 +358,56 @@ ABLATIONS = {"jade_nomatch": "ablation/w_match-0"}  # label -> folder under outp
 ABLATION_CONFIG = {"jade_nomatch": {"w_match": 0.0}}  # what each ablation changes (its runs' name tag)
 
 
+def run_row(p: Path, label=None) -> dict:
+    """One finished run as a table row: variant (or ``label``), protocol, seed, configuration tag
+    (:func:`config_tag`, a label for people), SVHN and MNIST error, SVHN and MNIST validation error, the
+    matching numbers on the evaluation part, restarts, time, labels per class, optimisation steps and the
+    device it trained on. Raises ValueError / KeyError / OSError on unreadable files."""
+    p = Path(p)
+    cfg = json.loads((p / "config.json").read_text())["config"]
+    m = json.loads((p / "metrics.json").read_text())
+    curve = pd.read_csv(p / "curve.csv")
+    ce = svhn_train_ce(curve.iloc[-1])  # of the last epoch
+    match = m.get("matching_eval", {})
+    return {"variant": label or cfg["variant"], "protocol": cfg["protocol"], "seed": cfg["seed"],
+            "config": config_tag(p.name),
+            "svhn_error": m["svhn"]["error"], "mnist_error": m.get("mnist", {}).get("error"),
+            "svhn_val_error": m.get("svhn_val", {}).get("error"),
+            "mnist_val_error": m.get("mnist_val", {}).get("error"),
+            "centroid_accuracy": match.get("centroid_accuracy"), "kl_match": match.get("kl_match"),
+            "attempts": m.get("attempts", 1),
+            "n_svhn_eval": m["svhn"]["n"], "train_seconds": m["train_seconds"],
+            "final_train_ce": float(ce), "labels_per_class": cfg.get("labels_per_class"),
+            "steps": int(m.get("steps", 0)), "device": str(cfg.get("device", "cpu")), "path": str(p)}
+
+
+run_row.COLUMNS = ["variant", "protocol", "seed", "config", "svhn_error", "mnist_error", "svhn_val_error",
+                   "mnist_val_error", "centroid_accuracy", "kl_match", "attempts", "n_svhn_eval", "train_seconds",
+                   "final_train_ce", "labels_per_class", "steps", "device", "path"]
+
+
 def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataFrame:
-    """One row per finished run: variant (or ``label``), protocol, seed, configuration tag
-    (:func:`config_tag`), SVHN and MNIST error, SVHN and MNIST validation error, the matching numbers on
-    the evaluation part, restarts, time, labels per class, optimisation steps and the device it trained on."""
-    rows = []
+    """One row per finished run under ``output_dir/runs`` (:func:`run_row`); an unreadable run is
+    skipped with a warning naming it and the fix, and listed in ``df.attrs["skipped"]``."""
+    rows, skipped = [], []
     for p in finished_runs(output_dir, protocol):
         try:
-            cfg = json.loads((p / "config.json").read_text())["config"]
-            m = json.loads((p / "metrics.json").read_text())
-            curve = pd.read_csv(p / "curve.csv")
-            m["svhn"]["error"]
+            rows.append(run_row(p, label))
         except (ValueError, KeyError, OSError, pd.errors.ParserError) as e:  # one bad run does not hide the others
             import warnings
             warnings.warn(f"skipping {p}: unreadable run files ({type(e).__name__}: {e}); retrain it with "
                           "`jade train ... --force` or delete the folder.", stacklevel=2)
-            continue
-        ce = svhn_train_ce(curve.iloc[-1])  # of the last epoch
-        match = m.get("matching_eval", {})
-        rows.append({"variant": label or cfg["variant"], "protocol": cfg["protocol"], "seed": cfg["seed"],
-                     "config": config_tag(p.name),
-                     "svhn_error": m["svhn"]["error"], "mnist_error": m.get("mnist", {}).get("error"),
-                     "svhn_val_error": m.get("svhn_val", {}).get("error"),
-                     "mnist_val_error": m.get("mnist_val", {}).get("error"),
-                     "centroid_accuracy": match.get("centroid_accuracy"), "kl_match": match.get("kl_match"),
-                     "attempts": m.get("attempts", 1),
-                     "n_svhn_eval": m["svhn"]["n"], "train_seconds": m["train_seconds"],
-                     "final_train_ce": float(ce), "labels_per_class": cfg.get("labels_per_class"),
-                     "steps": int(m.get("steps", 0)), "device": str(cfg.get("device", "cpu")), "path": str(p)})
-    cols = ["variant", "protocol", "seed", "config", "svhn_error", "mnist_error", "svhn_val_error", "mnist_val_error", "centroid_accuracy",
-            "kl_match", "attempts", "n_svhn_eval", "train_seconds", "final_train_ce", "labels_per_class", "steps",
-            "device", "path"]
-    return pd.DataFrame(rows, columns=cols)
+            skipped.append((str(p), f"unreadable run files ({type(e).__name__}: {e})"))
+    out = pd.DataFrame(rows, columns=run_row.COLUMNS)
+    out.attrs["skipped"] = skipped
+    return out
 
 
 def collect_table1(output_dir="results", protocol=None) -> pd.DataFrame:
-    """The runs of Table 1: the three variants under ``output_dir/runs`` at the profile's configuration
-    (no name tag) and the ablations (:data:`ABLATIONS`, e.g. JADE with ``w_match = 0`` as
-    ``jade_nomatch``) under their folders, at their configuration (:data:`ABLATION_CONFIG`). Runs of
-    other configurations in the same folders (a search, a study) are not Table 1's."""
-    main = collect_metrics(output_dir, protocol)
-    parts = [main[main.config == ""]]
-    for label, sub in ABLATIONS.items():
-        runs = collect_metrics(Path(output_dir) / sub, protocol, label=label)
-        parts.append(runs[runs.config == config_tag_of(ABLATION_CONFIG[label])])
-    parts = [p for p in parts if not p.empty]
-    return pd.concat(parts, ignore_index=True) if parts else main.iloc[:0]
+    """The runs of Table 1: the grid ``sweeps/table1.yml`` (three models and the ablations, labelled
+    e.g. ``jade_nomatch``), selected by the configuration each run recorded (:func:`jade_core.grid.select`)."""
+    from .grid import select  # grid builds on this module's run rows
+    return select("table1", output_dir, protocol)
 
 
 def collect_recipe(output_dir="results", protocol=None) -> tuple:
@@ -394,6 +425,8 @@ def collect_recipe(output_dir="results", protocol=None) -> tuple:
 def finalize(cfg: RunConfig, work: Path) -> Path:
     """Move a finished ``.partial`` folder into place, replacing an old run last."""
     (work / "checkpoint.pt").unlink(missing_ok=True)
+    for stray in work.glob("*.tmp"):  # an atomic write cut short (disk full, a kill) is not part of the run
+        stray.unlink()
     target = cfg.run_dir
     if target.exists():
         old = target.with_name(target.name + ".old")

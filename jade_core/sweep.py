@@ -1,7 +1,8 @@
-"""Train every run of the book's run matrix (``book/matrix.yml``) on local worker processes.
+"""The one runner: train a list of runs (a sweep file's, or the grids the book's chapters read) on
+local worker processes or a Dask cluster.
 
-The matrix is the one definition of which runs exist; this module derives
-the run list from it, skips finished runs (same configuration), resumes
+Each grid is defined once, in a sweep file (``sweeps/*.yml``, read by
+:func:`expand_sweep`); this module skips finished runs (same configuration), resumes
 partial ones, and trains the rest with ``workers`` processes (each run
 uses ``RunConfig.threads`` CPU threads; two 1-thread workers fill a 2-core
 machine). One failing run does not stop the others; it is reported with its
@@ -17,24 +18,22 @@ from multiprocessing import get_context
 
 from tqdm import tqdm
 
-from .book import load_matrix
-from .config import VARIANTS, ConfigError, resolve_config
+from .config import ConfigError, resolve_config
 from .runs import is_finished
 
 
 def matrix_runs(profile: str, data_dir=None, variants=None) -> list:
-    """Keyword arguments of :func:`jade_core.config.resolve_config` for every variant run of the matrix."""
+    """Keyword arguments of :func:`jade_core.config.resolve_config` for every run of the grids the book's
+    chapters read (:func:`jade_core.book.chapter_grids`), optionally only those of some variants."""
+    from .book import chapter_grids  # the matrix names the grids; the grids define the runs
+    from .grid import expected
     out, seen = [], set()
-    for e in load_matrix()[profile]:
-        if e["notebook"] not in VARIANTS or (variants and e["notebook"] not in variants):
-            continue
-        p = e.get("parameters", {})
-        kw = dict(variant=e["notebook"], profile=profile, seed=p.get("seed", 0), w_match=p.get("w_match"),
-                  output_dir=p.get("output_dir"), data_dir=data_dir)
-        key = str(resolve_config(**kw).run_dir)
-        if key not in seen:
-            seen.add(key)
-            out.append(kw)
+    for g in chapter_grids(profile):
+        for _, kw in expected(g, profile, data_dir=data_dir):
+            key = str(resolve_config(**kw).run_dir)
+            if key not in seen and (not variants or kw["variant"] in variants):
+                seen.add(key)
+                out.append(kw)
     return out
 
 
@@ -62,29 +61,69 @@ def _on_dask(todo: list, scheduler: str):
         from distributed import as_completed as dask_completed
     except ImportError as e:
         raise ConfigError("--scheduler needs Dask: pip install -e '.[cluster]'") from e
-    with Client(scheduler) as client:
-        futures = [client.submit(_train_one, kw, key=_run_key(kw), pure=False) for kw in todo]
-        for f in dask_completed(futures):
+    try:
+        client = Client(scheduler, timeout=20)
+    except (OSError, TimeoutError) as e:
+        raise ConfigError(f"could not reach the Dask scheduler at {scheduler} ({type(e).__name__}: {e}); start it "
+                          "(`dask scheduler`) or check the address.") from None
+    with client:
+        futures = {client.submit(_train_one, kw, key=_run_key(kw), pure=False): kw for kw in todo}
+        yield from collect(futures, dask_completed(list(futures)))
+
+
+def collect(futures: dict, completed):
+    """Results of ``futures`` ({future: run kwargs}) as ``completed`` yields them; a future that raises
+    (a worker killed again and again: Dask's KilledWorker; a lost process) is that run's failure, reported
+    with its error, and the others go on."""
+    for f in completed:
+        try:
             yield f.result()
+        except Exception as e:
+            yield {"run": str(resolve_config(**futures[f]).run_dir), "status": "failed", "seconds": 0.0,
+                   "error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")}
+
+
+def die_with_parent() -> None:
+    """Initializer of worker processes: on Linux, the kernel kills the worker when the process that
+    started it dies (even by kill -9), so no worker goes on training or executing notebooks alone."""
+    import ctypes
+    import signal
+    import sys
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
 
 
 def _on_local_workers(todo: list, workers: int):
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        for f in as_completed([pool.submit(_train_one, kw) for kw in todo]):
-            yield f.result()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=die_with_parent) as pool:
+        futures = {pool.submit(_train_one, kw): kw for kw in todo}
+        yield from collect(futures, as_completed(futures))
 
 
-def load_sweep(path, data_dir=None) -> tuple:
-    """Read a sweep file: ``(name, [resolve_config keyword arguments, ...])``.
+def load_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
+    """Read a sweep file: ``(name, [resolve_config keyword arguments, ...])`` (:func:`expand_sweep`
+    without the labels)."""
+    name, labelled = expand_sweep(path, data_dir, profile, results)
+    return name, [kw for _, kw in labelled]
+
+
+def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
+    """Read a sweep file: ``(name, [(label, resolve_config keyword arguments), ...])``.
 
     Format (YAML)::
 
         name: matching-search            # the sweep's name
-        profile: paper                   # optional, default paper
+        profile: paper                   # optional, default paper (``profile=`` overrides it)
         base: {seed: 0, epochs: 150}     # RunConfig fields shared by every run
-        output_dir: results/tuning/{run} # where each run goes ({run}: the run's name, {sweep}: the sweep's)
+        output_dir: results/tuning/{run} # where each run goes ({run}: the run's name, {sweep}: the sweep's,
+                                         # {results}: the profile's results folder, or ``results=``)
+        seeds: {smoke: [0, 1], paper: [0, 1, 2]}   # optional: every run without a seed, once per seed
+                                         # (a list, or one list per profile)
         runs:                            # explicit runs, each with a name ...
           - {run: jade-sum-wmatch-300, variant: jade, w_match: 300.0}
+          - {run: ablation, label: jade_nomatch, w_match: 0.0, output_dir: "{results}/ablation"}
         grid:                            # ... and/or a grid: every combination of the lists
           variant: [single, paired, jade]
           seed: [0, 1, 2]
@@ -92,18 +131,28 @@ def load_sweep(path, data_dir=None) -> tuple:
           - {variant: [jade], w_cls: [10000.0, 30000.0], seed: [100, 101]}
           - {variant: [paired], mnist_batch_size: [64, 256], seed: [100, 101]}
 
-    Grid runs are named from their values (``variant-jade_seed-0``). Unknown fields are refused
-    with the list of known ones (by :func:`jade_core.config.resolve_config`).
+    Grid runs are named from their values (``variant-jade_seed-0``). ``label`` names the model a table
+    shows the run as (default: its variant). Unknown fields are refused with the list of known ones
+    (by :func:`jade_core.config.resolve_config`).
     """
     import itertools
     from pathlib import Path
 
     import yaml
-    spec = yaml.safe_load(Path(path).read_text())
+
+    from .config import PROFILES, RunConfig
+    try:
+        spec = yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML ({str(e).splitlines()[0]}); fix the file.") from None
     if not isinstance(spec, dict) or "name" not in spec or not (spec.get("runs") or spec.get("grid")
                                                                  or spec.get("grids")):
         raise ConfigError(f"{path}: a sweep file needs a name and runs or a grid (see jade_core.sweep.load_sweep).")
     name, base = spec["name"], dict(spec.get("base") or {})
+    profile = profile or spec.get("profile", "paper")
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}.")
+    results = str(results or PROFILES[profile].get("output_dir", RunConfig.output_dir))
     runs = [dict(r) for r in spec.get("runs") or []]
     grids = ([spec["grid"]] if spec.get("grid") else []) + list(spec.get("grids") or [])
     for grid in grids:
@@ -113,16 +162,28 @@ def load_sweep(path, data_dir=None) -> tuple:
             r = dict(zip(grid, values))
             r["run"] = "_".join(f"{k}-{v}" for k, v in r.items())
             runs.append(r)
+    seeds = spec.get("seeds")
+    if isinstance(seeds, dict):
+        if profile not in seeds:
+            raise ConfigError(f"{path}: seeds are given for {', '.join(seeds)}, not for the {profile} profile.")
+        seeds = seeds[profile]
+    if seeds is not None:
+        runs = [{**r, "seed": s, "run": f"{r.get('run') or 'run'}_seed-{s}"} if "seed" not in r and "seed" not in base
+                else r for r in runs for s in (seeds if "seed" not in r and "seed" not in base else [None])]
     out = []
     for r in runs:
         run_name = r.pop("run", None) or "_".join(f"{k}-{v}" for k, v in r.items())
-        kw = {**base, **r, "profile": spec.get("profile", "paper"), "data_dir": data_dir}
+        label = r.pop("label", None)
+        kw = {**base, **r, "profile": profile, "data_dir": data_dir}
         kw.setdefault("variant", "jade")
-        if spec.get("output_dir"):
-            kw["output_dir"] = spec["output_dir"].format(run=run_name, sweep=name)
+        template = r.get("output_dir") or spec.get("output_dir")
+        if template:
+            kw["output_dir"] = str(template).format(run=run_name, sweep=name, results=results)
+        elif "output_dir" not in kw:
+            kw["output_dir"] = results
         resolve_config(**kw)  # every run checked before anything trains
-        out.append(kw)
-    dirs = [str(resolve_config(**kw).run_dir) for kw in out]
+        out.append((label or kw["variant"], kw))
+    dirs = [str(resolve_config(**kw).run_dir) for _, kw in out]
     if len(set(dirs)) < len(dirs):
         raise ConfigError(f"{path}: two runs of the sweep share a run folder; put {{run}} in output_dir.")
     return name, out
@@ -139,6 +200,8 @@ def run_all(runs: list, workers: int = 2, dry_run=False, scheduler: str | None =
     processes or, with ``scheduler`` (e.g. ``tcp://host:8786``), on a Dask cluster; returns one result
     dict per run (finished ones as 'reused'). The results do not depend on where a run ran (same
     configuration, same metrics)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be an integer >= 1, got {workers!r}; pass --workers 1 or more.")
     todo, results = [], []
     for kw in runs:
         run_dir = resolve_config(**kw).run_dir

@@ -31,7 +31,7 @@ from .data import build_splits
 from .evaluate import autocast, evaluate, matching_report, prepare
 from .losses import classifier_objective, jade_objective
 from .models import build_model, count_parameters
-from .runs import check_existing, finalize, on_plateau, partial_dir, run_lock, save_torch, svhn_train_ce, versions, write_json
+from .runs import check_existing, finalize, is_finished, on_plateau, partial_dir, run_lock, save_torch, svhn_train_ce, versions, write_json
 
 
 class TrainingInterrupted(RuntimeError):
@@ -146,13 +146,18 @@ def check_same_data(cfg: RunConfig) -> None:
                           "with force=True (--force).")
 
 
-def check_machine(cfg: RunConfig) -> None:
-    """What only this machine can tell: the device exists, the output folder is a folder."""
+def check_machine(cfg: RunConfig, training: bool = True) -> None:
+    """What only this machine can tell: the device exists, the output folder is a folder, and (to train)
+    the machine has the threads the configuration asks for."""
     if str(cfg.device).startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device={cfg.device!r} but torch sees no CUDA GPU here; use device='cpu' (--device cpu).")
     out = Path(cfg.output_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"output_dir={cfg.output_dir!r} is a file, not a folder; choose another output_dir.")
+    import os
+    if training and cfg.threads > (os.cpu_count() or 1):
+        raise ConfigError(f"threads={cfg.threads} but this machine has {os.cpu_count()} CPU(s); pass --threads "
+                          f"{os.cpu_count() or 1} or fewer (the thread count is part of a run's configuration).")
 
 
 def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = True,
@@ -171,9 +176,22 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
     """
     if cfg is None:
         cfg = resolve_config(**overrides)
+    check_machine(cfg, training=False)
+    if not force and is_finished(cfg.run_dir) and check_existing(cfg, force) == "reuse":
+        # pure reuse writes nothing, so it takes no lock: a read-only checkout reads its runs
+        check_reusable(cfg)
+        return cfg.run_dir
     check_machine(cfg)
     with run_lock(cfg.run_dir, wait=wait):
         return _train_locked(cfg, force, progress, stop_after_epoch)
+
+
+def check_reusable(cfg: RunConfig) -> None:
+    """A finished run is reused only when its files load (weights, where kept, as this variant's model,
+    ``weights_only``) and it was trained on the data ``cfg.data_dir`` holds now."""
+    from .runs import load_run
+    load_run(cfg.run_dir, weights=(cfg.run_dir / "weights.pt").exists())
+    check_same_data(cfg)
 
 
 def _train_locked(cfg, force, progress, stop_after_epoch):
@@ -181,7 +199,7 @@ def _train_locked(cfg, force, progress, stop_after_epoch):
     in ``<run>.partial`` at every evaluation epoch; then metrics, weights and the move into place."""
     action = check_existing(cfg, force)
     if action == "reuse":
-        check_same_data(cfg)
+        check_reusable(cfg)
         return cfg.run_dir
     torch.set_num_threads(cfg.threads)
     # loading and checking all data happens before anything is written
@@ -244,6 +262,9 @@ def _load_checkpoint(cfg: RunConfig, path: Path, total_steps: int) -> FitState:
         raise ConfigError(f"{path} is not a checkpoint of plain tensors and values "
                           f"({type(e).__name__}); it was not loaded. Delete {path.parent} to train this run "
                           "afresh.") from None
+    if not 0 <= int(ck.get("epoch", 0)) <= cfg.epochs:
+        raise ConfigError(f"{path} is at epoch {ck.get('epoch')}, beyond this run's {cfg.epochs} epochs; it belongs "
+                          f"to another configuration. Delete {path.parent} to train this run afresh.")
     state = FitState.fresh(cfg, ck["attempt"], total_steps, ck["restarts"])
     state.model.load_state_dict(ck["model"])
     state.opt.load_state_dict(ck["optimizer"])

@@ -35,7 +35,7 @@ def test_runs_stuck_at_chance_are_flagged_from_the_training_loss():
     assert empty.empty and "svhn_mean" in empty.columns and empty.set_index("variant").index.empty
 
 
-@pytest.mark.parametrize("name", ["jade-table", "jade-recipe-table"])
+@pytest.mark.parametrize("name", ["jade-table", "jade-recipe-table", "precision"])
 def test_readme_quotes_jade_table_of_the_committed_runs(name):
     """The README's results blocks are exactly what `jade table` (and `jade table --recipe`) print from
     results/ (never typed by hand); benchmarks/update_readme.py pastes them."""

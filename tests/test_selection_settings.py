@@ -1,7 +1,6 @@
 """The declared rules that re-choose the carried-over settings (jade_core.selection), on planted tables."""
 import pandas as pd
 import pytest
-
 from jade_core import selection as sel
 
 

@@ -91,17 +91,16 @@ def test_choose_prefers_the_best_matching_candidate():
     assert selection.choose(t.iloc[:1])["chosen"] is None
 
 
-def test_claims_name_known_variants_and_the_ablation_folder_exists_in_the_matrix():
-    from jade_core.book import load_matrix
+def test_claims_name_known_variants_and_the_ablation_covers_the_jade_seeds_in_the_grid():
+    from jade_core.config import PROFILES
+    from jade_core.grid import expected
     from jade_core.runs import ABLATIONS
     assert {v for a, b, _ in report.CLAIMS for v in (a, b)} <= set(report.VARIANT_ORDER)
-    for profile, entries in load_matrix().items():
-        dirs = {e.get("parameters", {}).get("output_dir", "") for e in entries}
-        assert any(d.endswith(ABLATIONS["jade_nomatch"]) for d in dirs), profile
-        seeds = {e["parameters"]["seed"] for e in entries
-                 if e["notebook"] == "jade" and e.get("parameters", {}).get("w_match") == 0}
-        assert seeds == {e.get("parameters", {}).get("seed", 0) for e in entries if e["notebook"] == "jade"
-                         and e.get("parameters", {}).get("w_match") is None}, "the ablation covers the JADE seeds"
+    for profile in PROFILES:
+        labelled = expected("table1", profile)
+        ablation = [kw for label, kw in labelled if label == "jade_nomatch"]
+        assert all(kw["output_dir"].endswith(ABLATIONS["jade_nomatch"]) and kw["w_match"] == 0 for kw in ablation)
+        assert sorted(kw["seed"] for kw in ablation) == sorted(kw["seed"] for label, kw in labelled if label == "jade")
 
 
 def test_content_steadiness_against_a_control():

@@ -11,8 +11,8 @@ def test_paper_matrix_has_ten_seeds_per_model_and_the_ablation():
     dirs = [str(resolve_config(**kw).run_dir) for kw in runs]
     assert len(dirs) == len(set(dirs)) == 40
     for v in ("single", "paired", "jade"):
-        assert sorted(kw["seed"] for kw in runs if kw["variant"] == v and kw["w_match"] is None) == list(range(10))
-    assert sorted(kw["seed"] for kw in runs if kw["w_match"] == 0) == list(range(10))
+        assert sorted(kw["seed"] for kw in runs if kw["variant"] == v and kw.get("w_match") is None) == list(range(10))
+    assert sorted(kw["seed"] for kw in runs if kw.get("w_match") == 0) == list(range(10))
 
 
 def test_matrix_runs_on_workers_equal_a_direct_run_and_are_reused(data_dir, tmp_path):

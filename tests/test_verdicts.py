@@ -2,9 +2,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from jade_core import report
+from jade_core import verdicts as vd
 from scipy import stats
-
-from jade_core import report, verdicts as vd
 
 
 def test_paper_differences_come_from_the_quoted_table():

@@ -1,0 +1,94 @@
+"""The run grids: one definition (sweeps/*.yml), runs selected by their recorded configuration."""
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from jade_core import grid
+from jade_core.config import ConfigError
+from jade_core.report import markdown_table1
+from jade_core.runs import collect_table1
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def _copy_table1(dst: Path) -> None:
+    """The committed Table 1 and ablation runs, without their weights (a table reads none)."""
+    for sub in ("runs", "ablation"):
+        shutil.copytree(RESULTS / sub, dst / sub, ignore=shutil.ignore_patterns("weights.pt"))
+
+
+def test_renaming_every_run_folder_leaves_table1_unchanged(tmp_path):
+    _copy_table1(tmp_path)
+    before = markdown_table1(collect_table1(tmp_path))
+    for i, run in enumerate(sorted(tmp_path.glob("**/runs/*/*/metrics.json"))):
+        run.parent.rename(run.parent.with_name(f"renamed-by-hand-{i}"))
+    after = collect_table1(tmp_path)
+    assert len(after) == 40 and markdown_table1(after) == before
+    assert grid.missing("table1", "paper", results=tmp_path) == []       # renamed runs are not retrained
+
+
+def test_a_run_of_another_configuration_in_the_folder_is_not_table1s(tmp_path):
+    _copy_table1(tmp_path)
+    src = tmp_path / "runs" / "jade" / "local-seed3"
+    cfg = json.loads((src / "config.json").read_text())
+    cfg["config"]["w_match"] = 300.0                                    # now a run of another configuration
+    (src / "config.json").write_text(json.dumps(cfg))
+    t = collect_table1(tmp_path)
+    assert sorted(t[t.variant == "jade"].seed) == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    assert [kw["seed"] for kw in grid.missing("table1", "paper", results=tmp_path)] == [3]
+
+
+def test_the_same_run_twice_is_refused_with_both_folders(tmp_path):
+    _copy_table1(tmp_path)
+    a = tmp_path / "runs" / "single" / "local-seed1"
+    shutil.copytree(a, a.with_name("copy-of-seed1"))
+    with pytest.raises(ConfigError, match="two finished runs of single seed 1 have the same configuration"):
+        collect_table1(tmp_path)
+
+
+def test_an_unreadable_run_is_listed_not_dropped_quietly(tmp_path):
+    _copy_table1(tmp_path)
+    bad = tmp_path / "runs" / "paired" / "local-seed2"
+    (bad / "metrics.json").write_text((bad / "metrics.json").read_text()[:200])
+    with pytest.warns(UserWarning, match="skipping .*local-seed2"):
+        t = collect_table1(tmp_path)
+    assert len(t) == 39 and [p for p, _ in t.attrs["skipped"]] == [str(bad)]
+
+
+def test_one_edit_adds_an_ablation(tmp_path, monkeypatch):
+    sweeps = tmp_path / "sweeps"
+    sweeps.mkdir()
+    text = (grid.SWEEPS / "table1.yml").read_text()
+    text += '  - {run: jade-wm10, label: jade_wm10, variant: jade, w_match: 10.0, output_dir: "{results}/ablation/w_match-10"}\n'
+    (sweeps / "table1.yml").write_text(text)
+    monkeypatch.setattr(grid, "SWEEPS", sweeps)
+    new = [kw for label, kw in grid.expected("table1", "paper") if label == "jade_wm10"]
+    assert sorted(kw["seed"] for kw in new) == list(range(10))
+    assert {kw["output_dir"] for kw in new} == {"results/ablation/w_match-10"}
+    assert len(grid.missing("table1", "paper")) == 10                  # only the new runs are to train
+
+
+def test_an_unknown_grid_names_the_known_ones():
+    with pytest.raises(ConfigError, match="no grid 'nope'.*Known grids: .*table1"):
+        grid.expected("nope", "paper")
+
+
+def test_seeds_per_profile_and_a_missing_profile(tmp_path):
+    f = tmp_path / "g.yml"
+    f.write_text(textwrap.dedent("""\
+        name: g
+        seeds: {paper: [3, 4]}
+        runs:
+          - {run: a, variant: single}
+          - {run: b, variant: paired, seed: 9}
+    """))
+    from jade_core.sweep import expand_sweep
+    _, runs = expand_sweep(f, profile="paper")
+    assert [(label, kw["seed"]) for label, kw in runs] == [("single", 3), ("single", 4), ("paired", 9)]
+    with pytest.raises(ConfigError, match="seeds are given for paper, not for the smoke profile"):
+        expand_sweep(f, profile="smoke")
+    f.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="is not valid YAML"):
+        expand_sweep(f)
