@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 
 from .config import (
@@ -237,6 +238,9 @@ def cmd_check_figures(a):
 
 def cmd_book(a):
     from .book import build_book
+    if a.accept_skipped:  # read by every chapter's kernel (jade_core.notebook.report_skipped)
+        from .notebook import ACCEPT_SKIPPED
+        os.environ[ACCEPT_SKIPPED] = "1"
     build_book(profile=a.profile, data_dir=a.data_dir, force=a.force, skip_build=a.skip_build,
                reuse_only=a.reuse_only, only=a.only, jobs=a.jobs)
 
@@ -311,6 +315,8 @@ def main(argv=None):
                    help="never train the other seeds: build from the finished runs that exist")
     p.add_argument("--only", nargs="*", help="run only these notebooks (names without .ipynb)")
     p.add_argument("--jobs", type=int, default=2, help="notebooks executed side by side (default 2)")
+    p.add_argument("--accept-skipped", action="store_true", help="build the paper profile even when some runs "
+                   "cannot be read (each page then lists them); without it such a build fails")
     p.set_defaults(func=cmd_book)
     a = parser.parse_args(argv)
     try:

@@ -294,3 +294,13 @@ def test_a_stray_tmp_is_not_carried_into_the_run_and_a_checkpoint_past_the_end_i
         (partial_dir(cfg2.run_dir) / "config.json").write_text(json.dumps(d))
         assert ck.exists()
         train(cfg2, progress=False)
+
+
+def test_accept_skipped_reaches_the_chapters(monkeypatch):
+    import jade_core.book as b
+    from jade_core import notebook as nb
+    seen = {}
+    monkeypatch.delenv(nb.ACCEPT_SKIPPED, raising=False)
+    monkeypatch.setattr(b, "build_book", lambda **kw: seen.update(env=os.environ.get(nb.ACCEPT_SKIPPED)))
+    assert main(["book", "--profile", "smoke", "--accept-skipped"]) == 0
+    assert seen["env"] == "1"
