@@ -71,3 +71,17 @@ def budget_claims(runs: pd.DataFrame, claims=CLAIMS, alpha: float = 0.05) -> pd.
     out["p_t_holm"] = holm(out["p_t"])
     out["p_wilcoxon_holm"] = holm(out["p_wilcoxon"])
     return out
+
+
+def length_caveat(summary: pd.DataFrame) -> str:
+    """Whether the models of a budget trained equally long (:func:`budget_summary` rows): a sentence naming
+    every budget where they did not, since a difference there is partly one of training length."""
+    unequal = []
+    for b, g in summary.groupby("labels_per_class"):
+        if g["steps"].nunique() > 1:
+            unequal.append(f"{b} labels per class: " + ", ".join(f"{r.variant} {r.steps}" for r in g.itertuples()))
+    if not unequal:
+        return "Within each budget every model trained the same number of steps."
+    return ("Within a budget the models trained for different numbers of steps (each length chosen on one seed's "
+            "validation curve): " + "; ".join(unequal) + ". A difference between two models there is partly one of "
+            "training length.")

@@ -129,3 +129,11 @@ def test_swap_agreement_counts_content_and_style_digits_over_differing_pairs():
     a = swaps.swap_agreement(_Probe(), content, style, "svhn")
     assert a["pairs"] == 10 * 12 - 12  # each style image has one content image of its digit
     assert a["content_agreement"] == 100.0 and a["style_agreement"] == 0.0
+
+
+def test_length_caveat_names_the_budgets_with_unequal_lengths():
+    s = pd.DataFrame({"labels_per_class": [10, 10, 25, 25], "variant": ["single", "jade"] * 2,
+                      "steps": ["4800", "2400", "1200", "1200"]})
+    text = budget.length_caveat(s)
+    assert "10 labels per class: single 4800, jade 2400" in text and "25 labels" not in text
+    assert budget.length_caveat(s[s.labels_per_class == 25]).startswith("Within each budget every model")

@@ -1,0 +1,69 @@
+"""The caveats computed from runs (jade_core.audit), on planted runs with known answers, and the
+committed runs' own state."""
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jade_core import audit
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def _run(d: Path, seed, pool, error=30.0, curve="epoch,seconds,svhn_ce\n1,3.5,1.2\n", precision="fp32", k=2):
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"config": {"seed": seed, "labels_per_class": k, "precision": precision,
+                                                          "device": "cpu"},
+                                               "data": {"pool_official_index": list(pool)},
+                                               "versions": {"torch": "9.9"}}))
+    (d / "metrics.json").write_text(json.dumps({"svhn": {"error": error}}))
+    (d / "curve.csv").write_text(curve)
+    return d
+
+
+def test_a_search_run_reported_again_is_found_even_when_retrained(tmp_path):
+    r = tmp_path / "results"
+    pool = range(20)
+    search = _run(r / "tuning" / "cand" / "runs" / "jade" / "local-seed0", 0, pool)
+    same = _run(r / "runs" / "jade" / "local-seed0", 0, pool, curve="epoch,seconds,svhn_ce\n1,9.1,1.2\n")  # timing differs
+    other = _run(r / "runs" / "jade" / "local-seed1", 1, pool, error=31.0)
+    c = audit.search_copies([same, other], r)
+    assert c.to_dict("records") == [{"reported": str(same), "search": str(search)}]
+    assert audit.search_copies([other], r).empty
+
+
+def test_pool_overlap_by_hand(tmp_path):
+    # k = 2 per digit, pools stored digit by digit; seed 1 shares digit 0 entirely and nothing else
+    a = _run(tmp_path / "a", 0, range(20))
+    b = _run(tmp_path / "b", 1, [0, 1] + list(range(100, 118)))
+    o = audit.pool_overlap([a, b])
+    assert o["seeds"] == 2 and o["mean"] == pytest.approx(2 / 20) and o["digit"] == 0 and o["worst_digit"] == 1.0
+    assert np.isnan(audit.pool_overlap([a])["mean"])
+
+
+def test_caveats_say_the_arithmetic_and_the_copies(tmp_path):
+    r = tmp_path / "results"
+    a = _run(r / "runs" / "single" / "x", 0, range(20), precision="bf16")
+    b = _run(r / "runs" / "single" / "y", 1, range(20, 40))
+    c = audit.caveats(pd.DataFrame({"path": [str(a), str(b)]}), r, default_precision="fp32")
+    assert c["copies_text"].startswith("No reported run")
+    assert "1 in bf16 on cpu (torch 9.9); 1 in fp32 on cpu (torch 9.9)" in c["arithmetic_text"]
+    assert "1 of them are not in the default precision (fp32)" in c["arithmetic_text"]
+    assert "share on average 0 %" in c["overlap_text"]
+
+
+@pytest.mark.xfail(strict=True, reason="the committed Table 1 and label-budget runs predate the rule: Table 1's "
+                   "JADE seed 0 is the matching search's winner and 5 label-budget seed-0 runs are length-search runs; "
+                   "the re-made tables (issue 'What the book promises must be true') remove this xfail")
+def test_no_reported_run_is_a_search_run():
+    from jade_core import budget
+    from jade_core.runs import collect_recipe, collect_table1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reported = [*collect_table1(RESULTS).path, *collect_recipe(RESULTS)[0].path,
+                    *budget.budget_runs(RESULTS / "label-budget", table1=None).path]
+    assert audit.search_copies(reported, RESULTS).empty
