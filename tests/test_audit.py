@@ -1,14 +1,12 @@
 """The caveats computed from runs (jade_core.audit), on planted runs with known answers, and the
 committed runs' own state."""
 import json
-import shutil
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from jade_core import audit
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
