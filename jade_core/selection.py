@@ -95,12 +95,16 @@ MNIST_BATCH_CANDIDATES = (64, 256)                # MNIST images per step, on th
 EPOCH_CANDIDATES = (50, 100, 150)                 # training length, read on the 150-epoch curves (incumbent 150)
 
 
-def choose_setting(table: pd.DataFrame, field: str, incumbent, error: str = "svhn_val_error") -> dict:
+def choose_setting(table: pd.DataFrame, field: str, incumbent, error: str = "svhn_val_error",
+                   candidates=None) -> dict:
     """One carried-over setting: the candidate value (column ``field``) with the lowest mean SVHN
     validation error over the search seeds that every candidate finished (column ``seed``); an
     exact tie keeps the ``incumbent``. Returns ``{"chosen", "means": {value: mean}, "seeds"}``;
-    raises ValueError when no seed has every candidate."""
-    values = sorted(table[field].unique())
+    raises ValueError when no seed has every candidate (``candidates``: every one of these must be there)."""
+    values = sorted(v.item() if hasattr(v, "item") else v for v in table[field].unique())
+    lacking = sorted(set(candidates or ()) - set(values))
+    if lacking:
+        raise ValueError(f"no finished run of the {field} candidate(s) {lacking} yet.")
     seeds = sorted(set.intersection(*(set(table.loc[table[field] == v, "seed"]) for v in values))) if values else []
     if not seeds:
         raise ValueError(f"no search seed has a finished run of every {field} candidate ({values}).")
@@ -135,3 +139,92 @@ def choose_epochs(curves: dict, candidates=EPOCH_CANDIDATES) -> dict:
     errors = {c: float(np.mean([per_model[m][c] for m in per_model])) for c in usable}
     chosen = min(errors, key=lambda c: (errors[c], c))
     return {"chosen": chosen, "errors": errors, "per_model": per_model, "at_edge": chosen == max(candidates)}
+
+
+# Where the carried-over settings came from (the audit in the issue "What the book promises must be true",
+# of commit 457e8b5): chosen then on 200 validation images drawn from all 8,000 digits of the first
+# version's cut, 141 of which lie in today's evaluation part.
+CARRIED_OVER = {"w_cls": 30000.0, "mnist_batch_size": 256, "epochs": 150}
+CARRIED_OVER_ORIGIN = {"commit": "457e8b5", "validation_images": 200, "in_evaluation_part": 141}
+SETTINGS_SEARCH = "sweeps/settings-search.yml"
+
+
+def settings_choice(sweep_file=SETTINGS_SEARCH, epoch_candidates=None) -> dict:
+    """The settings search's outcome from its finished runs (found by configuration, wherever the sweep
+    put them): ``{"runs_finished", "runs_planned", "w_cls": choose_setting(...), "mnist_batch_size": ...,
+    "epochs": choose_epochs(...), "table"}``; a rule whose candidates have no common seed yet is None."""
+    import json
+    from pathlib import Path
+
+    from .config import resolve_config
+    from .grid import semantic_key
+    from .runs import is_finished
+    from .sweep import load_sweep
+    _, kws = load_sweep(sweep_file, profile="paper")
+    rows, curves = [], {}
+    for kw in kws:
+        cfg = resolve_config(**kw)
+        d = cfg.run_dir
+        if not is_finished(d) or semantic_key(json.loads((d / "config.json").read_text())["config"]) != \
+                semantic_key(cfg.to_dict()):
+            continue
+        m = json.loads((d / "metrics.json").read_text())
+        rows.append({"variant": cfg.variant, "seed": cfg.seed, "w_cls": cfg.w_cls, "mnist_batch_size": cfg.mnist_batch_size,
+                     "svhn_val_error": m["svhn_val"]["error"], "svhn_error": m["svhn"]["error"], "path": str(d)})
+        curves[str(d)] = pd.read_csv(Path(d) / "curve.csv")
+    table = pd.DataFrame(rows, columns=["variant", "seed", "w_cls", "mnist_batch_size", "svhn_val_error", "svhn_error",
+                                        "path"])
+    out = {"runs_finished": len(table), "runs_planned": len(kws), "table": table}
+
+    def rule(variant, field):
+        t = table[table.variant == variant]
+        try:
+            cands = W_CLS_CANDIDATES if field == "w_cls" else MNIST_BATCH_CANDIDATES
+            return choose_setting(t, field, CARRIED_OVER[field], candidates=cands) if len(t) else None
+        except ValueError:
+            return None
+    out["w_cls"], out["mnist_batch_size"] = rule("jade", "w_cls"), rule("paired", "mnist_batch_size")
+    chosen = {"jade": ("w_cls", (out["w_cls"] or {}).get("chosen")),
+              "paired": ("mnist_batch_size", (out["mnist_batch_size"] or {}).get("chosen")), "single": (None, None)}
+    at = {}
+    for v, (field, value) in chosen.items():
+        t = table[table.variant == v]
+        if field is not None:
+            t = t[t[field] == value]
+        if len(t):
+            at[v] = [curves[p] for p in t.path]
+    try:
+        out["epochs"] = choose_epochs(at, epoch_candidates or EPOCH_CANDIDATES) if len(at) == 3 else None
+    except ValueError:
+        out["epochs"] = None
+    return out
+
+
+def settings_report(choice: dict) -> str:
+    """The settings search's state and outcome as Markdown for the tuning chapter (:func:`settings_choice`)."""
+    o = CARRIED_OVER_ORIGIN
+    lines = [f"The first version chose w_cls = {CARRIED_OVER['w_cls']:g}, an MNIST batch of "
+             f"{CARRIED_OVER['mnist_batch_size']} and {CARRIED_OVER['epochs']} epochs (commit {o['commit']}) on "
+             f"{o['validation_images']} validation images drawn from all digits of its cut, {o['in_evaluation_part']} "
+             "of which lie in today's evaluation part: those three settings were partly chosen on the images Table 1 "
+             "reports on. They are re-chosen on the development part only, on the search seeds "
+             f"{', '.join(map(str, SEARCH_SEEDS))} that no reported table uses, in the default precision "
+             f"(`{SETTINGS_SEARCH}`; rules `jade_core.selection.choose_setting` and `choose_epochs`, declared before "
+             f"the search ran). **{choice['runs_finished']} of its {choice['runs_planned']} runs are finished.**", ""]
+    for field, what, model in (("w_cls", "JADE's classification weight", "JADE"),
+                               ("mnist_batch_size", "the MNIST batch", "the paired classifier")):
+        r = choice.get(field)
+        lines.append(f"- {what} (on {model}): " + (
+            "waiting for a seed with every candidate." if r is None else
+            f"**{r['chosen']:g}** (mean SVHN validation error over seeds {', '.join(map(str, r['seeds']))}: "
+            + ", ".join(f"{v:g}: {e:.2f} %" for v, e in r["means"].items()) + f"; carried-over value "
+            f"{CARRIED_OVER[field]:g}" + (", kept" if r["chosen"] == CARRIED_OVER[field] else ", replaced") + ")."))
+    e = choice.get("epochs")
+    lines.append("- the training length, one for all three models: " + (
+        "waiting for every model's curves at the chosen settings." if e is None else
+        f"**{e['chosen']} epochs** (mean SVHN validation error over models: "
+        + ", ".join(f"{k}: {v:.2f} %" for k, v in e["errors"].items()) + ")"
+        + (" — the longest candidate: a longer run was not searched." if e["at_edge"] else ".")))
+    lines += ["", "Until every rule has decided and Table 1 is re-made with the outcome, Table 1 and its ablation "
+              "use the carried-over values."]
+    return "\n".join(lines)

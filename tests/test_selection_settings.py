@@ -82,3 +82,42 @@ def test_a_grid_that_is_not_lists_is_refused(tmp_path):
     f.write_text("name: s\ngrids:\n  - {variant: jade, seed: [1]}\n")
     with pytest.raises(ConfigError, match="every grid maps field names to non-empty lists"):
         load_sweep(f)
+
+
+def test_choose_setting_waits_for_every_candidate():
+    t = _table([(1e4, 100, 30.0), (3e4, 100, 31.0)])
+    with pytest.raises(ValueError, match=r"no finished run of the w_cls candidate\(s\) \[100000.0\] yet"):
+        sel.choose_setting(t, "w_cls", 3e4, candidates=sel.W_CLS_CANDIDATES)
+    assert sel.choose_setting(t, "w_cls", 3e4, candidates=(1e4, 3e4))["chosen"] == 1e4
+
+
+def test_settings_choice_reads_finished_search_runs_by_configuration(tmp_path, monkeypatch):
+    import json
+    sweep = tmp_path / "s.yml"
+    sweep.write_text(f"""name: s
+base: {{protocol: local, epochs: 20, eval_every: 10, precision: fp32}}
+output_dir: {tmp_path}/out/{{run}}
+grids:
+  - {{variant: [jade], w_cls: [10000.0, 30000.0, 100000.0], seed: [100]}}
+  - {{variant: [paired], mnist_batch_size: [64, 256], seed: [100]}}
+  - {{variant: [single], seed: [100]}}
+""")
+    from jade_core.config import resolve_config
+    from jade_core.sweep import load_sweep
+    errs = {("jade", 10000.0): 40.0, ("jade", 30000.0): 35.0, ("jade", 100000.0): 38.0,
+            ("paired", 64): 33.0, ("paired", 256): 34.0, ("single", None): 45.0}
+    for kw in load_sweep(sweep, profile="paper")[1]:
+        cfg = resolve_config(**kw)
+        key = (cfg.variant, cfg.w_cls if cfg.variant == "jade" else cfg.mnist_batch_size if cfg.variant == "paired" else None)
+        d = cfg.run_dir
+        d.mkdir(parents=True)
+        (d / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
+        (d / "metrics.json").write_text(json.dumps({"svhn_val": {"error": errs[key]}, "svhn": {"error": 1.0}}))
+        (d / "curve.csv").write_text(f"epoch,svhn_val_error\n10,{errs[key] - 1}\n20,{errs[key]}\n")
+    c = sel.settings_choice(sweep)
+    assert c["runs_finished"] == c["runs_planned"] == 6
+    assert c["w_cls"]["chosen"] == 30000.0 and c["mnist_batch_size"]["chosen"] == 64
+    assert c["epochs"] is None                      # the declared lengths 50/100/150 are not on 20-epoch curves
+    # one length for all: at the chosen settings the curves are lowest at epoch 10 (candidates 10, 20)
+    c = sel.settings_choice(sweep, epoch_candidates=(10, 20))
+    assert c["epochs"]["chosen"] == 10 and c["epochs"]["per_model"]["jade"] == {10: 34.0, 20: 35.0}
