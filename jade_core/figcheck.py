@@ -16,17 +16,15 @@ figure is held to the pixel tolerance instead, and the check says so.
 """
 from __future__ import annotations
 
-import fnmatch
-import io
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-FROM_WEIGHTS = ("figure2-*.png", "swaps-*.png", "*-recon-*.png")
+from .plotting import FROM_WEIGHTS, PIXEL_TOLERANCE, compare_png, from_weights  # noqa: F401 (the rule, shared)
+
 MADE_WITH = "made-with.json"  # the plotting stack that drew the figures, beside them
-PIXEL_TOLERANCE = (4 / 255, 0.001)   # (largest channel difference, fraction of channels allowed beyond it)
 
 
 def plotting_stack() -> dict:
@@ -44,34 +42,6 @@ def write_made_with(folder) -> None:
     import json
     Path(folder).mkdir(parents=True, exist_ok=True)
     (Path(folder) / MADE_WITH).write_text(json.dumps(plotting_stack(), indent=1, sort_keys=True) + "\n")
-
-
-def from_weights(name: str) -> bool:
-    return any(fnmatch.fnmatch(name, pattern) for pattern in FROM_WEIGHTS)
-
-
-def _pixels(data: bytes) -> np.ndarray:
-    from PIL import Image
-    with Image.open(io.BytesIO(data)) as im:
-        return np.asarray(im.convert("RGBA"), dtype=np.float64) / 255.0
-
-
-def compare_png(name: str, committed: bytes, regenerated: bytes, strict: bool = True) -> str | None:
-    """None when ``regenerated`` passes for a figure called ``name``, else why it does not.
-    ``strict=False``: the pixel tolerance for every figure (another plotting stack drew them)."""
-    if committed == regenerated:
-        return None
-    if strict and not from_weights(name):
-        return f"{name}: differs from the committed file (it is drawn from committed numbers, so it must be byte-identical)"
-    a, b = _pixels(committed), _pixels(regenerated)
-    if a.shape != b.shape:
-        return f"{name}: size {b.shape[1]}x{b.shape[0]} instead of the committed {a.shape[1]}x{a.shape[0]}"
-    worst, allowed = PIXEL_TOLERANCE
-    beyond = float((np.abs(a - b) > worst + 1e-9).mean())
-    if beyond > allowed:
-        return (f"{name}: {100 * beyond:.2f} % of pixel channels differ by more than {round(worst * 255)}/255 "
-                f"(allowed {100 * allowed:.1f} %; largest {np.abs(a - b).max() * 255:.0f}/255)")
-    return None
 
 
 def _git(root: Path, *args) -> subprocess.CompletedProcess:

@@ -22,14 +22,14 @@ from .config import ConfigError, resolve_config
 from .runs import is_finished
 
 
-def matrix_runs(profile: str, data_dir=None, variants=None) -> list:
+def matrix_runs(profile: str, data_dir=None, variants=None, results=None) -> list:
     """Keyword arguments of :func:`jade_core.config.resolve_config` for every run of the grids the book's
     chapters read (:func:`jade_core.book.chapter_grids`), optionally only those of some variants."""
     from .book import chapter_grids  # the matrix names the grids; the grids define the runs
     from .grid import expected
     out, seen = [], set()
     for g in chapter_grids(profile):
-        for _, kw in expected(g, profile, data_dir=data_dir):
+        for _, kw in expected(g, profile, results=results, data_dir=data_dir):
             key = str(resolve_config(**kw).run_dir)
             if key not in seen and (not variants or kw["variant"] in variants):
                 seen.add(key)
@@ -190,9 +190,10 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
 
 
 def run_matrix(profile: str = "paper", workers: int = 2, data_dir=None, variants=None, dry_run=False,
-               scheduler: str | None = None) -> list:
-    """Train the matrix's missing runs (see :func:`run_all`)."""
-    return run_all(matrix_runs(profile, data_dir, variants), workers, dry_run, scheduler, profile)
+               scheduler: str | None = None, results=None) -> list:
+    """Train the matrix's missing runs (see :func:`run_all`); ``results``: another results folder than the
+    profile's (tests)."""
+    return run_all(matrix_runs(profile, data_dir, variants, results), workers, dry_run, scheduler, profile)
 
 
 def run_all(runs: list, workers: int = 2, dry_run=False, scheduler: str | None = None, label="runs") -> list:

@@ -66,6 +66,7 @@ def test_latent_summary_finds_planted_content_and_style():
     assert "style_within" not in c and c["content_within"] == pytest.approx(s["content_within"], rel=1e-6)
 
 
+@pytest.mark.slow
 def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, tmp_path, monkeypatch, capsys):
     import warnings
 

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from jade_core.book import load_matrix, toc_chapters
 
+pytestmark = pytest.mark.slow  # end to end: the README test command runs it, `-m "not slow"` skips it
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 

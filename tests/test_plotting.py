@@ -30,3 +30,22 @@ def test_error_bars_are_deterministic(tmp_path):
     a = plotting.error_bars(t, tmp_path / "a.png", paper={"single": (32.3, 1.6)}).read_bytes()
     b = plotting.error_bars(t, tmp_path / "b.png", paper={"single": (32.3, 1.6)}).read_bytes()
     assert a == b
+
+
+def test_a_forward_pass_figure_within_tolerance_is_not_rewritten(tmp_path):
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from jade_core import plotting
+
+    def draw(shift):
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.imshow(np.full((8, 8), 0.5) + shift, cmap="gray", vmin=0, vmax=1)
+        ax.axis("off")
+        return fig
+    for name, kept in (("figure2-local-seed0-svhn.png", True), ("table1-local-svhn-error.png", False)):
+        path = plotting.save(draw(0.0), tmp_path / name)
+        before = path.read_bytes()
+        plotting.save(draw(1 / 255), tmp_path / name)            # one grey level: within 4/255
+        assert (path.read_bytes() == before) is kept, name
+    far = plotting.save(draw(0.0), tmp_path / "swaps-x.png").read_bytes()
+    assert plotting.save(draw(0.3), tmp_path / "swaps-x.png").read_bytes() != far   # beyond it: rewritten

@@ -87,6 +87,7 @@ def test_onecycle_warms_up_then_decays_and_adamw_is_used():
     assert type(opt) is torch.optim.Adam and sched is None
 
 
+@pytest.mark.slow
 def test_recipe_run_resumes_to_the_same_result(smoke, tmp_path):
     kw = dict(variant="single", epochs=4, eval_every=2, optimizer="adamw", weight_decay=5e-4, lr_schedule="onecycle",
               aug_shift=2, aug_invert=0.5, aug_contrast=0.3, aug_cutout=6, label_smoothing=0.1, progress=False)

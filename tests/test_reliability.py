@@ -77,6 +77,7 @@ def test_a_run_whose_worker_keeps_dying_is_reported_and_the_others_go_on():
     assert out[0]["error"].startswith("KilledWorker: Attempted to run task") and out[1]["status"] == "done"
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_and_zero_workers_are_one_line(capsys):
     assert main(["matrix", "--profile", "smoke", "--workers", "0"]) == 2
     assert "workers must be an integer >= 1" in capsys.readouterr().err
@@ -89,6 +90,7 @@ def test_an_unreachable_scheduler_and_zero_workers_are_one_line(capsys):
 
 
 # 4. kill -9 of the parent ends its workers
+@pytest.mark.slow
 def test_workers_die_with_a_killed_parent(tmp_path):
     script = tmp_path / "pool.py"
     script.write_text(textwrap.dedent("""\

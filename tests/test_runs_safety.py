@@ -68,6 +68,7 @@ def test_jade_records_matching_on_curve_and_in_metrics(smoke):
     assert run.metrics["matching_eval"]["n"] == run.metrics["svhn"]["n"]
 
 
+@pytest.mark.slow
 def test_weights_the_variant_never_reads_do_not_block_reuse(smoke):
     path = train(variant="paired", progress=False, **smoke)
     assert train(variant="paired", progress=False, w_match=5.0, w_cls=2.0, **smoke) == path
@@ -123,6 +124,7 @@ def test_too_small_mnist_mirror_is_refused(tmp_path, data_dir):
               progress=False)
 
 
+@pytest.mark.slow
 def test_evaluate_reproduces_the_recorded_errors_and_verify_retrains(smoke, capsys):
     import json as _json
 

@@ -14,6 +14,8 @@ SITE = site_dir("smoke")
 REQUIRE = os.environ.get("JADE_REQUIRE_BROWSER") == "1"
 
 
+pytestmark = pytest.mark.slow  # end to end: the README test command runs it, `-m "not slow"` skips it
+
 @pytest.fixture(scope="module")
 def problems():
     why = sitecheck.available() or (None if (SITE / "book" / "intro.html").exists() else

@@ -8,6 +8,7 @@ from jade_core.config import ConfigError, resolve_config
 from jade_core.runs import finished_runs, load_run
 from jade_core.selection import choose_recipe, choose_steps
 
+pytestmark = pytest.mark.slow  # end to end: the README test command runs it, `-m "not slow"` skips it
 
 def _run(root, variant, seed):
     """The one finished run of ``variant`` and ``seed`` under ``root`` (its name carries its configuration)."""

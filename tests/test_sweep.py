@@ -1,6 +1,7 @@
 """The run matrix as a list of runs, trained on worker processes."""
 import json
 
+import pytest
 from jade_core.config import resolve_config
 from jade_core.sweep import matrix_runs, run_matrix
 from jade_core.train import train
@@ -16,17 +17,20 @@ def test_paper_matrix_has_ten_seeds_per_model_and_the_ablation():
 
 
 def test_matrix_runs_on_workers_equal_a_direct_run_and_are_reused(data_dir, tmp_path):
-    first = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"])
-    assert sorted(r["status"] for r in first) in (["done", "done"], ["done", "reused"], ["reused", "reused"])
-    again = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"])
+    out = str(tmp_path / "grid")  # its own folder: never the smoke book's _build/smoke-results
+    first = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"], results=out)
+    assert sorted(r["status"] for r in first) == ["done", "done"]
+    again = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"], results=out)
     assert [r["status"] for r in again] == ["reused", "reused"]
     worker_run = next(r["run"] for r in again if r["run"].endswith("seed0"))
-    direct = train(variant="single", profile="smoke", seed=0, data_dir=data_dir, output_dir=str(tmp_path), progress=False)
+    direct = train(variant="single", profile="smoke", seed=0, data_dir=data_dir, output_dir=str(tmp_path / "direct"),
+                   progress=False)
     metrics = lambda p: {k: v for k, v in json.loads((p / "metrics.json").read_text()).items() if k != "train_seconds"}
     from pathlib import Path
     assert metrics(Path(worker_run)) == metrics(direct)
 
 
+@pytest.mark.slow
 def test_the_same_runs_on_a_dask_cluster_give_the_same_metrics(data_dir, tmp_path):
     """Runs as tasks on a distributed.LocalCluster (127.0.0.1 only) equal local-worker runs."""
     import shutil
@@ -34,25 +38,22 @@ def test_the_same_runs_on_a_dask_cluster_give_the_same_metrics(data_dir, tmp_pat
 
     import pytest
     distributed = pytest.importorskip("distributed")
-    local = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"])
+    out = str(tmp_path / "grid")
+    local = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"], results=out)
     saved = {}
     for r in local:
         p = Path(r["run"])
         saved[p] = json.loads((p / "metrics.json").read_text())
-        shutil.move(str(p), str(tmp_path / p.name))  # make the cluster train them again
-    try:
-        with distributed.LocalCluster(host="127.0.0.1", n_workers=1, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster:
-            on_dask = run_matrix("smoke", data_dir=data_dir, variants=["single"], scheduler=cluster.scheduler_address)
-        assert sorted(r["status"] for r in on_dask) == ["done", "done"]
-        for p, m in saved.items():
-            again = json.loads((p / "metrics.json").read_text())
-            assert {k: v for k, v in again.items() if k != "train_seconds"} == \
-                   {k: v for k, v in m.items() if k != "train_seconds"}
-    finally:
-        for p in saved:
-            if not p.exists():
-                shutil.move(str(tmp_path / p.name), str(p))
+        shutil.move(str(p), str(tmp_path / p.name))  # make the cluster train them again (its own folder)
+    with distributed.LocalCluster(host="127.0.0.1", n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        on_dask = run_matrix("smoke", data_dir=data_dir, variants=["single"], scheduler=cluster.scheduler_address,
+                             results=out)
+    assert sorted(r["status"] for r in on_dask) == ["done", "done"]
+    for p, m in saved.items():
+        again = json.loads((p / "metrics.json").read_text())
+        assert {k: v for k, v in again.items() if k != "train_seconds"} == \
+               {k: v for k, v in m.items() if k != "train_seconds"}
 
 
 def test_sweep_files_resolve_and_grids_expand(tmp_path):

@@ -27,6 +27,7 @@ def test_smoke_run_writes_a_complete_folder(smoke, variant):
         assert {"kl_match", "svhn_rec", "mnist_kl_style"} <= set(run.curve.columns)
 
 
+@pytest.mark.slow
 def test_same_seed_same_result(smoke, tmp_path):
     a = load_run(train(variant="jade", progress=False, **smoke))
     b = load_run(train(variant="jade", progress=False, **{**smoke, "output_dir": str(tmp_path / "other")}))
@@ -34,6 +35,7 @@ def test_same_seed_same_result(smoke, tmp_path):
     assert np.allclose(a.curve["loss"], b.curve["loss"])
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_result(smoke, tmp_path):
     kw = dict(variant="jade", epochs=3, progress=False)
     ref = load_run(train(**kw, **{**smoke, "output_dir": str(tmp_path / "ref")}))

@@ -1,0 +1,61 @@
+"""The hop from a configuration to the loss: each weight of RunConfig reaches exactly its term of Eq. 2
+through train.variant_loss (the function fit calls with the run's configuration)."""
+import pytest
+import torch
+from jade_core.config import resolve_config
+from jade_core.losses import classifier_objective, jade_objective
+from jade_core.models import build_model
+from jade_core.train import variant_loss
+
+
+def _batch(n=6):
+    g = torch.Generator().manual_seed(1)
+    ls = torch.arange(n) % 10
+    return torch.rand(n, 3, 32, 32, generator=g), ls, torch.rand(n + 2, 1, 28, 28, generator=g), torch.cat([ls, ls[:2]])
+
+
+def test_each_weight_reaches_its_own_term():
+    cfg = resolve_config("jade", data_dir=".", w_rec=2.0, w_cls=3.0, w_kl=5.0, w_match=7.0)
+    model = build_model("jade")
+    torch.manual_seed(0)
+    loss, t = variant_loss(cfg, model, *_batch())
+    by_hand = -(2.0 * (t["svhn_rec"] + t["mnist_rec"]) + 3.0 * (t["svhn_cls"] + t["mnist_cls"])
+                - 5.0 * (t["svhn_kl_style"] + t["svhn_kl_content"] + t["mnist_kl_style"] + t["mnist_kl_content"])) \
+        + 7.0 * t["kl_match"]
+    assert float(loss) == pytest.approx(float(by_hand), rel=1e-5)
+
+
+@pytest.mark.parametrize("changes", [dict(svhn_sigma=0.3), dict(rec_reduction="mean"), dict(label_smoothing=0.1),
+                                     dict(w_rec=0.5, w_cls=10.0, w_kl=2.0, w_match=0.0)])
+def test_variant_loss_passes_every_field_by_name(changes):
+    cfg = resolve_config("jade", data_dir=".", **changes)
+    model = build_model("jade")
+    torch.manual_seed(0)
+    a, _ = variant_loss(cfg, model, *_batch())
+    torch.manual_seed(0)
+    b, _ = jade_objective(model, *_batch(), sigma=cfg.svhn_sigma, w_rec=cfg.w_rec, w_cls=cfg.w_cls, w_kl=cfg.w_kl,
+                          w_match=cfg.w_match, rec_reduction=cfg.rec_reduction, label_smoothing=cfg.label_smoothing)
+    assert float(a) == float(b)
+
+
+def test_the_matching_weight_of_an_epoch_is_ramped():
+    cfg = resolve_config("jade", data_dir=".", w_match=8.0, w_match_warmup=4)
+    model = build_model("jade")
+    losses = {}
+    for epoch in (0, 3, None):
+        torch.manual_seed(0)
+        loss, t = variant_loss(cfg, model, *_batch(), epoch=epoch)
+        losses[epoch] = float(loss - (cfg.w_match * (1 if epoch in (3, None) else 0.25)) * t["kl_match"])
+    assert losses[0] == pytest.approx(losses[3], rel=1e-5) == pytest.approx(losses[None], rel=1e-5)
+
+
+def test_the_classifiers_read_label_smoothing_and_nothing_of_jade():
+    for v in ("single", "paired"):
+        cfg = resolve_config(v, data_dir=".", label_smoothing=0.2, w_cls=1.0, w_match=0.0)
+        model = build_model(v)
+        model.eval()
+        xs, ls, xm, lm = _batch()
+        a, _ = variant_loss(cfg, model, xs, ls, xm, lm) if v == "paired" else variant_loss(cfg, model, xs, ls)
+        b, _ = (classifier_objective(model, xs, ls, xm, lm, label_smoothing=0.2) if v == "paired"
+                else classifier_objective(model, xs, ls, label_smoothing=0.2))
+        assert float(a) == float(b)
