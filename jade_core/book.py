@@ -85,14 +85,20 @@ def plan_waves(names: list, jobs: int) -> list:
     return [[k for k, w in enumerate(wave) if w == i] for i in range(3)]
 
 
-def _execute_one(src: str, target: str, params: dict, threads: int | None) -> tuple:
-    """Execute one notebook with papermill (in a worker process); returns (seconds, error or None)."""
+def _execute_one(src: str, target: str, params: dict, threads: int | None, ledger: str | None = None) -> tuple:
+    """Execute one notebook with papermill (in a worker process); returns (seconds, error or None).
+    ``ledger``: the folder where the kernel records every number it glues (:mod:`jade_core.ledger`)."""
     import os
     import time
 
     import papermill as pm
+
+    from . import ledger as _ledger
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)  # the kernel's torch: share the cores between jobs
+    if ledger:  # inherited by the kernel papermill starts
+        os.environ[_ledger.CHAPTER], os.environ[_ledger.LEDGER_DIR] = Path(src).stem, ledger
+        (Path(ledger) / f"{Path(src).stem}.jsonl").unlink(missing_ok=True)
     t0 = time.time()
     try:
         pm.execute_notebook(src, target, parameters=params, kernel_name=KERNEL, cwd=str(ROOT), progress_bar=False,
@@ -142,7 +148,8 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
             for i, entry, params, target in wave:
                 print(f"[book] {i}/{len(entries)} {entry['notebook']} {params}", flush=True)
                 futures.append(((i, entry, target), pool.submit(
-                    _execute_one, str(ROOT / "book" / f"{entry['notebook']}.ipynb"), str(target), params, threads)))
+                    _execute_one, str(ROOT / "book" / f"{entry['notebook']}.ipynb"), str(target), params, threads,
+                    str(ledger_dir(profile)))))
             failed = None
             for (i, entry, target), f in futures:
                 seconds, error = f.result()
@@ -155,6 +162,51 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
             if failed:
                 raise BuildError(f"notebook {failed[0]['notebook']} failed; executed copy with the error: {failed[1]}")
     return out_dir
+
+
+def ledger_dir(profile: str) -> Path:
+    """Where a build's chapters record their glued numbers (one file per chapter)."""
+    return ROOT / "_build" / "numbers" / profile
+
+
+def numbers_file(profile: str) -> Path:
+    """The merged ledger of the last build of a profile: ``results/numbers.json`` for the paper profile
+    (committed; `jade check-numbers` compares a rebuild with it), ``_build/numbers-<profile>.json`` else."""
+    from .ledger import COMMITTED
+    return COMMITTED if profile == "paper" else ROOT / "_build" / f"numbers-{profile}.json"
+
+
+def check_numbers(from_last_build: bool = False, ref: str = "HEAD", data_dir=None, fresh_file=None) -> list:
+    """Stale numbers: every glued number of the paper book, recomputed from ``results/`` (by executing the
+    chapters on the committed runs, unless ``from_last_build``), against the ledger committed at ``ref``
+    (``results/numbers.json``), and every README block that ``benchmarks/update_readme.py`` would change.
+    Returns one line per stale number (empty: nothing is stale). ``fresh_file``: another recomputed ledger
+    than ``results/numbers.json`` (tests)."""
+    import importlib.util
+    import json
+    import re
+
+    from .ledger import COMMITTED, stale_numbers, write_numbers
+    rel = COMMITTED.relative_to(ROOT).as_posix()
+    shown = subprocess.run(["git", "show", f"{ref}:{rel}"], cwd=ROOT, capture_output=True, text=True)
+    if shown.returncode:
+        return [f"no committed ledger {rel} at {ref}: build the paper book (`jade book --profile paper`) and commit it"]
+    committed = json.loads(shown.stdout)
+    if not from_last_build:
+        execute("paper", data_dir=data_dir, reuse_only=True, jobs=2)
+        write_numbers(ledger_dir("paper"), COMMITTED, "paper", load_matrix()["paper"])
+    fresh = json.loads(Path(fresh_file or COMMITTED).read_text())
+    out = [f"{c}: {n}: committed {a!r}, recomputed {b!r}" for c, n, a, b in stale_numbers(committed, fresh)]
+    spec = importlib.util.spec_from_file_location("update_readme", ROOT / "benchmarks" / "update_readme.py")
+    update = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(update)
+    readme = (ROOT / "README.md").read_text()
+    for name, block in update.blocks().items():
+        m = re.search(rf"<!-- {name}:start -->\n(.*?)<!-- {name}:end -->", readme, re.S)
+        if not m or m.group(1) != block:
+            out.append(f"README.md: the {name} block is not what the committed runs give "
+                       "(run python benchmarks/update_readme.py)")
+    return out
 
 
 def stage_notebook(src: Path, dst: Path) -> None:
@@ -193,11 +245,20 @@ def stage_and_build(profile: str) -> Path:
     (site / "book").mkdir(parents=True)
     for f in ("_config.yml", "_toc.yml", "references.bib"):
         shutil.copy(ROOT / f, site / f)
+    import json
+
+    from .ledger import PAGE, link_numbers, numbers_page
     for name in toc_chapters():
+        if name == PAGE:  # generated below from the ledger
+            continue
         src = executed / f"{name}.ipynb"
         if not src.exists():
             raise BuildError(f"{src} is missing: the matrix for profile {profile!r} did not execute {name}.")
         stage_notebook(src, site / "book" / src.name)
+    ledger = numbers_file(profile)
+    if not ledger.exists():
+        raise BuildError(f"{ledger} is missing: execute the chapters first (`jade book --profile {profile}`).")
+    (site / "book" / f"{PAGE}.md").write_text(numbers_page(json.loads(ledger.read_text())))
     copy_mathjax(site / "_mathjax_static" / "mathjax")
     for extra in (ROOT / "book").glob("*.md"):
         shutil.copy(extra, site / "book" / extra.name)
@@ -209,6 +270,8 @@ def stage_and_build(profile: str) -> Path:
     if res.returncode:
         raise BuildError(f"jupyter-book build failed (exit {res.returncode}); see the warnings above.")
     shutil.copytree(site / "_build" / "html", html)
+    n = link_numbers(html, site / "book", [c for c in toc_chapters() if c != PAGE])
+    print(f"[book] {n} glued numbers linked to {PAGE}.html", flush=True)
     check_site(html)
     print(f"[book] site: {html / 'index.html'}")
     return html
@@ -238,6 +301,13 @@ def check_site(html: Path) -> None:
         if name in FIGURE_CHAPTERS and not imgs:
             problems.append(f"{page} shows no figure")
         problems += [f"{page}: image {i} missing" for i in imgs if not (page.parent / i).resolve().exists()]
+    from .ledger import PAGE
+    numbers = html / "book" / f"{PAGE}.html"
+    anchors = set(re.findall(r'id="([^"]+)"', numbers.read_text())) if numbers.exists() else set()
+    for name in toc_chapters():
+        page = html / "book" / f"{name}.html"
+        links = re.findall(rf'class="number-source" href="{PAGE}.html#([^"]+)"', page.read_text()) if page.exists() else []
+        problems += [f"{page}: the number link #{a} has no entry on {PAGE}.html" for a in links if a not in anchors]
     if problems:
         raise BuildError("the built site is incomplete:\n" + "\n".join(problems))
 
@@ -262,6 +332,9 @@ def build_book(profile="paper", data_dir=None, force=False, skip_build=False, on
     import time
     t0 = time.time()
     execute(profile, data_dir, force, only, reuse_only, jobs)
+    if not only:  # a partial build keeps the last whole build's ledger
+        from .ledger import write_numbers
+        write_numbers(ledger_dir(profile), numbers_file(profile), profile, load_matrix()[profile])
     if profile == "paper":  # what drew the committed figures (jade check-figures compares with it)
         from .figcheck import write_made_with
         write_made_with(ROOT / "figures")

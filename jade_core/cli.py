@@ -236,6 +236,15 @@ def cmd_check_figures(a):
     return figcheck.main()
 
 
+def cmd_check_numbers(a):
+    from .book import check_numbers
+    stale = check_numbers(from_last_build=a.from_last_build, ref=a.ref, data_dir=a.data_dir)
+    for line in stale:
+        print(f"stale: {line}")
+    print(f"check-numbers: {len(stale)} stale" + ("" if stale else "; every number matches the committed runs"))
+    return 1 if stale else 0
+
+
 def cmd_book(a):
     from .book import build_book
     if a.accept_skipped:  # read by every chapter's kernel (jade_core.notebook.report_skipped)
@@ -318,6 +327,13 @@ def main(argv=None):
     p.add_argument("--accept-skipped", action="store_true", help="build the paper profile even when some runs "
                    "cannot be read (each page then lists them); without it such a build fails")
     p.set_defaults(func=cmd_book)
+    p = sub.add_parser("check-numbers", help="recompute every glued number and README block from results/ and "
+                       "fail when one differs from what is committed")
+    p.add_argument("--from-last-build", action="store_true",
+                   help="compare the last `jade book --profile paper` instead of executing the chapters again")
+    p.add_argument("--ref", default="HEAD", help="the commit whose results/numbers.json is the reference")
+    p.add_argument("--data-dir")
+    p.set_defaults(func=cmd_check_numbers)
     a = parser.parse_args(argv)
     try:
         return a.func(a) or 0

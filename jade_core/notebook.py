@@ -61,6 +61,9 @@ def check_parameters(profile="paper", seed=0, data_dir=None, output_dir=None, se
 
     A parameter papermill passed that the chapter does not declare is refused, with the list of the
     ones it has (:func:`unknown_parameters`)."""
+    global _started
+    import time
+    _started = time.time()  # the page's execution time, for its re-run box
     try:
         from IPython import get_ipython
         shell = get_ipython()
@@ -103,11 +106,22 @@ def show(path):
     display(Image(filename=str(path)))
 
 
-def glue(name, value, fmt="{:.2f}") -> None:
-    """myst-nb glue of a number as text, so prose quotes what the code computed (shown only where quoted)."""
+def glue(name, value, fmt="{:.2f}", runs=None) -> None:
+    """myst-nb glue of a number as text, so prose quotes what the code computed (shown only where quoted),
+    recorded in the book's ledger with the runs it came from (``runs``; default: every run this chapter
+    has read, :func:`note_runs`), :mod:`jade_core.ledger`."""
     from myst_nb import glue as _glue
+
+    from .ledger import record
     text = fmt.format(value) if isinstance(value, (int, float, np.floating, np.integer)) else str(value)
     _glue(name, text, display=False)
+    record(name, text, runs)
+
+
+def note_runs(paths) -> None:
+    """The chapter read these run folders: its glued numbers are computed from them (the ledger says so)."""
+    from .ledger import note_runs as _note
+    _note(paths)
 
 
 def run_variant(variant: str, params: dict, force: bool = False, **overrides):
@@ -116,7 +130,9 @@ def run_variant(variant: str, params: dict, force: bool = False, **overrides):
     from .train import train
     cfg = resolve_config(variant, params["profile"], seed=params["seed"], data_dir=params["data_dir"],
                          output_dir=params["output_dir"], **overrides)
-    return load_run(train(cfg, force=force, progress=True))
+    run = load_run(train(cfg, force=force, progress=True))
+    note_runs([run.path])
+    return run
 
 
 def figure_name(run, tag: str = "") -> str:
@@ -179,6 +195,7 @@ def table_runs(output_dir, profile: str):
         warnings.simplefilter("ignore", UserWarning)  # the page says it instead (report_skipped)
         runs = collect_table1(output_dir)
     report_skipped(runs, profile)
+    note_runs(runs.path)
     return runs
 
 
@@ -199,3 +216,32 @@ def report_skipped(runs, profile: str) -> str:
     text = f"**{len(skipped)} run(s) could not be read and are not in this table:** {listed}."
     display(Markdown(text))
     return text
+
+
+_started = None
+
+
+def rerun_box(chapter: str, params: dict):
+    """The box that ends every chapter: the command that re-executes it (papermill, with the parameters
+    this build used), the one that remakes its runs, and what each took on the machine that built it (the
+    runs' recorded training time; this page's execution time)."""
+    import json
+    import time
+
+    from IPython.display import Markdown
+
+    from .book import load_matrix
+    from .ledger import _runs, commands
+    entry = next((e for e in load_matrix().get(params["profile"], []) if e["notebook"] == chapter), {})
+    shown = {k: params[k] for k in ("seed",) if k in entry.get("parameters", {})}
+    cmd = commands(chapter, params["profile"], shown, entry.get("grids", []))
+    seconds = 0.0
+    for r in _runs:
+        try:
+            seconds += json.loads((Path(r) / "metrics.json").read_text()).get("train_seconds", 0.0)
+        except (OSError, ValueError):
+            pass
+    page = time.time() - _started if _started else float("nan")
+    runs = (f"{len(_runs)} run(s), {seconds / 3600:.1f} hours of recorded training" if _runs else "no run")
+    return Markdown(f"> **Re-run this page.** `{cmd['page']}` (this page took {page:.0f} s to execute here).  \n"
+                    f"> **Remake its runs.** `{cmd['runs']}` (it reads {runs}; finished runs are reused).")

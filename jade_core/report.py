@@ -224,7 +224,7 @@ def tuning_table(tuning_dir="results/tuning") -> tuple:
                      "w_cls": cfg["w_cls"], "w_match": cfg["w_match"], "w_match_warmup": cfg.get("w_match_warmup", 0),
                      "epochs": cfg["epochs"], **v, "mnist_val_error": m.get("mnist_val", {}).get("error", np.nan),
                      "matching": matching_happens(v["svhn_val_error"], v["val_centroid_accuracy"]),
-                     "minutes": m["train_seconds"] / 60})
+                     "minutes": m["train_seconds"] / 60, "path": str(run)})
     return pd.DataFrame(rows), curves
 
 
