@@ -228,3 +228,20 @@ def settings_report(choice: dict) -> str:
     lines += ["", "Until every rule has decided and Table 1 is re-made with the outcome, Table 1 and its ablation "
               "use the carried-over values."]
     return "\n".join(lines)
+
+
+# --- Does matching help at any strength? (the w_match dose-response; declared before its runs) ---
+# The centroid rule above passes JADE without matching (w_match = 0) and the paired classifier alike: it
+# measures whether the class means line up across domains, which a shared classifier does by itself. What
+# matching adds is posteriors that *overlap*. For two Gaussians of equal variance the KL is
+# (mean gap)^2 / (2 sd^2) per dimension, so KL <= 0.5 nats per content dimension means the two domains'
+# same-class posterior means lie, on average, within one posterior sd of each other.
+MATCHED_KL_PER_DIM = 0.5
+DOSE_W_MATCH = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)  # sweeps/matching-dose.yml
+DOSE_SEEDS = (0, 1, 2, 3, 4)
+
+
+def posteriors_matched(kl_per_dim: float) -> bool:
+    """The declared matching rule of the dose-response: validation matching KL per content dimension at
+    most :data:`MATCHED_KL_PER_DIM` (JADE with w_match = 0 has about 10^4 nats per dimension: it fails)."""
+    return bool(pd.notna(kl_per_dim) and kl_per_dim <= MATCHED_KL_PER_DIM)

@@ -121,3 +121,17 @@ grids:
     # one length for all: at the chosen settings the curves are lowest at epoch 10 (candidates 10, 20)
     c = sel.settings_choice(sweep, epoch_candidates=(10, 20))
     assert c["epochs"]["chosen"] == 10 and c["epochs"]["per_model"]["jade"] == {10: 34.0, 20: 35.0}
+
+
+def test_the_dose_response_rule_fails_without_matching_and_its_sweep_matches_the_declared_grid():
+    from pathlib import Path
+
+    from jade_core.config import resolve_config
+    from jade_core.sweep import load_sweep
+    assert not sel.posteriors_matched(12799.0) and not sel.posteriors_matched(float("nan"))
+    assert sel.posteriors_matched(0.5) and not sel.posteriors_matched(0.51)
+    _, runs = load_sweep(Path(__file__).parents[1] / "sweeps" / "matching-dose.yml", data_dir=".")
+    cfgs = [resolve_config(**kw) for kw in runs]
+    assert sorted({c.w_match for c in cfgs}) == sorted(sel.DOSE_W_MATCH)
+    assert {c.seed for c in cfgs} == set(sel.DOSE_SEEDS) and {c.precision for c in cfgs} == {"fp32"}
+    assert len(cfgs) == len(sel.DOSE_W_MATCH) * len(sel.DOSE_SEEDS)
