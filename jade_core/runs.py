@@ -172,7 +172,18 @@ def config_differences(saved: dict, cfg: RunConfig) -> list:
 
 
 def _saved_config(where: Path) -> dict:
-    return json.loads((where / "config.json").read_text())["config"]
+    """The configuration a run folder (finished or ``.partial``) recorded; a one-line error naming the fix
+    when it cannot be read."""
+    try:
+        saved = json.loads((where / "config.json").read_text())["config"]
+        if not isinstance(saved, dict):
+            raise TypeError("'config' is not a mapping")
+        return saved
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        fix = (f"delete {where} to train this run afresh" if where.name.endswith(".partial")
+               else "retrain it with `jade train ... --force`")
+        raise ConfigError(f"{where / 'config.json'} cannot be read ({type(e).__name__}: {first_line(e)[:120]}); "
+                          f"{fix}.") from None
 
 
 def recover_old(run_dir: Path) -> None:

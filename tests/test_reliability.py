@@ -306,3 +306,23 @@ def test_accept_skipped_reaches_the_chapters(monkeypatch):
     monkeypatch.setattr(b, "build_book", lambda **kw: seen.update(env=os.environ.get(nb.ACCEPT_SKIPPED)))
     assert main(["book", "--profile", "smoke", "--accept-skipped"]) == 0
     assert seen["env"] == "1"
+
+
+@pytest.mark.parametrize("where", ["finished", "partial"])
+def test_train_with_an_unreadable_config_json_is_one_line(smoke, where, capsys):
+    from jade_core.runs import partial_dir
+    from jade_core.train import TrainingInterrupted
+    if where == "finished":
+        path = train(variant="single", progress=False, **smoke)
+        fix = "--force"
+    else:
+        with pytest.raises(TrainingInterrupted):
+            train(variant="single", progress=False, epochs=3, stop_after_epoch=1, **smoke)
+        path = partial_dir(resolve_config("single", epochs=3, **smoke).run_dir)
+        fix = "to train this run afresh"
+    (path / "config.json").write_text("")
+    args = ["train", "--variant", "single", "--profile", "smoke", "--data-dir", smoke["data_dir"],
+            "--output-dir", smoke["output_dir"]] + (["--epochs", "3"] if where == "partial" else [])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "config.json cannot be read" in err and fix in err and "Traceback" not in err
