@@ -100,13 +100,6 @@ def t_half_width(x, alpha: float = 0.05) -> float:
     return float(stats.t.ppf(1 - alpha / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
 
 
-def wilcoxon_floor(n: int, claims: int = 1) -> float:
-    """The smallest p-value the two-sided exact Wilcoxon signed-rank test can give on ``n`` paired
-    differences (all of one sign, no ties: 2 / 2^n), times ``claims`` for Holm's first step. When it is
-    >= alpha, no claim can pass the two-test rule of :func:`claims_table` with ``n`` seeds."""
-    return min(1.0, claims * 2.0 / 2 ** n)
-
-
 def claim_test(runs: pd.DataFrame, a: str, b: str, metric: str = "svhn_error", alpha: float = 0.05) -> dict:
     """Paired comparison of ``a`` against ``b`` over the seeds both have: mean difference a - b
     (negative: a has lower error), its (1 - alpha) t confidence interval, the two-sided paired t-test
