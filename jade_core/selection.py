@@ -211,18 +211,19 @@ def settings_report(choice: dict) -> str:
              f"{', '.join(map(str, SEARCH_SEEDS))} that no reported table uses, in the default precision "
              f"(`{SETTINGS_SEARCH}`; rules `jade_core.selection.choose_setting` and `choose_epochs`, declared before "
              f"the search ran). **{choice['runs_finished']} of its {choice['runs_planned']} runs are finished.**", ""]
+    so_far = "so far " if choice["runs_finished"] < choice["runs_planned"] else ""  # provisional until all finish
     for field, what, model in (("w_cls", "JADE's classification weight", "JADE"),
                                ("mnist_batch_size", "the MNIST batch", "the paired classifier")):
         r = choice.get(field)
         lines.append(f"- {what} (on {model}): " + (
             "waiting for a seed with every candidate." if r is None else
-            f"**{r['chosen']:g}** (mean SVHN validation error over seeds {', '.join(map(str, r['seeds']))}: "
+            f"{so_far}**{r['chosen']:g}** (mean SVHN validation error over seeds {', '.join(map(str, r['seeds']))}: "
             + ", ".join(f"{v:g}: {e:.2f} %" for v, e in r["means"].items()) + f"; carried-over value "
             f"{CARRIED_OVER[field]:g}" + (", kept" if r["chosen"] == CARRIED_OVER[field] else ", replaced") + ")."))
     e = choice.get("epochs")
     lines.append("- the training length, one for all three models: " + (
         "waiting for every model's curves at the chosen settings." if e is None else
-        f"**{e['chosen']} epochs** (mean SVHN validation error over models: "
+        f"{so_far}**{e['chosen']} epochs** (mean SVHN validation error over models: "
         + ", ".join(f"{k}: {v:.2f} %" for k, v in e["errors"].items()) + ")"
         + (" — the longest candidate: a longer run was not searched." if e["at_edge"] else ".")))
     lines += ["", "Until every rule has decided and Table 1 is re-made with the outcome, Table 1 and its ablation "
