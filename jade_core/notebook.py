@@ -177,7 +177,8 @@ def glue_run(run, prefix: str) -> None:
     glue(f"{prefix}_restarts", m.get("attempts", 1) - 1, fmt="{}")
     if "mnist" in m:
         glue(f"{prefix}_mnist_error", m["mnist"]["error"])
-    print(f"run folder: {run.path}")
+    from .ledger import _rel  # a page shows project paths, never this machine's
+    print(f"run folder: {_rel(run.path)}")
     print(f"SVHN error {m['svhn']['error']:.2f} % on {m['svhn']['n']} images ({run.config.protocol} protocol)"
           + (f"; MNIST test error {m['mnist']['error']:.2f} % on {m['mnist']['n']} images" if "mnist" in m else ""))
 

@@ -282,7 +282,8 @@ def latent_table(runs: pd.DataFrame, svhn_split, cache=None) -> pd.DataFrame:
         tmp = Path(str(cache) + ".tmp")
         table.to_csv(tmp, index=False)
         tmp.replace(cache)
-        print(f"Figure 2 table: {reused} of {len(table)} runs from {cache} (same weights, images and code), "
+        from .ledger import _rel  # a page shows project paths, never this machine's
+        print(f"Figure 2 table: {reused} of {len(table)} runs from {_rel(cache)} (same weights, images and code), "
               f"{len(table) - reused} computed.")
     return table[LATENT_COLUMNS]
 
