@@ -85,3 +85,35 @@ def length_caveat(summary: pd.DataFrame) -> str:
     return ("Within a budget the models trained for different numbers of steps (each length chosen on one seed's "
             "validation curve): " + "; ".join(unequal) + ". A difference between two models there is partly one of "
             "training length.")
+
+
+CLAIM_KEYS = {"paired beats single": "ps", "JADE beats paired": "jp", "JADE beats single": "js"}
+
+
+def answers(claims: pd.DataFrame) -> dict:
+    """The label-budget chapter's findings as glue values (:func:`budget_claims` rows): where the paired
+    classifier's advantage over the single one is largest, with every budget's difference, interval and
+    verdict (``b_answer_paired``); where JADE's interval against the paired classifier lies below or above
+    zero (``b_answer_jade``); and every row's difference (``b_<claim>_<labels>``, e.g. ``b_ps_10``)."""
+    out = {}
+    ps = claims[claims.claim == "paired beats single"]
+    if len(ps):
+        best = ps.sort_values("mean_difference").iloc[0]
+        out["b_answer_paired"] = (
+            f"the paired classifier's advantage over the single classifier is largest at {best.labels_per_class} "
+            f"labels per class ({best.mean_difference:+.1f} pp, {100 * best.family_level:.1f} % interval "
+            f"[{best.family_low:+.1f}, {best.family_high:+.1f}], Holm-corrected p = {best.p_t_holm:.3f}: {best.verdict});"
+            " per budget (labels per class: difference, interval, verdict): "
+            + "; ".join(f"{r.labels_per_class}: {r.mean_difference:+.1f} pp [{r.family_low:+.1f}, {r.family_high:+.1f}], "
+                        f"{r.verdict}" for r in ps.itertuples()) + ".")
+    jp = claims[claims.claim == "JADE beats paired"]
+    if len(jp):
+        below = ", ".join(str(b) for b in jp[jp.family_high < 0].labels_per_class) or "no budget"
+        above = ", ".join(str(b) for b in jp[jp.family_low > 0].labels_per_class) or "no budget"
+        out["b_answer_jade"] = (f"JADE against the paired classifier: its interval lies below zero (JADE better) at "
+                                f"{below}, above zero (JADE worse) at {above} labels per class, and contains zero "
+                                "elsewhere; verdicts " + ", ".join(f"{r.labels_per_class}: {r.verdict}"
+                                                                   for r in jp.itertuples()) + ".")
+    for r in claims.itertuples():
+        out[f"b_{CLAIM_KEYS[r.claim]}_{r.labels_per_class}"] = f"{r.mean_difference:+.2f}"
+    return out

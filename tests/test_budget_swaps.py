@@ -137,3 +137,24 @@ def test_length_caveat_names_the_budgets_with_unequal_lengths():
     text = budget.length_caveat(s)
     assert "10 labels per class: single 4800, jade 2400" in text and "25 labels" not in text
     assert budget.length_caveat(s[s.labels_per_class == 25]).startswith("Within each budget every model")
+
+
+def test_a_planted_budget_curve_is_read_back():
+    # paired beats single by 5 pp at 10 labels (every seed), by ~0 at 100; JADE worse than paired at 10 by 2 pp
+    rng = np.random.default_rng(0)
+    rows = []
+    for b, gain, jade_gap in ((10, 5.0, 2.0), (100, 0.0, 0.0)):
+        for s in range(10):
+            base = 60.0 if b == 10 else 30.0
+            noise = rng.normal(0, 0.3, 3)
+            rows += [{"labels_per_class": b, "variant": "single", "seed": s, "svhn_error": base + noise[0]},
+                     {"labels_per_class": b, "variant": "paired", "seed": s, "svhn_error": base - gain + noise[1]},
+                     {"labels_per_class": b, "variant": "jade", "seed": s, "svhn_error": base - gain + jade_gap + noise[2]}]
+    claims = budget.budget_claims(pd.DataFrame(rows))
+    a = budget.answers(claims)
+    assert a["b_answer_paired"].startswith("the paired classifier's advantage over the single classifier is largest "
+                                           "at 10 labels per class (-5.")
+    assert "10: -5." in a["b_answer_paired"] and "reproduced" in a["b_answer_paired"]
+    assert "below zero (JADE better) at no budget, above zero (JADE worse) at 10 labels per class" in a["b_answer_jade"]
+    assert float(a["b_ps_10"]) == pytest.approx(-5.0, abs=0.3) and float(a["b_jp_10"]) == pytest.approx(2.0, abs=0.3)
+    assert set(a) == {"b_answer_paired", "b_answer_jade"} | {f"b_{k}_{b}" for k in ("ps", "jp", "js") for b in (10, 100)}
