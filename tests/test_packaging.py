@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 try:
     import tomllib  # Python >= 3.11
 except ImportError:  # Python 3.10 (supported): the same parser from PyPI
@@ -28,6 +30,7 @@ def test_environment_yml_names_the_pyproject_packages():
     assert names(conda) - {"python", "pip"} == wanted
 
 
+@pytest.mark.slow
 def test_cli_help_and_clear_errors(tmp_path):
     out = subprocess.run([sys.executable, "-m", "jade_core", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "train" in out.stdout and "export" in out.stdout

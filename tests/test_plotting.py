@@ -1,8 +1,10 @@
 import numpy as np
 import pandas as pd
+import pytest
 from jade_core import plotting
 
 
+@pytest.mark.slow
 def test_figures_are_byte_identical_when_redrawn(tmp_path):
     conf = np.random.default_rng(0).integers(0, 50, (10, 10))
     curve = pd.DataFrame({"epoch": [1, 2, 3], "loss": [3.0, 2.0, 1.5], "svhn_val_error": [80, np.nan, 50]})

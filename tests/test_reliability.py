@@ -129,6 +129,7 @@ def test_pure_reuse_takes_no_lock(smoke, monkeypatch):
 
 
 # 6. a finished run is checked before reuse
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["truncate", "empty", "pickle", "other-variant"])
 def test_damaged_weights_are_not_reused(smoke, damage):
     path = train(variant="single", progress=False, **smoke)
@@ -209,6 +210,7 @@ def test_threads_are_bounded_by_the_machine(smoke):
 # 10. raw tracebacks become one line
 @pytest.mark.parametrize("broken", ["config-empty", "config-json", "config-key", "metrics-json", "metrics-key",
                                     "curve"])
+@pytest.mark.slow
 def test_evaluate_and_reuse_of_corrupt_run_files_are_one_line(smoke, broken, capsys):
     path = train(variant="single", progress=False, **smoke)
     f = {"config": path / "config.json", "metrics": path / "metrics.json", "curve": path / "curve.csv"}[broken.split("-")[0]]
@@ -265,6 +267,7 @@ def test_the_lock_message_names_a_flag_that_exists(smoke, capsys):
     assert "--wait" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_killed_force_run_beside_a_finished_one_is_not_ignored(smoke):
     from jade_core.train import TrainingInterrupted
     path = train(variant="single", progress=False, epochs=3, **smoke)
@@ -275,6 +278,7 @@ def test_a_killed_force_run_beside_a_finished_one_is_not_ignored(smoke):
     assert train(variant="single", progress=False, epochs=3, force=True, **smoke) == path
 
 
+@pytest.mark.slow
 def test_a_stray_tmp_is_not_carried_into_the_run_and_a_checkpoint_past_the_end_is_refused(smoke):
     from jade_core.runs import partial_dir
     from jade_core.train import TrainingInterrupted
@@ -308,6 +312,7 @@ def test_accept_skipped_reaches_the_chapters(monkeypatch):
     assert seen["env"] == "1"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["finished", "partial"])
 def test_train_with_an_unreadable_config_json_is_one_line(smoke, where, capsys):
     from jade_core.runs import partial_dir

@@ -57,6 +57,7 @@ def test_no_restart_when_training_leaves_the_plateau(smoke):
     assert m["attempts"] == len(m["restarts"]) + 1
 
 
+@pytest.mark.slow
 def test_jade_records_matching_on_curve_and_in_metrics(smoke):
     run = load_run(train(variant="jade", progress=False, **smoke))
     assert {"val_kl_match", "val_kl_match_per_dim", "val_centroid_accuracy"} <= set(run.curve.columns)
@@ -80,6 +81,7 @@ def test_weights_the_variant_never_reads_do_not_block_reuse(smoke):
     assert list(table[table.variant == "jade"].path) == [str(jade)]
 
 
+@pytest.mark.slow
 def test_only_folders_named_as_their_configuration_count(smoke):
     from jade_core.runs import finished_runs, rename_to_scheme
     path = train(variant="jade", progress=False, w_match=5.0, **smoke)
@@ -101,6 +103,7 @@ def test_a_run_without_weights_is_finished_and_says_what_it_lacks(smoke):
         load_run(path)
 
 
+@pytest.mark.slow
 def test_a_corrupt_run_is_skipped_with_a_warning_naming_it(smoke):
     from jade_core.runs import collect_metrics
     good = train(variant="single", progress=False, **smoke)
@@ -191,6 +194,7 @@ def test_output_dir_that_is_a_file_and_unknown_classify_dataset(smoke, tmp_path)
         run.classify(__import__("numpy").zeros((1, 3, 32, 32), "uint8"), dataset="foo")
 
 
+@pytest.mark.slow
 def test_disk_full_while_saving_keeps_the_last_checkpoint(smoke, monkeypatch):
     import jade_core.runs as runs_mod
     cfg = resolve_config("single", epochs=3, **smoke)

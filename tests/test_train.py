@@ -10,6 +10,7 @@ from jade_core.runs import FILES, collect_metrics, load_run
 from jade_core.train import TrainingInterrupted, train
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["single", "paired", "jade"])
 def test_smoke_run_writes_a_complete_folder(smoke, variant):
     path = train(variant=variant, progress=False, **smoke)
@@ -46,6 +47,7 @@ def test_interrupted_run_resumes_to_the_same_result(smoke, tmp_path):
     assert np.allclose(resumed.curve["loss"], ref.curve["loss"])
 
 
+@pytest.mark.slow
 def test_finished_run_is_reused_and_never_overwritten(smoke):
     path = train(variant="single", progress=False, **smoke)
     stamp = os.stat(path / "weights.pt").st_mtime_ns
@@ -79,6 +81,7 @@ def test_bad_input_fails_before_training_and_keeps_results(smoke, tmp_path):
     assert [p.name for p in path.parent.iterdir() if not p.name.endswith(".lock")] == [path.name]
 
 
+@pytest.mark.slow
 def test_loaded_run_classifies_uint8_images(smoke, data_dir):
     run = load_run(train(variant="paired", progress=False, **smoke))
     x, y, _, _ = load_split(data_dir, "svhn", "test")
@@ -90,6 +93,7 @@ def test_loaded_run_classifies_uint8_images(smoke, data_dir):
         run.classify(x[:2].astype(np.float32))
 
 
+@pytest.mark.slow
 def test_collect_metrics_lists_finished_runs(smoke):
     for s in (0, 1):
         train(variant="single", seed=s, progress=False, **smoke)
@@ -102,6 +106,7 @@ def test_collect_metrics_lists_finished_runs(smoke):
     assert p.svhn_val_error == paired.metrics["svhn_val"]["error"] and pd.isna(df.mnist_val_error).sum() == 2
 
 
+@pytest.mark.slow
 def test_the_loop_is_a_function_of_model_data_and_config(smoke):
     """fit() needs no run folder: given a fresh state, the data and the configuration it gives what train() records."""
     import torch
