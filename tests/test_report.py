@@ -187,3 +187,19 @@ def test_mnist_gap_findings_read_a_planted_gap_back():
     assert "Paired classifier 31.00 → 30.00 %" in text
     empty, why = report.mnist_gap_findings(pd.DataFrame())
     assert empty.empty and "jade sweep sweeps/mnist-schedule.yml" in why
+
+
+def test_recipe_findings_of_the_committed_study_and_of_none(tmp_path):
+    import warnings
+    from pathlib import Path
+
+    from jade_core.runs import collect_table1
+    results = Path(__file__).resolve().parents[1] / "results"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search, text, final = report.recipe_findings(results, collect_table1(results))
+    assert len(final) == 15 and "chosen" in search.columns and "SVHN validation error (%)" in search.columns
+    assert text.startswith("The chosen recipe, **") and text.count(": contradicted") == 3
+    assert "leans against JADE" in text
+    none, why, empty = report.recipe_findings(tmp_path, collect_table1(tmp_path))
+    assert none is None and "jade study recipe" in why and empty.empty
