@@ -1,7 +1,6 @@
 """The introduction's findings (jade_core.findings) on planted runs with known answers."""
 import numpy as np
 import pandas as pd
-
 from jade_core import findings
 
 
