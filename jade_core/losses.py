@@ -62,10 +62,14 @@ def gaussian_log_likelihood(mean, x, sigma):
     return -0.5 * sq / sigma**2 - d * (math.log(sigma) + 0.5 * math.log(2 * math.pi))
 
 
+# p(x|z) of each dataset (what log_likelihood computes; the book's departures table quotes it)
+LIKELIHOODS = {"mnist": "Bernoulli on grey levels", "svhn": "Gaussian on [0, 1] pixels"}
+
+
 def log_likelihood(dataset, decoded, x, sigma):
-    """The likelihood of Eq. 1 for ``dataset``: Bernoulli (MNIST), Gaussian (SVHN)."""
+    """The likelihood of Eq. 1 for ``dataset``: Bernoulli (MNIST), Gaussian (SVHN) (:data:`LIKELIHOODS`)."""
     decoded = decoded.float()
-    if dataset == "mnist":
+    if LIKELIHOODS[dataset].startswith("Bernoulli"):
         return bernoulli_log_likelihood(decoded, x)
     return gaussian_log_likelihood(torch.sigmoid(decoded), x, sigma)
 

@@ -476,3 +476,46 @@ def recipe_findings(output_dir, table1_runs: pd.DataFrame) -> tuple:
                                                                      f" (MNIST {r.mnist_error:.2f} %)")
                 for r in final.sort_values(["seed", "variant"]).itertuples()) + "."
     return table, text, final
+
+
+OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW"}
+
+
+def departures(cfg, seeds: tuple) -> pd.DataFrame:
+    """Every departure from the paper and every choice it leaves open, read from a run's configuration
+    (``cfg``, a :class:`jade_core.config.RunConfig`) and the code's own constants (the protocol's cut, the
+    MNIST split, the likelihoods); ``seeds``: (fewest, most) seeds per model."""
+    from .data import MNIST_TRAIN_SIZE
+    from .losses import LIKELIHOODS
+    from .split import LOCAL_DEVELOPMENT, LOCAL_EVALUATION
+    dev, ev = LOCAL_DEVELOPMENT, LOCAL_EVALUATION
+    rows = [
+        ("SVHN protocol", cfg.protocol, f"paper: {10 * cfg.labels_per_class:,} labels from SVHN train, error on the whole "
+         f"SVHN test set. local (offline mirror): pools and validation from SVHN test digits {dev[0]}–{dev[1] - 1:,}, "
+         f"error on digits {ev[0]:,}–{ev[1] - 1:,}."),
+        ("validation images", f"{cfg.val_per_class} per class, outside the pool",
+         "extra labelled SVHN images used only for choices"),
+        ("seeds", f"{seeds[0]}–{seeds[1]} per model", "paper: 3 runs"),
+        ("optimiser", OPTIMIZER_NAMES[cfg.optimizer], "not stated in the paper"),
+        ("learning rate", f"{cfg.lr:g}", "not stated"),
+        ("batch size", f"{cfg.batch_size} SVHN + {cfg.mnist_batch_size} MNIST per step", "not stated"),
+        ("training length", f"{cfg.epochs} epochs over the labelled pool", "not stated"),
+        ("plateau rule", f"restart if SVHN training CE ≥ 0.9 ln 10 after epoch {cfg.restart_epoch}, ≤ "
+         f"{cfg.max_restarts} times", "not stated"),
+        ("MNIST sampling", "class-matched to the SVHN batch, row by row", "needed for same-class pairs in the matching KL"),
+        ("MNIST split", f"first {min(cfg.mnist_train_size or MNIST_TRAIN_SIZE, MNIST_TRAIN_SIZE):,} train / "
+         + (f"{cfg.mnist_val_size:,} of the rest" if cfg.mnist_val_size else "the rest") + " validation",
+         "paper: '45K samples'"),
+        ("SVHN likelihood", f"{LIKELIHOODS['svhn']}, σ = {cfg.svhn_sigma}, {cfg.rec_reduction} over pixels", "not stated"),
+        ("MNIST likelihood", LIKELIHOODS["mnist"], "not stated"),
+        ("weights of Eq. 2", f"reconstruction {cfg.w_rec:g}, classification {cfg.w_cls:g}, KL to prior {cfg.w_kl:g}, "
+         f"matching {cfg.w_match:g}" + (f" (warm-up {cfg.w_match_warmup} epochs)" if cfg.w_match_warmup else ""),
+         "Eq. 2 has none (all 1); chosen on validation (tuning)"),
+        ("q(z2|x,l)", "the encoder sees x only; l enters through the classifier term and same-class pairing",
+         "the paper conditions on l"),
+        ("expectations", "one reparameterised sample per image; the classifier reads the posterior mean at test time",
+         "not stated"),
+        ("arithmetic", f"{cfg.precision} autocast, channels-last = {cfg.channels_last}, {cfg.threads} CPU thread(s)",
+         "speed"),
+    ]
+    return pd.DataFrame(rows, columns=["what", "here", "paper / why"])

@@ -203,3 +203,14 @@ def test_recipe_findings_of_the_committed_study_and_of_none(tmp_path):
     assert "leans against JADE" in text
     none, why, empty = report.recipe_findings(tmp_path, collect_table1(tmp_path))
     assert none is None and "jade study recipe" in why and empty.empty
+
+
+def test_departures_are_read_from_the_configuration_and_the_code():
+    from jade_core.config import resolve_config
+    from jade_core.losses import LIKELIHOODS
+    import dataclasses
+    cfg = dataclasses.replace(resolve_config("jade", data_dir=".", optimizer="adamw", lr=0.003), mnist_val_size=None)
+    t = report.departures(cfg, (3, 10)).set_index("what")["here"]
+    assert t["optimiser"] == "AdamW" and t["learning rate"] == "0.003" and t["seeds"] == "3–10 per model"
+    assert t["MNIST likelihood"] == LIKELIHOODS["mnist"] and t["MNIST split"] == "first 45,000 train / the rest validation"
+    assert report.departures(resolve_config("jade", data_dir="."), (1, 1)).set_index("what")["here"]["optimiser"] == "Adam"
