@@ -206,9 +206,10 @@ def test_recipe_findings_of_the_committed_study_and_of_none(tmp_path):
 
 
 def test_departures_are_read_from_the_configuration_and_the_code():
+    import dataclasses
+
     from jade_core.config import resolve_config
     from jade_core.losses import LIKELIHOODS
-    import dataclasses
     cfg = dataclasses.replace(resolve_config("jade", data_dir=".", optimizer="adamw", lr=0.003), mnist_val_size=None)
     t = report.departures(cfg, (3, 10)).set_index("what")["here"]
     assert t["optimiser"] == "AdamW" and t["learning rate"] == "0.003" and t["seeds"] == "3–10 per model"
