@@ -158,3 +158,16 @@ def test_a_planted_budget_curve_is_read_back():
     assert "below zero (JADE better) at no budget, above zero (JADE worse) at 10 labels per class" in a["b_answer_jade"]
     assert float(a["b_ps_10"]) == pytest.approx(-5.0, abs=0.3) and float(a["b_jp_10"]) == pytest.approx(2.0, abs=0.3)
     assert set(a) == {"b_answer_paired", "b_answer_jade"} | {f"b_{k}_{b}" for k in ("ps", "jp", "js") for b in (10, 100)}
+
+
+def test_the_swaps_answer_reads_a_planted_agreement_table():
+    from jade_core import swaps as sw
+    rows = []
+    for model, cross in (("JADE", 40.0), ("JADE, w_match = 0", 20.0)):
+        for title, *_ in sw.KINDS:
+            rows.append({"model": model, "swap": title, "content_agreement": cross if "decoder" in title else 90.0})
+    text = sw.answer(pd.DataFrame(rows), seed=3)
+    assert "in 40 % of swaps with matching against 20 % without it" in text
+    assert "matching helps both cross-dataset swaps (one seed, seed 3)." in text
+    rows[3]["content_agreement"] = 10.0                       # JADE worse than without matching on the last cross swap
+    assert "helps one cross-dataset swap and hurts the other" in sw.answer(pd.DataFrame(rows), seed=3)
