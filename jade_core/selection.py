@@ -212,6 +212,7 @@ def settings_report(choice: dict) -> str:
              f"(`{SETTINGS_SEARCH}`; rules `jade_core.selection.choose_setting` and `choose_epochs`, declared before "
              f"the search ran). **{choice['runs_finished']} of its {choice['runs_planned']} runs are finished.**", ""]
     so_far = "so far " if choice["runs_finished"] < choice["runs_planned"] else ""  # provisional until all finish
+    cands = {"w_cls": W_CLS_CANDIDATES, "mnist_batch_size": MNIST_BATCH_CANDIDATES}
     for field, what, model in (("w_cls", "JADE's classification weight", "JADE"),
                                ("mnist_batch_size", "the MNIST batch", "the paired classifier")):
         r = choice.get(field)
@@ -219,7 +220,9 @@ def settings_report(choice: dict) -> str:
             "waiting for a seed with every candidate." if r is None else
             f"{so_far}**{r['chosen']:g}** (mean SVHN validation error over seeds {', '.join(map(str, r['seeds']))}: "
             + ", ".join(f"{v:g}: {e:.2f} %" for v, e in r["means"].items()) + f"; carried-over value "
-            f"{CARRIED_OVER[field]:g}" + (", kept" if r["chosen"] == CARRIED_OVER[field] else ", replaced") + ")."))
+            f"{CARRIED_OVER[field]:g}" + (", kept" if r["chosen"] == CARRIED_OVER[field] else ", replaced") + ")"
+            + (" — at the edge of the candidates: the grid is to be extended past it before Table 1 is re-made."
+               if r["chosen"] in (min(cands[field]), max(cands[field])) else ".")))
     e = choice.get("epochs")
     lines.append("- the training length, one for all three models: " + (
         "waiting for every model's curves at the chosen settings." if e is None else
