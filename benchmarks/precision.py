@@ -30,11 +30,11 @@ import time
 import torch
 from jade_core.config import RunConfig, resolve_config
 from jade_core.data import load_split, to_float
-from jade_core.evaluate import autocast, predict
-from jade_core.models import build_model
-from jade_core.train import ClassMatchedSampler, variant_loss
+from jade_core.evaluate import predict
+from jade_core.train import ClassMatchedSampler
 
 from record import write_result
+from steps import make_step
 
 COMBOS = (("fp32", False), ("fp32", True), ("bf16", False), ("bf16", True))
 
@@ -59,26 +59,6 @@ def cpu_label(info: dict) -> str:
 
 def combo_key(precision: str, channels_last: bool) -> str:
     return f"{precision}/{'channels_last' if channels_last else 'contiguous'}"
-
-
-def make_step(variant, precision, channels_last, data_dir):
-    cfg = resolve_config(variant, data_dir=data_dir)  # the committed loss weights of that variant
-    torch.manual_seed(0)
-    model = build_model(variant)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-
-    def step(xs, ls, xm, lm):
-        if channels_last:
-            xs = xs.contiguous(memory_format=torch.channels_last)
-            xm = xm.contiguous(memory_format=torch.channels_last)
-        with autocast(precision):
-            loss, _ = variant_loss(cfg, model, xs, ls, xm, lm)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return model, step
 
 
 def main():

@@ -24,12 +24,12 @@ import time
 import torch
 from jade_core.config import resolve_config
 from jade_core.data import load_split, to_float
-from jade_core.evaluate import autocast
 from jade_core.models import build_model
 from jade_core.train import ClassMatchedSampler, variant_loss
 from torch.utils.flop_counter import FlopCounterMode
 
 from record import write_result
+from steps import make_step
 
 B = 64
 
@@ -44,29 +44,9 @@ def matmul_peak(dtype, n=2048, reps=20):
     return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
 
 
-def make_step(variant, precision, channels_last):
-    torch.manual_seed(0)
-    cfg = resolve_config(variant, data_dir=".")  # the committed loss weights
-    model = build_model(variant)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-
-    def step(xs, ls, xm, lm):
-        if channels_last:
-            xs = xs.contiguous(memory_format=torch.channels_last)
-            xm = xm.contiguous(memory_format=torch.channels_last)
-        with autocast(precision):
-            loss, _ = variant_loss(cfg, model, xs, ls, xm, lm)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return step
-
-
 def time_in_memory(variant, precision, channels_last, data, steps):
     sx, sy, mx, my = data
-    step = make_step(variant, precision, channels_last)
+    _, step = make_step(variant, precision, channels_last)
     g = torch.Generator().manual_seed(0)
     sampler = ClassMatchedSampler(my, g)
 
@@ -133,7 +113,7 @@ def time_naive_jade(data_dir, steps):
 
 def jade_step_flops(precision, channels_last, data):
     sx, sy, mx, my = data
-    step = make_step("jade", precision, channels_last)
+    _, step = make_step("jade", precision, channels_last)
     with FlopCounterMode(display=False) as fc:
         step(sx[:B], sy[:B], mx[:B], sy[:B].clone())
     return fc.get_total_flops()
