@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import PROFILES, ConfigError, JadeError, RunConfig, resolve_config
-from .runs import is_finished, run_row
+from .runs import is_finished, run_row, saved_run_config
 from .sweep import expand_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,10 +45,7 @@ def semantic_key(saved: dict) -> str:
     """What makes two runs the same run: the fields that change the result (:meth:`RunConfig.semantic`),
     the protocol aside (a table reads one protocol at a time). A field the run did not record takes its
     profile's value, then the default."""
-    fields = RunConfig.defaults()
-    profile = PROFILES.get(saved.get("profile", RunConfig.profile), {})
-    cfg = RunConfig(**{**profile, **{k: v for k, v in saved.items() if k in fields}})
-    sem = {k: v for k, v in cfg.semantic().items() if k != "protocol"}
+    sem = {k: v for k, v in saved_run_config(saved).semantic().items() if k != "protocol"}
     return json.dumps(sem, sort_keys=True, default=str)
 
 

@@ -289,14 +289,20 @@ def load_run(path, weights: bool = True) -> Run:
     return Run(path, cfg, saved, metrics, curve, model)
 
 
-def name_of(saved_config: dict) -> str | None:
-    """The folder name :attr:`RunConfig.run_name` gives a saved configuration (fields added since it
-    was saved take their defaults); None when it is not a valid configuration."""
-    from .config import PROFILES  # a field the run did not record takes its profile's value, then the default
+def saved_run_config(saved_config: dict) -> RunConfig:
+    """The :class:`RunConfig` of a saved configuration: a field the run did not record takes its profile's
+    value, then the default; keys that are no field are ignored. Raises TypeError / ConfigError."""
+    from .config import PROFILES
     fields = RunConfig.defaults()
     profile = PROFILES.get(saved_config.get("profile", RunConfig.profile), {})
+    return RunConfig(**{**profile, **{k: v for k, v in saved_config.items() if k in fields}})
+
+
+def name_of(saved_config: dict) -> str | None:
+    """The folder name :attr:`RunConfig.run_name` gives a saved configuration (:func:`saved_run_config`);
+    None when it is not a valid configuration."""
     try:
-        return RunConfig(**{**profile, **{k: v for k, v in saved_config.items() if k in fields}}).run_name
+        return saved_run_config(saved_config).run_name
     except (TypeError, ConfigError):
         return None
 
