@@ -19,7 +19,7 @@ from multiprocessing import get_context
 from tqdm import tqdm
 
 from .config import ConfigError, resolve_config
-from .runs import is_finished
+from .runs import first_line, is_finished
 
 
 def matrix_runs(profile: str, data_dir=None, variants=None, results=None) -> list:
@@ -80,7 +80,7 @@ def collect(futures: dict, completed):
             yield f.result()
         except Exception as e:
             yield {"run": str(resolve_config(**futures[f]).run_dir), "status": "failed", "seconds": 0.0,
-                   "error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")}
+                   "error": f"{type(e).__name__}: {first_line(e)}".rstrip(": ")}
 
 
 def die_with_parent() -> None:
@@ -144,7 +144,7 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
     try:
         spec = yaml.safe_load(Path(path).read_text())
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML ({str(e).splitlines()[0]}); fix the file.") from None
+        raise ConfigError(f"{path} is not valid YAML ({first_line(e)}); fix the file.") from None
     if not isinstance(spec, dict) or "name" not in spec or not (spec.get("runs") or spec.get("grid")
                                                                  or spec.get("grids")):
         raise ConfigError(f"{path}: a sweep file needs a name and runs or a grid (see jade_core.sweep.load_sweep).")
