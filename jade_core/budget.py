@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .report import claim_test, holm, t_half_width
-from .verdicts import judge, paper_difference
+from .report import judged_claims, t_half_width
+from .verdicts import paper_difference
 
 CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE beats paired"),
           ("jade", "single", "JADE beats single")]
@@ -57,20 +57,9 @@ def budget_claims(runs: pd.DataFrame, claims=CLAIMS, alpha: float = 0.05) -> pd.
     better), Holm's correction of both tests over all rows, and the verdict of
     :func:`jade_core.verdicts.judge` with all rows one family."""
     groups = list(runs.groupby("labels_per_class")) if len(runs) else []
-    m = len(groups) * len(claims)
-    rows = []
-    for b, g in groups:
-        for a, c, text in claims:
-            t = claim_test(g, a, c, alpha=alpha)
-            d = t.pop("differences")
-            paper = paper_difference(a, c) if int(b) == 100 else float("nan")
-            rows.append({"labels_per_class": int(b), "claim": text, **t, **judge(d, paper, m, alpha)})
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
-    out["p_t_holm"] = holm(out["p_t"])
-    out["p_wilcoxon_holm"] = holm(out["p_wilcoxon"])
-    return out
+    return judged_claims([({"labels_per_class": int(b), "claim": text}, g, a, c,
+                           paper_difference(a, c) if int(b) == 100 else float("nan"))
+                          for b, g in groups for a, c, text in claims], alpha)
 
 
 def length_caveat(summary: pd.DataFrame) -> str:

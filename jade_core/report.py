@@ -133,12 +133,20 @@ def claims_table(runs: pd.DataFrame, claims, alpha: float = 0.05) -> pd.DataFram
     :mod:`jade_core.verdicts` (the paper's difference, the interval at the family's level, a verdict of
     *reproduced* / *contradicted* / *inconclusive*, the difference the rule detects with 80 % power and
     the seeds it would need at the paper's effect)."""
-    from .verdicts import judge, paper_difference
+    from .verdicts import paper_difference
+    return judged_claims([({"claim": text}, runs, a, b, paper_difference(a, b)) for a, b, text in claims], alpha)
+
+
+def judged_claims(items, alpha: float = 0.05) -> pd.DataFrame:
+    """The claims table of one family: ``items`` = ``(labels, runs, a, b, paper difference)``, one per
+    claim; each row is ``labels``, :func:`claim_test` of a against b on ``runs`` and the rule of
+    :func:`jade_core.verdicts.judge` with the family's size, then Holm's correction of both tests over it."""
+    from .verdicts import judge
     rows = []
-    for a, b, text in claims:
+    for labels, runs, a, b, paper in items:
         c = claim_test(runs, a, b, alpha=alpha)
         d = c.pop("differences")
-        rows.append({"claim": text, **c, **judge(d, paper_difference(a, b), len(claims), alpha)})
+        rows.append({**labels, **c, **judge(d, paper, len(items), alpha)})
     out = pd.DataFrame(rows)
     if out.empty:
         return out
