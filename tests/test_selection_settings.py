@@ -66,7 +66,8 @@ def test_the_settings_search_sweep_expands_its_grids_on_search_seeds_in_fp32():
     from jade_core.sweep import load_sweep
     name, runs = load_sweep(Path(__file__).parents[1] / "sweeps" / "settings-search.yml", data_dir=".")
     cfgs = [resolve_config(**kw) for kw in runs]
-    assert name == "settings-search" and len(cfgs) == 3 * 3 + 2 * 3 + 3
+    assert name == "settings-search" and len(cfgs) == 4 * 3 + 2 * 3 + 2 * 3 + 3
+    assert {c.w_match for c in cfgs if c.variant == "jade"} == set(sel.W_MATCH_CANDIDATES)
     assert {c.seed for c in cfgs} == set(sel.SEARCH_SEEDS)
     assert {c.precision for c in cfgs} == {"fp32"} and all(c.channels_last for c in cfgs)
     assert {c.w_cls for c in cfgs if c.variant == "jade"} == set(sel.W_CLS_CANDIDATES)
@@ -86,7 +87,7 @@ def test_a_grid_that_is_not_lists_is_refused(tmp_path):
 
 def test_choose_setting_waits_for_every_candidate():
     t = _table([(1e4, 100, 30.0), (3e4, 100, 31.0)])
-    with pytest.raises(ValueError, match=r"no finished run of the w_cls candidate\(s\) \[100000.0\] yet"):
+    with pytest.raises(ValueError, match=r"no finished run of the w_cls candidate\(s\) \[100000.0, 300000.0\] yet"):
         sel.choose_setting(t, "w_cls", 3e4, candidates=sel.W_CLS_CANDIDATES)
     assert sel.choose_setting(t, "w_cls", 3e4, candidates=(1e4, 3e4))["chosen"] == 1e4
 
@@ -98,29 +99,47 @@ def test_settings_choice_reads_finished_search_runs_by_configuration(tmp_path, m
 base: {{protocol: local, epochs: 20, eval_every: 10, precision: fp32}}
 output_dir: {tmp_path}/out/{{run}}
 grids:
-  - {{variant: [jade], w_cls: [10000.0, 30000.0, 100000.0], seed: [100]}}
+  - {{variant: [jade], w_cls: [10000.0, 30000.0, 100000.0, 300000.0], seed: [100]}}
+  - {{variant: [jade], w_cls: [30000.0], w_match: [10.0, 100.0], seed: [100]}}
   - {{variant: [paired], mnist_batch_size: [64, 256], seed: [100]}}
   - {{variant: [single], seed: [100]}}
 """)
     from jade_core.config import resolve_config
     from jade_core.sweep import load_sweep
-    errs = {("jade", 10000.0): 40.0, ("jade", 30000.0): 35.0, ("jade", 100000.0): 38.0,
-            ("paired", 64): 33.0, ("paired", 256): 34.0, ("single", None): 45.0}
+    # w_cls is chosen at the incumbent w_match (30) only: the w_match = 10 run at 30,000 has the lowest error
+    # of all JADE runs, w_match = 100 the highest (unfiltered, 30,000 would average 38.3 and lose to 100,000);
+    # then w_match is chosen at w_cls = 30,000
+    errs = {("jade", 10000.0, 30.0): 40.0, ("jade", 30000.0, 30.0): 35.0, ("jade", 100000.0, 30.0): 38.0,
+            ("jade", 300000.0, 30.0): 39.0, ("jade", 30000.0, 10.0): 20.0, ("jade", 30000.0, 100.0): 60.0,
+            ("paired", 64): 33.0, ("paired", 256): 34.0, ("single",): 45.0}
     for kw in load_sweep(sweep, profile="paper")[1]:
         cfg = resolve_config(**kw)
-        key = (cfg.variant, cfg.w_cls if cfg.variant == "jade" else cfg.mnist_batch_size if cfg.variant == "paired" else None)
+        key = ((cfg.variant, cfg.w_cls, cfg.w_match) if cfg.variant == "jade" else
+               (cfg.variant, cfg.mnist_batch_size) if cfg.variant == "paired" else (cfg.variant,))
         d = cfg.run_dir
         d.mkdir(parents=True)
         (d / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
-        (d / "metrics.json").write_text(json.dumps({"svhn_val": {"error": errs[key]}, "svhn": {"error": 1.0}}))
+        (d / "metrics.json").write_text(json.dumps({"svhn_val": {"error": errs[key]}, "svhn": {"error": 1.0},
+                                                    "matching_val": {"kl_match": cfg.w_match}}))
         (d / "curve.csv").write_text(f"epoch,svhn_val_error\n10,{errs[key] - 1}\n20,{errs[key]}\n")
     c = sel.settings_choice(sweep)
-    assert c["runs_finished"] == c["runs_planned"] == 6
+    assert c["runs_finished"] == c["runs_planned"] == 9
     assert c["w_cls"]["chosen"] == 30000.0 and c["mnist_batch_size"]["chosen"] == 64
+    assert c["w_match"]["chosen"] == 10.0 and c["w_match"]["means"] == {10.0: 20.0, 30.0: 35.0, 100.0: 60.0}
+    assert c["w_match"]["kl"] == {10.0: 10.0, 30.0: 30.0, 100.0: 100.0}
     assert c["epochs"] is None                      # the declared lengths 50/100/150 are not on 20-epoch curves
-    # one length for all: at the chosen settings the curves are lowest at epoch 10 (candidates 10, 20)
+    # one length for all, at the chosen settings (JADE: w_cls 30,000 and w_match 10): lowest at epoch 10
     c = sel.settings_choice(sweep, epoch_candidates=(10, 20))
-    assert c["epochs"]["chosen"] == 10 and c["epochs"]["per_model"]["jade"] == {10: 34.0, 20: 35.0}
+    assert c["epochs"]["chosen"] == 10 and c["epochs"]["per_model"]["jade"] == {10: 19.0, 20: 20.0}
+    report = sel.settings_report(c)
+    assert "JADE's matching weight" in report and "**10**" in report and "replaced" in report
+
+
+def test_the_edge_notes_say_why_an_edge_is_kept_or_extended():
+    assert sel._edge_note("w_cls", 1e5, (1e4, 1e5, 3e5)) == "."
+    assert "extended past it" in sel._edge_note("w_cls", 3e5, (1e4, 1e5, 3e5))
+    assert "smallest MNIST batch there is" in sel._edge_note("mnist_batch_size", 64, (64, 256))
+    assert "extended past it" in sel._edge_note("mnist_batch_size", 256, (64, 256))
 
 
 def test_the_dose_response_rule_fails_without_matching_and_its_sweep_matches_the_declared_grid():
