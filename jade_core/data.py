@@ -46,6 +46,7 @@ from .split import LOCAL_EVALUATION, protocol_split
 
 SHAPES = {"mnist": (28, 28), "svhn": (3, 32, 32)}
 MNIST_TRAIN_SIZE = 45000
+MNIST_FULL_TRAIN = 60000  # the official MNIST training split; the paper trains on 45K of it, the rest validates
 
 # sha256 of the four official, uncompressed MNIST IDX files (the names
 # torchvision expects under MNIST/raw); a file that differs is refused.

@@ -3,14 +3,21 @@ same library functions the chapters use (so the intro quotes its chapters' verdi
 them its own way)."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
-from . import budget, report, studies
+from . import audit, budget, grid, report, selection, studies, verdicts
+from .config import ConfigError, RunConfig, resolve_config
+from .data import available_protocols, build_splits, load_split
+from .models import N_CLASSES
 from .plotting import VARIANT_NAMES
-from .runs import collect_recipe
+from .runs import PLATEAU_FRACTION, collect_recipe, saved_run_config
 from .verdicts import describe
 
 
@@ -27,6 +34,11 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
     for v in ("single", "paired", "jade"):
         g = old[old.variant == v].svhn_error if old is not None else pd.Series(dtype=float)
         values[f"old_{v}"] = report.fmt(g.mean(), g.std(ddof=1)) if len(g) else "–"
+    values["old_seeds"] = str(old.seed.nunique()) if old is not None else "–"
+    values["old_eval"] = f"{int(old.n_svhn_eval.iloc[0]):,}" if old is not None else "–"
+    values["intro_planned_seeds"] = str(len({kw["seed"] for label, kw in grid.expected("table1", profile,
+                                                                                     results=output_dir)
+                                             if label == "single"}))
     counts = runs.groupby("variant").seed.nunique() if len(runs) else pd.Series(dtype=int)
     values["intro_seeds"] = ", ".join(f"{VARIANT_NAMES[v]} {int(counts.get(v, 0))}" for v in report.VARIANT_ORDER)
 
@@ -89,3 +101,257 @@ def _mnist(runs: pd.DataFrame, output_dir) -> str:
             f"{one_mean.get('paired', float('nan')):.2f} and {one_mean.get('jade', float('nan')):.2f} % "
             f"({seeds(one)} seeds), with the tuned recipe {tuned_mean.get('paired', float('nan')):.2f} and "
             f"{tuned_mean.get('jade', float('nan')):.2f} % ({seeds(tuned)} seeds)")
+
+
+def figure2(table: pd.DataFrame) -> tuple:
+    """Figure 2's finding from :func:`jade_core.report.latent_table`: ``(controls, values)``. ``controls``:
+    one row per control (paired, single) of :func:`jade_core.report.content_steadiness`; ``values``: the
+    chapter's glue values (the ratios, p-values, seed counts, JADE's content/style ratio and the answer).
+
+    JADE's content/style ratio is the geometric mean over seeds of content_within / style_within (below
+    1: content steadier than style, as the paper reads Figure 2); the effect is specific to JADE only
+    when its content is significantly steadier than both classifiers' bottlenecks."""
+    rows, values = [], {}
+    for control in ("paired", "single"):
+        c = report.content_steadiness(table, "jade", control)
+        rows.append({"JADE content against": VARIANT_NAMES[control], "seeds": c["seeds"],
+                     "ratio (geometric mean)": c["ratio"], "JADE lower in": f"{c['lower']}/{c['seeds']}",
+                     "p (two-sided t, log ratio)": c["p"], "steadier": c["steadier"]})
+        values[f"f2_ratio_{control}"] = f"{c['ratio']:.2f}"
+        values[f"f2_p_{control}"] = "–" if np.isnan(c["p"]) else f"{c['p']:.2g}"
+        values[f"f2_n_{control}"] = str(c["seeds"])
+    j = table[table.variant == "jade"]
+    ratio = float(np.exp(np.log(j.content_within / j.style_within).mean()))
+    values["f2_content_style"] = f"{ratio:.2f}"
+    values["f2_min_seeds"] = str(report.STEADINESS_MIN_SEEDS)
+    values["f2_answer"] = (
+        f"Within JADE, once the digit is fixed, the content dimensions vary {ratio:.2f} times as much as the "
+        "style dimensions (" + ("below 1, as the paper reads Figure 2" if ratio < 1 else
+                                "not below 1, unlike the paper's Figure 2") + "). " +
+        ("Against the controls, JADE's content dimensions vary significantly less within a class than both "
+         "classifiers' bottlenecks, so the effect is specific to JADE on these runs."
+         if all(r["steadier"] for r in rows) else
+         "Measured the same way, JADE's content dimensions are " + "; ".join(
+             f"{'steadier' if r['steadier'] else 'not clearly steadier'} than the "
+             f"{r['JADE content against'].lower()}'s bottleneck (ratio {r['ratio (geometric mean)']:.2f}, "
+             f"p = {r['p (two-sided t, log ratio)']:.2g})" for r in rows)
+         + ": panel (a) alone is not evidence of JADE's disentanglement, since a plain classifier's features "
+         "show much the same."))
+    return pd.DataFrame(rows), values
+
+
+def tuning(tuning_dir, runs: pd.DataFrame) -> dict:
+    """The tuning chapter's finding (the matching search of ``sweeps/matching-search.yml``): the candidates'
+    table and curves (:func:`jade_core.report.tuning_table`), the declared rule's choice
+    (:func:`jade_core.selection.choose`), the ``reference`` run (Table 1's w_match = 0 ablation at the
+    search's seed, found by configuration among ``runs``) and every glue value of the page (``values``).
+    Raises ConfigError when the folder or its runs are missing, naming the command that makes them."""
+
+    make = "run `jade sweep sweeps/matching-search.yml` first"
+    if not Path(tuning_dir).is_dir():
+        raise ConfigError(f"parameter tuning_dir={str(tuning_dir)!r}: no such folder; {make}.")
+    table, curves = report.tuning_table(tuning_dir)
+    if table.empty:
+        raise ConfigError(f"no finished tuning run under {tuning_dir}; {make}.")
+    choice = selection.choose(table)
+    rows = table.set_index("candidate")
+    best = choice["best_classifying"]
+    pick = choice["chosen"] or best
+    seed = int(table.seed.iloc[0])
+    nomatch = runs[(runs.variant == "jade_nomatch") & (runs.seed == seed)] if len(runs) else runs
+    reference = [{"label": f"w_match = 0 (Table 1's ablation, seed {seed})",
+                  **selection.matching_summary(json.loads((Path(p) / "metrics.json").read_text()))}
+                 for p in nomatch.path[:1]] if len(nomatch) else []
+    chosen = RunConfig()
+    v = {"tuning_n": str(len(table)), "tuning_margin": f"{selection.MARGIN_PP:g}",
+         "tuning_min_centroid": f"{selection.MIN_CENTROID_ACCURACY:g}", "tuning_seed": str(seed),
+         "tuning_epochs": str(int(table.epochs.max())), "tuning_labels": str(int(table.labels_per_class.iloc[0])),
+         "tuning_eval_every": str(int(table.eval_every.iloc[0])),
+         "tuning_sum_w_cls": f"{table[table.rec_reduction == 'sum'].w_cls.iloc[0]:,.0f}",
+         "tuning_w_match_low": f"{table.w_match.min():,g}", "tuning_w_match_high": f"{table.w_match.max():,g}",
+         "tuning_warmup": str(int(table.w_match_warmup.max())),
+         "tuning_chosen": pick, "tuning_best": best}
+    for who, name in (("chosen", pick), ("best", best)):
+        v[f"tuning_{who}_val"] = f"{rows.loc[name, 'svhn_val_error']:.1f}"
+        v[f"tuning_{who}_centroid"] = f"{rows.loc[name, 'val_centroid_accuracy']:.1f}"
+        v[f"tuning_{who}_kl"] = f"{rows.loc[name, 'val_kl_match']:.1f}"
+    v["tuning_weights"] = (f"w_rec = {chosen.w_rec:g}, w_cls = {chosen.w_cls:g}, w_kl = {chosen.w_kl:g}, "
+                           f"w_match = {chosen.w_match:g}" + (f" (warm-up {chosen.w_match_warmup} epochs)"
+                                                              if chosen.w_match_warmup else "")
+                           + f", reconstruction {chosen.rec_reduction} over pixels")
+    ref_passes = bool(reference) and selection.matching_happens(reference[0]["svhn_val_error"],
+                                                                reference[0]["val_centroid_accuracy"])
+    if reference:
+        r = reference[0]
+        v["tuning_reference"] = (
+            f"The grey square is Table 1's ablation run of seed {seed} (w_match = 0, every other setting as in the "
+            f"chosen JADE), for reference; it is not a candidate. Without the matching term its matching KL on "
+            f"validation pairs is {r['val_kl_match']:.3g} nats, against {rows.loc[pick, 'val_kl_match']:.3g} for the "
+            f"chosen setting, yet its centroid accuracy is {r['val_centroid_accuracy']:.1f} % (own accuracy "
+            f"{100 - r['svhn_val_error']:.1f} %)" +
+            (": it would pass the centroid rule. The shared classifier alone lines up the class means of the two "
+             "domains, so the centroid check is necessary but not sufficient; the KL is what tells matching apart."
+             if ref_passes else ", which fails the rule."))
+    else:
+        v["tuning_reference"] = f"(Table 1's w_match = 0 ablation of seed {seed} is not finished yet, so it is not drawn.)"
+    v["tuning_answer"] = (
+        f"{len(choice['matching'])} of {len(table)} settings match by the rule declared below; the best of them on "
+        f"SVHN validation error is {pick}, and it is the paper profile's JADE." if choice["chosen"] else
+        "No setting both matches and classifies: by the rule declared below, none of the "
+        f"{len(table)} settings has a shared content space; the paper profile keeps the best-classifying one.")
+    if ref_passes:
+        v["tuning_answer"] += (
+            " The rule proved weak: JADE without the matching term passes it too (the shared classifier alone lines "
+            "up the class means of the two domains), so the evidence that the chosen setting matches is its matching "
+            f"KL, {rows.loc[pick, 'val_kl_match']:.3g} nats on validation pairs against "
+            f"{reference[0]['val_kl_match']:.3g} without the term.")
+    sums = table[table.rec_reduction == "sum"]
+    rho_err = stats.spearmanr(sums.w_match, sums.svhn_val_error).statistic if len(sums) > 2 else float("nan")
+    rho_kl = stats.spearmanr(sums.w_match, sums.val_kl_match).statistic if len(sums) > 2 else float("nan")
+    v["tuning_trend"] = (f"Across the {len(sums)} summed-reconstruction candidates, the rank correlation of the "
+                         f"matching weight with the validation error is {rho_err:+.2f} and with the matching KL "
+                         f"{rho_kl:+.2f}" + (": matching and classification pull against each other."
+                                             if rho_err > 0 and rho_kl < 0 else "."))
+    v["tuning_edge"] = ("The chosen weight is the smallest of the grid, so a smaller one might classify better "
+                        "still while matching; Table 1's w_match = 0 ablation shows the other end."
+                        if rows.loc[pick, "w_match"] == table.w_match.min() else "The chosen weight lies inside the grid.")
+    chance = 100 - 100 / N_CLASSES
+    stopped = []
+    for f in sorted(Path(tuning_dir).glob("*/stopped-curve.csv")):
+        full = pd.read_csv(f)
+        last = full.dropna(subset=["svhn_val_error"]).iloc[-1]
+        slower = (full.seconds.iloc[-1] / full.epoch.iloc[-1]) / (table.minutes * 60 / table.epochs).median()
+        stopped.append(f"{f.parent.name} was stopped after epoch {int(full.epoch.max())}: its content posteriors had "
+                       f"collapsed onto each other (matching KL {last.val_kl_match:.4f} nats on validation pairs, "
+                       f"centroid accuracy {last.val_centroid_accuracy:.1f} %, SVHN validation error "
+                       f"{last.svhn_val_error:.1f} %; chance is {chance:g} %), and each epoch took {slower:.1f} times "
+                       "as long as the other candidates' (median); its partial curve is kept in the folder")
+    v["tuning_stopped"] = ("; ".join(stopped) + ".") if stopped else "Every candidate finished."
+    committed = (chosen.rec_reduction, chosen.w_cls, chosen.w_match, chosen.w_match_warmup)
+    r = rows.loc[pick]
+    consistent = committed == (r.rec_reduction, r.w_cls, r.w_match, r.w_match_warmup)
+    return {"table": table, "curves": curves, "choice": choice, "reference": reference, "values": v,
+            "consistent": consistent, "committed": committed, "pick": pick}
+
+
+def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
+    """The Table 1 chapter's finding from every finished Table 1 run (:func:`jade_core.notebook.table_runs`):
+    the runs of one protocol (the paper's when there are any), their ``summary`` and ``claims``
+    (:func:`jade_core.report.claims_table` over the family), and every glue value of the page (``values``):
+    the per-model numbers, the plateau rule's settings and outcome, the computed caveats and one verdict
+    sentence per claim. Raises ConfigError when no run has finished."""
+    if runs.empty:
+        raise ConfigError(f"no finished runs under {output_dir}/runs: run the variant chapters first "
+                          f"(`jade book --profile {profile}` runs them all).")
+    protocols = sorted(set(runs.protocol))
+    protocol = "paper" if "paper" in protocols else protocols[0]
+    runs = runs[runs.protocol == protocol]
+    summary = report.summary_table(runs).set_index("variant")
+    failed = report.failed_to_train(runs)
+    claims = report.claims_table(runs, report.family_of(runs))
+    cfg = saved_run_config(json.loads((Path(runs.path.iloc[0]) / "config.json").read_text())["config"])
+    v = {"t1_protocol": protocol, "t1_n_eval": str(int(runs.n_svhn_eval.iloc[0])),
+         "t1_n_failed": str(int(failed.sum())),
+         "t1_failed_list": ", ".join(f"{r.variant} seed {r.seed}" for r in runs[failed].itertuples()) or "none",
+         "t1_restarts": str(int((runs.attempts - 1).sum())),
+         "t1_restart_list": ", ".join(f"{r.variant} seed {r.seed} ({r.attempts - 1})"
+                                      for r in runs[runs.attempts > 1].itertuples()) or "none",
+         "t1_plateau_fraction": f"{PLATEAU_FRACTION:g}", "t1_restart_epoch": str(cfg.restart_epoch),
+         "t1_max_restarts": str(cfg.max_restarts), "t1_steps": f"{int(runs.steps.median()):,}",
+         "t1_alpha": f"{verdicts.ALPHA:g}", "t1_power": f"{100 * verdicts.POWER:g}"}
+    for variant in report.VARIANT_ORDER:
+        r = summary.loc[variant] if variant in summary.index else None
+        v[f"t1_{variant}_svhn"] = report.fmt(r.svhn_mean, r.svhn_sd) if r is not None else "not run"
+        v[f"t1_{variant}_seeds"] = str(int(r.seeds)) if r is not None else "0"
+        v[f"t1_{variant}_mnist"] = report.fmt(r.mnist_mean, r.mnist_sd) if r is not None and variant != "single" else "–"
+    for variant in ("paired", "jade"):
+        q = report.PAPER_TABLE1.set_index("variant").loc[variant]
+        v[f"t1_paper_{variant}_mnist"] = report.fmt(q.mnist_mean, q.mnist_sd)
+    cav = audit.caveats(runs, output_dir)
+    v.update({f"t1_{k}": cav[k] for k in ("copies_text", "overlap_text", "arithmetic_text")})
+    v["t1_validation_caveat"] = audit.validation_caveat(runs)
+    said = {f"{c.a}_{c.b}": describe(c) for c in claims.itertuples()}
+    v.update({f"s_{a}_{b}": said.get(f"{a}_{b}", f"{text}: not run in this profile.") for a, b, text in report.CLAIMS})
+    return {"runs": runs, "protocol": protocol, "summary": summary, "claims": claims, "values": v}
+
+
+def budget_page(output_dir, profile: str, data_dir) -> dict:
+    """The label-budget chapter's finding: in the smoke profile the tiny study is trained first; in the paper
+    profile a missing run is an error naming the command. Returns the length ``choice`` table, the ``runs``,
+    ``summary`` and ``claims`` (:mod:`jade_core.budget`) and every glue value of the page (``values``)."""
+    root = str(Path(output_dir) / "label-budget")
+    plan = studies.PLANS[profile]
+    with contextlib.redirect_stdout(io.StringIO()):  # the per-run lines of the smoke study's training
+        todo = studies.run_study("budget", dry_run=profile == "paper", root=root, profile=profile,
+                                 data_dir=data_dir, workers=1)
+    missing = [r["run"] for r in todo if r["status"] == "to train"]
+    if missing:
+        raise ConfigError(f"{len(missing)} runs of the label-budget study are not finished (first: {missing[0]}); "
+                          "run `jade study budget` (hours of CPU; see sweeps/gpu-studies.sh), then build again.")
+    choice = pd.DataFrame(studies.budget_choice(root, profile=profile)["table"])
+    runs = budget.budget_runs(root, table1=output_dir)
+    summary, claims = budget.budget_summary(runs), budget.budget_claims(runs)
+    study = runs[runs.labels_per_class.isin(plan.budgets)]
+    ref = summary[~summary.labels_per_class.isin(plan.budgets)]
+    smallest = min(plan.budgets)
+    spe = studies.steps_per_epoch(smallest)
+    t1 = RunConfig()
+    v = {"b_seeds": ", ".join(sorted({str(n) for n in summary[summary.labels_per_class.isin(plan.budgets)].seeds})),
+         "b_budgets": ", ".join(str(b) for b in plan.budgets), "b_ref": str(int(summary.labels_per_class.max())),
+         "b_devices": ", ".join(sorted(set(study.device))),
+         "b_ref_devices": ", ".join(sorted(set(runs[~runs.labels_per_class.isin(plan.budgets)].device))),
+         "b_torch": ", ".join(sorted({json.loads((Path(p) / "config.json").read_text())["versions"]["torch"]
+                                      for p in study.path})),
+         "b_restarts": str(int((study.attempts - 1).sum())),
+         "b_candidates": ", ".join(f"{s:,}" for s in plan.step_candidates), "b_n_claims": str(len(claims)),
+         "b_final_seeds": f"{min(plan.seeds)}–{max(plan.seeds)}", "b_n_seeds": str(len(plan.seeds)),
+         "b_search_seed": str(plan.search_seed), "b_ci": f"{100 * (1 - verdicts.ALPHA):g}",
+         "b_power": f"{100 * verdicts.POWER:g}",
+         "b_ref_steps": ", ".join(sorted({f"{int(s):,}" for s in ref.steps})) if len(ref) else "–",
+         "b_smallest": str(smallest), "b_smallest_spe": str(spe), "b_paper_epochs": str(t1.epochs),
+         "b_smallest_steps": f"{t1.epochs * spe:,}", "b_eval_steps": str(plan.eval_steps),
+         "b_restart_steps": str(plan.restart_steps), "b_t1_eval_every": str(plan.eval_steps // t1.steps_per_epoch),
+         "b_t1_restart_epoch": str(plan.restart_steps // t1.steps_per_epoch), "b_t1_spe": str(t1.steps_per_epoch)}
+    cav = audit.caveats(study, output_dir)
+    v.update({f"b_{k}": cav[k] for k in ("copies_text", "overlap_text", "arithmetic_text")})
+    v["b_steps_caveat"] = budget.length_caveat(summary[summary.labels_per_class.isin(plan.budgets)])
+    v.update(budget.answers(claims))
+    return {"choice": choice, "runs": runs, "summary": summary, "claims": claims, "values": v}
+
+
+def data_page(profile: str, seed: int, data_dir) -> dict:
+    """The data chapter's numbers: the splits of ``seed`` (:func:`jade_core.data.build_splits`), the raw SVHN
+    and MNIST arrays they are cut from, the class counts of every split, the glue values and the lines that
+    state the cut's checkable facts (sources, sizes, the pool's overlap with the next seed's, the largest
+    official index a pool or validation image has, fingerprints)."""
+    cfg = resolve_config("jade", profile, seed=seed, data_dir=data_dir)
+    splits = build_splits(cfg)
+    info = splits.info
+    svhn, mnist = load_split(data_dir, "svhn", "test")[:2], load_split(data_dir, "mnist", "train")[:2]
+    counts = {"SVHN file": np.bincount(svhn[1], minlength=N_CLASSES),
+              **{name: np.bincount(split[1].numpy(), minlength=N_CLASSES) for name, split in
+                 (("labelled pool", splits.svhn_train), ("SVHN validation", splits.svhn_val),
+                  ("SVHN evaluation", splits.svhn_eval), ("MNIST train", splits.mnist_train))}}
+    pool, val = set(info["pool_official_index"]), set(info["val_official_index"])
+    nxt = set(build_splits(resolve_config("jade", profile, seed=seed + 1, data_dir=data_dir),
+                           need_mnist=False).info["pool_official_index"])
+    values = {"data_protocol": cfg.protocol, "n_pool": str(info["n_svhn_train"]), "n_val": str(info["n_svhn_val"]),
+              "n_eval": str(info["n_svhn_eval"]), "n_mnist_train": str(info["n_mnist_train"])}
+    lines = [f"SVHN source: {info['svhn_source']}; MNIST source: {info['mnist_source']}",
+             f"protocol: {cfg.protocol}; SVHN evaluation images: {info['evaluation']}"]
+    pool_lines = [f"pool size {len(pool)}; images shared with the pool of seed {seed + 1}: {len(pool & nxt)}",
+                  f"validation images {len(val)}, in the pool: {len(val & pool)}; largest official index of pool or "
+                  f"validation: {max(pool | val)}; evaluation part: official indices {info['svhn_eval_official_index']}",
+                  f"evaluation fingerprint {info['svhn_eval_fingerprint']}, pool fingerprint "
+                  f"{info['svhn_train_fingerprint']}", f"first pool indices: {sorted(pool)[:10]}"]
+    return {"cfg": cfg, "splits": splits, "svhn": svhn, "mnist": mnist, "counts": counts, "values": values,
+            "lines": lines, "pool_lines": pool_lines}
+
+
+def intro_page(runs: pd.DataFrame, output_dir, profile: str, data_dir) -> tuple:
+    """The introduction's glue values and the runs they were read from: the build's protocol, the protocols
+    the data directory allows, and :func:`intro` on ``runs`` (Table 1's) of that protocol."""
+    protocol = resolve_config("jade", profile, data_dir=data_dir).protocol
+    values, read = intro(runs[runs.protocol == protocol] if len(runs) else runs, output_dir, profile)
+    return {"protocol": protocol, "protocols_available": " and ".join(available_protocols(data_dir)) or "none",
+            **values}, read

@@ -24,6 +24,7 @@ import torch
 
 from .evaluate import posterior_stats
 from .models import LATENT_CONTENT, split_latent
+from .paper import FIGURE2_PER_CLASS, FIGURE2_REFERENCE
 
 
 def latent_means(model, x: torch.Tensor, dataset: str = "svhn") -> np.ndarray:
@@ -38,8 +39,8 @@ def _reference(z, n_reference, rng):
     return ref, np.where(var > 0, var, np.nan)
 
 
-def normalised_variance_by_class(z: np.ndarray, labels: np.ndarray, n_per_class: int = 500,
-                                 n_reference: int = 2500, seed: int = 0):
+def normalised_variance_by_class(z: np.ndarray, labels: np.ndarray, n_per_class: int = FIGURE2_PER_CLASS,
+                                 n_reference: int = FIGURE2_REFERENCE, seed: int = 0):
     """Figure 2a: (10, D) within-class variance / reference variance, and the images used per class.
 
     A class with fewer than ``n_per_class`` images uses all it has (the
@@ -57,7 +58,7 @@ def normalised_variance_by_class(z: np.ndarray, labels: np.ndarray, n_per_class:
     return out, counts
 
 
-def normalised_variance_random(z: np.ndarray, n_per_group: int = 500, n_reference: int = 2500,
+def normalised_variance_random(z: np.ndarray, n_per_group: int = FIGURE2_PER_CLASS, n_reference: int = FIGURE2_REFERENCE,
                                n_groups: int = 10, seed: int = 0) -> np.ndarray:
     """Figure 2b: (n_groups, D) variance over random groups of the reference images / reference variance."""
     z = np.asarray(z, dtype=np.float64)
@@ -93,7 +94,16 @@ def eta_squared(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.where(total > 0, between / np.where(total > 0, total, 1.0), np.nan)
 
 
-def latent_summary(model, x, labels, seed: int = 0, n_per_class: int = 500, n_reference: int = 2500) -> dict:
+def figure2_panels(model, x, labels, dataset: str = "svhn", seed: int = 0) -> tuple:
+    """The two panels of Figure 2 for one encoder: ``(a, counts, b)``, the within-class normalised
+    variances with the images per class (:func:`normalised_variance_by_class`) and the random-group
+    check (:func:`normalised_variance_random`), on the posterior means of ``x``."""
+    z = latent_means(model, x, dataset)
+    a, counts = normalised_variance_by_class(z, np.asarray(labels), seed=seed)
+    return a, counts, normalised_variance_random(z, seed=seed)
+
+
+def latent_summary(model, x, labels, seed: int = 0, n_per_class: int = FIGURE2_PER_CLASS, n_reference: int = FIGURE2_REFERENCE) -> dict:
     """Figure 2 numbers of one model on images ``x`` of one dataset (SVHN by default):
 
     - ``content_within`` / ``style_within``: mean Figure 2a value (within-class variance / variance over

@@ -53,14 +53,17 @@ def _rel(p: str) -> str:
         return str(p)
 
 
-def record(name: str, text: str, runs=None) -> None:
-    """Append one glued value to the chapter's ledger file (only while the book runner executes it)."""
+def record(name: str, text: str, runs=None, source: str | None = None) -> None:
+    """Append one glued value to the chapter's ledger file (only while the book runner executes it);
+    ``source``: where a number that no run computes is held (the paper, the protocol's module)."""
     chapter, folder = os.environ.get(CHAPTER), os.environ.get(LEDGER_DIR)
     if not chapter or not folder:
         return
     runs = [str(r) for r in (runs if runs is not None else _runs)]
     entry = {"chapter": chapter, "name": name, "text": text,
              "runs": [{"run": _rel(r), "config": _digest(r)} for r in runs]}
+    if source:
+        entry["source"] = source
     Path(folder).mkdir(parents=True, exist_ok=True)
     with open(Path(folder) / f"{chapter}.jsonl", "a") as f:
         f.write(json.dumps(entry) + "\n")
@@ -102,8 +105,13 @@ def write_numbers(folder, out, profile: str, entries: list) -> dict:
     book = {"profile": profile, "chapters": {}}
     for e in entries:
         name = e["notebook"]
+        numbers = ledger.get(name, {})
+        page = ROOT / "book" / f"{name}.ipynb"
+        if page.exists():  # every chapter glues every prose number: keep those its page shows
+            shown = set(glue_order(page))
+            numbers = {k: v for k, v in numbers.items() if "source" not in v or k in shown}
         book["chapters"][name] = {"commands": commands(name, profile, e.get("parameters", {}), e.get("grids", [])),
-                                  "numbers": ledger.get(name, {})}
+                                  "numbers": numbers}
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(book, indent=1, sort_keys=True) + "\n")
     return book
@@ -132,7 +140,8 @@ def numbers_page(book: dict, code: dict | None = None) -> str:
         for name, e in c["numbers"].items():
             runs = e["runs"]
             where = (f"{len(runs)} run(s): " + ", ".join(f"`{r['run']}` ({r['config']})" for r in runs[:6])
-                     + (f" and {len(runs) - 6} more" if len(runs) > 6 else "")) if runs else "no run (code and data only)"
+                     + (f" and {len(runs) - 6} more" if len(runs) > 6 else "")) if runs else \
+                e.get("source") or "no run (code and data only)"
             text = e["text"] if len(e["text"]) <= 160 else e["text"][:157] + "…"
             lines += [f'<a id="{anchor(chapter, name)}"></a>', "",
                       f"**{chapter} · `{name}`**: {html.escape(text)}  ", f"from {where}", ""]
@@ -208,3 +217,39 @@ def stale_numbers(committed: dict, fresh: dict) -> list:
             if ta != tb and not (chapter in FORWARD_PASS_CHAPTERS and ta and tb and within_last_digit(ta, tb)):
                 out.append((chapter, name, ta, tb))
     return out
+
+
+# --- No number typed by hand: the digit scan of the book's prose ---
+# What a digit may stand in besides a glued value: math and code (equations and commands are not
+# results), link targets and roles, references to the paper's numbered parts, citation years and the
+# enumerators of a numbered list. Everything else in prose is a number someone typed.
+_NOT_PROSE = [
+    re.compile(r"```.*?```", re.S),                              # fenced code and directive blocks
+    re.compile(r"\$\$.*?\$\$", re.S), re.compile(r"\$[^$\n]+\$"),  # math
+    re.compile(r"\{[\w:-]+\}`[^`]*`"),                           # roles: glue, doc, cite, ref, math
+    re.compile(r"`[^`]*`"),                                       # inline code
+    re.compile(r"\]\([^)]*\)"), re.compile(r"<[^>]+>"),          # link targets, HTML tags
+]
+ALLOWED_DIGITS = [
+    re.compile(r"\b(?:Eq|Eqs|Table|Figure|Fig|Section|Appendix|Algorithm)s?\.?\s+\d+[a-z]?"
+               r"(?:\s*(?:,|and|or|–|-)\s*\d+[a-z]?)*"),       # the paper's numbered parts
+    re.compile(r"(?:et al\.|[A-Z][a-z]+)\s*\(?(?:19|20)\d\d\)?"),  # citation years
+    re.compile(r"^\s*\d+\.\s", re.M),                             # enumerators of a numbered list
+    re.compile(r"\b(?:PCG64|M1\+M2|M1|M2)\b"),                     # names: a generator, the VAE models
+]
+DIGIT = re.compile(r"\S*\d\S*")
+
+
+def typed_numbers(markdown: str) -> list:
+    """The tokens of a Markdown text that hold a digit which is neither glued nor allowed
+    (:data:`ALLOWED_DIGITS`); ``[]`` when every number in the prose is glued."""
+    for pattern in _NOT_PROSE + ALLOWED_DIGITS:
+        markdown = pattern.sub(" ", markdown)
+    return DIGIT.findall(markdown)
+
+
+def typed_numbers_in(notebook: Path) -> list:
+    """``[(cell index, token)]`` of :func:`typed_numbers` over a notebook's Markdown cells."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    return [(i, t) for i, c in enumerate(cells) if c["cell_type"] == "markdown"
+            for t in typed_numbers("".join(c["source"]))]

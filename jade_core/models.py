@@ -25,6 +25,13 @@ from torch import nn
 LATENT_CONTENT = 10  # dimensions fed to the classifier (z2 / z4)
 LATENT_STYLE = 10    # dimensions used only for reconstruction (z1 / z3)
 LATENT = LATENT_CONTENT + LATENT_STYLE
+# The sizes Section 3 gives (jade_core.paper.ARCHITECTURE quotes them; a test keeps the two equal).
+KERNEL = 3                         # 3x3 convolutions
+POOL = 2                           # 2x max-pooling (2x upsampling in the decoders)
+SVHN_FILTERS = (64, 96, 64, 8)     # pooled after the first three
+MNIST_FILTERS = (32, 32, 16)       # pooled after each
+MLP_BLOCKS, MLP_WIDTH, DROPOUT = 3, 500, 0.5
+N_CLASSES = 10
 
 
 def split_latent(z):
@@ -37,9 +44,9 @@ def split_latent(z):
 def conv_stack(in_ch, filters, pool_after):
     layers, c = [], in_ch
     for i, f in enumerate(filters):
-        layers += [nn.Conv2d(c, f, 3, padding=1), nn.ReLU(inplace=True)]
+        layers += [nn.Conv2d(c, f, KERNEL, padding=KERNEL // 2), nn.ReLU(inplace=True)]
         if i in pool_after:
-            layers.append(nn.MaxPool2d(2))
+            layers.append(nn.MaxPool2d(POOL))
         c = f
     return nn.Sequential(*layers)
 
@@ -62,10 +69,10 @@ class Encoder(nn.Module):
         self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
         if dataset == "svhn":
-            self.features = conv_stack(3, (64, 96, 64, 8), pool_after=(0, 1, 2))
+            self.features = conv_stack(3, SVHN_FILTERS, pool_after=(0, 1, 2))
             n = 8 * 4 * 4
         elif dataset == "mnist":
-            self.features = conv_stack(1, (32, 32, 16), pool_after=(0, 1, 2))
+            self.features = conv_stack(1, MNIST_FILTERS, pool_after=(0, 1, 2))
             n = 16 * 3 * 3
         self.bottleneck = nn.Linear(n, out_dim)
 
@@ -107,13 +114,13 @@ class Decoder(nn.Module):
 class Classifier(nn.Module):
     """The shared MLP: 3 x (Linear 500, ReLU, Dropout 0.5), Linear 10 -> logits of p(l|z)."""
 
-    def __init__(self, in_dim: int = LATENT_CONTENT, hidden: int = 500, p: float = 0.5):
+    def __init__(self, in_dim: int = LATENT_CONTENT, hidden: int = MLP_WIDTH, p: float = DROPOUT):
         super().__init__()
         layers, d = [], in_dim
-        for _ in range(3):
+        for _ in range(MLP_BLOCKS):
             layers += [nn.Linear(d, hidden), nn.ReLU(inplace=True), nn.Dropout(p)]
             d = hidden
-        layers.append(nn.Linear(d, 10))
+        layers.append(nn.Linear(d, N_CLASSES))
         self.net = nn.Sequential(*layers)
 
     def forward(self, z):

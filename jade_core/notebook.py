@@ -97,6 +97,7 @@ def check_parameters(profile="paper", seed=0, data_dir=None, output_dir=None, se
     if seeds is not None:
         out["seeds"] = list(seeds)
     out["figures"].mkdir(parents=True, exist_ok=True)
+    glue_prose()  # every chapter's prose can quote the paper's, the architecture's and the protocol's numbers
     return out
 
 
@@ -106,16 +107,25 @@ def show(path):
     display(Image(filename=str(path)))
 
 
-def glue(name, value, fmt="{:.2f}", runs=None) -> None:
+def glue(name, value, fmt="{:.2f}", runs=None, source=None) -> None:
     """myst-nb glue of a number as text, so prose quotes what the code computed (shown only where quoted),
     recorded in the book's ledger with the runs it came from (``runs``; default: every run this chapter
-    has read, :func:`note_runs`), :mod:`jade_core.ledger`."""
+    has read, :func:`note_runs`), or, for a number no run computes, the ``source`` that holds it;
+    :mod:`jade_core.ledger`."""
     from myst_nb import glue as _glue
 
     from .ledger import record
     text = fmt.format(value) if isinstance(value, (int, float, np.floating, np.integer)) else str(value)
     _glue(name, text, display=False)
-    record(name, text, runs)
+    record(name, text, [] if source else runs, source=source)
+
+
+def glue_prose() -> None:
+    """Glue every number the prose quotes that no run computes (:func:`jade_core.prose.numbers`): the
+    paper's, the architecture's, the protocol's; the ledger keeps those a page shows, with their source."""
+    from .prose import numbers
+    for name, (text, source) in numbers().items():
+        glue(name, text, fmt="{}", source=source)
 
 
 def note_runs(paths) -> None:
@@ -154,6 +164,21 @@ def variant_figures(run, figures: Path, tag: str = "") -> dict:
     return out
 
 
+def shown_run(runs, variant: str, params: dict):
+    """The finished run of ``variant`` for the chapter's seed among ``runs`` (:func:`table_runs`), loaded;
+    a clear error naming the seeds there are, or the chapter to run first."""
+    from .config import ConfigError
+    from .runs import load_run
+    mine = runs[runs.variant == variant]
+    if mine.empty:
+        raise ConfigError(f"no finished {variant} run under {params['output_dir']}/runs: run the {variant} chapter first.")
+    shown = mine[mine.seed == params["seed"]]
+    if shown.empty:
+        raise ConfigError(f"no finished {variant} run for seed {params['seed']} under {params['output_dir']}/runs; "
+                          f"finished seeds: {sorted(mine.seed)}.")
+    return load_run(shown.path.iloc[0])
+
+
 def run_splits(run, params: dict, need_mnist: bool = True):
     """The data splits of a finished run, loaded from this build's data directory (the one the run
     recorded may be another machine's path); the same cut, since it depends on the config alone."""
@@ -165,8 +190,9 @@ def run_splits(run, params: dict, need_mnist: bool = True):
 
 def glue_run(run, prefix: str) -> None:
     """Glue the numbers every variant chapter quotes, as ``<prefix>_<name>``: SVHN error, evaluation
-    images, protocol, minutes, epochs, seed, restarts under the plateau rule and (two-dataset models)
-    MNIST error; print where the run is."""
+    images, protocol, minutes, epochs, seed, restarts under the plateau rule, (two-dataset models) MNIST
+    error and (JADE) its loss weights and matching numbers on validation and evaluation images; print
+    where the run is."""
     m = run.metrics
     glue(f"{prefix}_svhn_error", m["svhn"]["error"])
     glue(f"{prefix}_n_eval", m["svhn"]["n"], fmt="{}")
@@ -177,6 +203,18 @@ def glue_run(run, prefix: str) -> None:
     glue(f"{prefix}_restarts", m.get("attempts", 1) - 1, fmt="{}")
     if "mnist" in m:
         glue(f"{prefix}_mnist_error", m["mnist"]["error"])
+    if "kl_match" in m.get("matching_val", {}):  # JADE: its weights and whether its content space matches
+        cfg, mv, me = run.config, m["matching_val"], m["matching_eval"]
+        glue(f"{prefix}_weights", f"reconstruction {cfg.w_rec:g} ({cfg.rec_reduction} over pixels, SVHN σ = "
+             f"{cfg.svhn_sigma}), classification {cfg.w_cls:g}, KL to the prior {cfg.w_kl:g}, matching "
+             f"{cfg.w_match:g}" + (f" (ramped up over {cfg.w_match_warmup} epochs)" if cfg.w_match_warmup else ""),
+             fmt="{}")
+        glue(f"{prefix}_kl_val", mv["kl_match"], fmt="{:.1f}")
+        glue(f"{prefix}_kl_dim", mv["kl_match"] / len(mv["kl_match_per_dim"]), fmt="{:.2f}")
+        glue(f"{prefix}_centroid_val", mv["centroid_accuracy"], fmt="{:.1f}")
+        glue(f"{prefix}_centroid_eval", me["centroid_accuracy"], fmt="{:.1f}")
+        glue(f"{prefix}_own_val", 100 - m["svhn_val"]["error"], fmt="{:.1f}")
+        glue(f"{prefix}_own_eval", 100 - m["svhn"]["error"], fmt="{:.1f}")
     from .ledger import _rel  # a page shows project paths, never this machine's
     print(f"run folder: {_rel(run.path)}")
     print(f"SVHN error {m['svhn']['error']:.2f} % on {m['svhn']['n']} images ({run.config.protocol} protocol)"

@@ -331,3 +331,17 @@ def swap_grid(content, style_imgs, grid, path, title=None):
         fig.suptitle(title, fontsize=10)
     fig.subplots_adjust(wspace=0.05, hspace=0.05)
     return save(fig, path)
+
+
+def swap_figure(run, kind: int, data: dict, tag: str, seed: int, figures) -> Path:
+    """One swap grid of the swaps chapter: kind ``kind`` of :data:`jade_core.swaps.KINDS` for ``run``, the
+    first image of each digit as content and the first eight images of the style dataset as style, drawn
+    to ``figures/swaps-<tag>-<decoder>-<content>content-seed<seed>.png``. ``data``: dataset -> (x, y)."""
+    from . import swaps
+    title, content, style, decoder = swaps.KINDS[kind]
+    cx, cy = data[content]
+    ci = swaps.first_of_each_class(cy.numpy())
+    tx = data[style][0][:8]
+    grid = swaps.swap(run.model, cx[ci], content, tx, style, decoder)
+    return swap_grid(cx[ci], tx, grid, Path(figures) / f"swaps-{tag}-{decoder}-{content}content-seed{seed}.png",
+                     title=title)

@@ -5,14 +5,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-# Table 1 of the paper, quoted (error %, mean +- sd over 3 runs).
-PAPER_TABLE1 = pd.DataFrame([
-    {"method": "VAE (M1+M2) [3]", "variant": None, "svhn_mean": 36.02, "svhn_sd": 0.10, "mnist_mean": None, "mnist_sd": None},
-    {"method": "Siddharth et al. [11]", "variant": None, "svhn_mean": 28.71, "svhn_sd": 2.38, "mnist_mean": None, "mnist_sd": None},
-    {"method": "Single Classifier (benchmark)", "variant": "single", "svhn_mean": 32.31, "svhn_sd": 1.56, "mnist_mean": None, "mnist_sd": None},
-    {"method": "Paired Classifier", "variant": "paired", "svhn_mean": 30.17, "svhn_sd": 2.77, "mnist_mean": 0.82, "mnist_sd": 0.05},
-    {"method": "JADE (proposed)", "variant": "jade", "svhn_mean": 29.08, "svhn_sd": 0.92, "mnist_mean": 0.72, "mnist_sd": 0.03},
-])
+from . import paper
+
+PAPER_TABLE1 = paper.TABLE1  # Table 1 of the paper, quoted in jade_core.paper
 VARIANT_ORDER = ("single", "paired", "jade", "jade_nomatch")
 
 # The paper's claims, and the ablation that says whether matching itself helps: (a, b, text) = "a has
@@ -143,10 +138,10 @@ def judged_claims(items, alpha: float = 0.05) -> pd.DataFrame:
     :func:`jade_core.verdicts.judge` with the family's size, then Holm's correction of both tests over it."""
     from .verdicts import judge
     rows = []
-    for labels, runs, a, b, paper in items:
+    for labels, runs, a, b, paper_diff in items:
         c = claim_test(runs, a, b, alpha=alpha)
         d = c.pop("differences")
-        rows.append({**labels, **c, **judge(d, paper, len(items), alpha)})
+        rows.append({**labels, **c, **judge(d, paper_diff, len(items), alpha)})
     out = pd.DataFrame(rows)
     if out.empty:
         return out
@@ -155,9 +150,10 @@ def judged_claims(items, alpha: float = 0.05) -> pd.DataFrame:
     return out
 
 
-def markdown_table1(runs: pd.DataFrame, recipe: str | None = None) -> str:
-    """Table 1 and the claims as Markdown (``jade table``; the README quotes it verbatim, tested).
-    ``recipe``: the name of the training recipe the runs share, said in the first line."""
+def markdown_table1(runs: pd.DataFrame, recipe: str | None = None, claims: bool = True) -> str:
+    """Table 1 and (``claims``) the claims as Markdown, beside the paper's own numbers (:mod:`jade_core.paper`):
+    the one renderer of ``jade table``, the README (which quotes it verbatim, tested) and the book's Table 1
+    chapter. ``recipe``: the name of the training recipe the runs share, said in the first line."""
     from .plotting import VARIANT_NAMES
     protocols = sorted(set(runs.protocol))
     if len(protocols) > 1:
@@ -167,16 +163,25 @@ def markdown_table1(runs: pd.DataFrame, recipe: str | None = None) -> str:
     summary = summary_table(runs).set_index("variant")
     protocol = protocols[0]
     lines = [f"SVHN error (%) on the {protocol} protocol" + (f", tuned recipe {recipe}" if recipe else "")
-             + ", mean ± sd over seeds; MNIST test error (%).", "",
-             "| model | seeds | SVHN error | MNIST error | still on the plateau | restarts |", "|---|---|---|---|---|---|"]
+             + f", mean ± sd over seeds; MNIST test error (%); the paper's: mean ± sd over {paper.RUNS} runs on "
+             "the whole SVHN test set.", "",
+             "| model | seeds | SVHN error | MNIST error | still on the plateau | restarts | SVHN error, paper | "
+             "MNIST error, paper |", "|---|---|---|---|---|---|---|---|"]
+    quoted = PAPER_TABLE1.set_index("variant", drop=False)
+    for r in PAPER_TABLE1[PAPER_TABLE1.variant.isna()].itertuples():  # quoted only: they use unlabelled SVHN
+        lines.append(f"| {r.method} | – | – | – | – | – | {fmt(r.svhn_mean, r.svhn_sd)} | – |")
     for v in [*VARIANT_ORDER, *sorted(set(summary.index) - set(VARIANT_ORDER))]:  # a new ablation: its label
         if v not in summary.index:
             continue
         r, g = summary.loc[v], runs[runs.variant == v]
+        q = quoted.loc[v] if v in quoted.index else None
         lines.append(f"| {VARIANT_NAMES.get(v, v)} | {int(r.seeds)} | {fmt(r.svhn_mean, r.svhn_sd)} | "
                      f"{fmt(r.mnist_mean, r.mnist_sd)} | {int(r.failed)} | "
-                     f"{int((g.attempts - 1).sum())} |")
-    lines += ["", claims_markdown(claims_table(runs, family_of(runs)))]
+                     f"{int((g.attempts - 1).sum())} | "
+                     + (f"{fmt(q.svhn_mean, q.svhn_sd)} | {fmt(q.mnist_mean, q.mnist_sd)} |" if q is not None
+                        else "– | – |"))
+    if claims:
+        lines += ["", claims_markdown(claims_table(runs, family_of(runs)))]
     return "\n".join(lines)
 
 
@@ -223,7 +228,8 @@ def tuning_table(tuning_dir="results/tuning") -> tuple:
         v = matching_summary(m)
         rows.append({"candidate": name, "variant": cfg["variant"], "rec_reduction": cfg.get("rec_reduction", "sum"),
                      "w_cls": cfg["w_cls"], "w_match": cfg["w_match"], "w_match_warmup": cfg.get("w_match_warmup", 0),
-                     "epochs": cfg["epochs"], **v, "mnist_val_error": m.get("mnist_val", {}).get("error", np.nan),
+                     "epochs": cfg["epochs"], "seed": cfg["seed"], "labels_per_class": cfg["labels_per_class"],
+                     "eval_every": cfg.get("eval_every", 1), **v, "mnist_val_error": m.get("mnist_val", {}).get("error", np.nan),
                      "matching": matching_happens(v["svhn_val_error"], v["val_centroid_accuracy"]),
                      "minutes": m["train_seconds"] / 60, "path": str(run)})
     return pd.DataFrame(rows), curves
@@ -296,6 +302,9 @@ def latent_table(runs: pd.DataFrame, svhn_split, cache=None) -> pd.DataFrame:
     return table[LATENT_COLUMNS]
 
 
+STEADINESS_MIN_SEEDS = 3  # a t-test of log ratios needs at least this many seeds
+
+
 def content_steadiness(table: pd.DataFrame, model: str = "jade", control: str = "paired",
                        column: str = "content_within") -> dict:
     """Is ``model``'s content steadier within a class than ``control``'s (Figure 2's control)?
@@ -303,16 +312,60 @@ def content_steadiness(table: pd.DataFrame, model: str = "jade", control: str = 
     Per seed both have, the log of the ratio of their mean Figure 2a values (``column`` of
     :func:`latent_table`); returns the seeds, the geometric-mean ratio (below 1: ``model`` varies less),
     the seeds where ``model`` is lower, and a two-sided one-sample t-test of the log ratios against 0
-    (NaN below 3 seeds or with no spread).
+    (NaN below :data:`STEADINESS_MIN_SEEDS` seeds or with no spread).
     """
     x = table[table.variant == model].set_index("seed")[column]
     y = table[table.variant == control].set_index("seed")[column]
     seeds = sorted(set(x.dropna().index) & set(y.dropna().index))
     d = np.log(x.loc[seeds].to_numpy(dtype=float) / y.loc[seeds].to_numpy(dtype=float))
-    p = float(stats.ttest_1samp(d, 0.0).pvalue) if len(d) >= 3 and d.std() > 0 else float("nan")
+    enough = len(d) >= STEADINESS_MIN_SEEDS
+    p = float(stats.ttest_1samp(d, 0.0).pvalue) if enough and d.std() > 0 else float("nan")
     return {"seeds": len(d), "ratio": float(np.exp(d.mean())) if len(d) else float("nan"),
             "lower": int((d < 0).sum()), "p": p,
-            "steadier": bool(len(d) >= 3 and np.exp(d.mean()) < 1 and p < 0.05)}
+            "steadier": bool(enough and np.exp(d.mean()) < 1 and p < 0.05)}
+
+
+def latent_summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Figure 2's per-model summary of :func:`latent_table`: mean ± sd over seeds of each column, "–"
+    where a model has no value."""
+    from .plotting import VARIANT_NAMES
+    agg = table.groupby("variant", sort=False).agg(["mean", "std"])
+
+    def cell(v, col, digits=3):
+        if v not in agg.index or pd.isna(agg.loc[v, (col, "mean")]):
+            return "–"
+        sd = agg.loc[v, (col, "std")]
+        return f"{agg.loc[v, (col, 'mean')]:.{digits}f}" + ("" if pd.isna(sd) else f" ± {sd:.{digits}f}")
+    return pd.DataFrame([{"model": VARIANT_NAMES[v], "seeds": int((table.variant == v).sum()),
+                          "within-class variance, content (a)": cell(v, "content_within"),
+                          "within-class variance, style (a)": cell(v, "style_within"),
+                          "η², content": cell(v, "content_eta2"), "η², style": cell(v, "style_eta2"),
+                          "centroid accuracy (%)": cell(v, "centroid_accuracy", 1),
+                          "SVHN error (%)": cell(v, "svhn_error", 2)}
+                         for v in VARIANT_ORDER if v in agg.index])
+
+
+def matching_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per model with an MNIST encoder: seeds, own SVHN accuracy, the cross-domain centroid accuracy and
+    (JADE) the matching KL on the evaluation part, means over seeds ("–" where a model has no posterior)."""
+    match = runs[runs.variant != "single"].groupby("variant", sort=False).agg(
+        seeds=("seed", "count"), svhn_accuracy=("svhn_error", lambda e: 100 - e.mean()),
+        centroid_accuracy=("centroid_accuracy", "mean"), kl_match=("kl_match", "mean")).reset_index()
+    match["kl_match"] = match.kl_match.map(lambda v: "–" if pd.isna(v) else f"{v:.1f}")
+    return match.rename(columns={"svhn_accuracy": "own SVHN accuracy (%)", "centroid_accuracy": "centroid accuracy (%)",
+                                 "kl_match": "matching KL (nats)"}).round(1)
+
+
+def time_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Training time per model from each run's ``metrics.json``: seeds, minutes per run, hours over seeds."""
+    from .plotting import VARIANT_NAMES
+    time = runs.groupby("variant", sort=False).agg(seeds=("seed", "count"), minutes=("train_seconds", "mean"),
+                                                   hours=("train_seconds", "sum"))
+    time["minutes"] /= 60
+    time["hours"] /= 3600
+    time = time.reindex([v for v in VARIANT_ORDER if v in time.index])
+    return time.rename(index=VARIANT_NAMES).reset_index().rename(
+        columns={"variant": "model", "minutes": "minutes per run", "hours": "hours, all seeds"})
 
 
 def recipe_label(cfg: dict) -> str:

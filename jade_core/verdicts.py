@@ -34,9 +34,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .paper import TABLE1  # the one module that quotes the paper
+
 VERDICTS = ("reproduced", "contradicted", "inconclusive")
 PRIMARY_TEST = "paired t-test, Holm-adjusted; verdict from the t interval at the family's level (1 − α/m)"
 ROBUSTNESS_TEST = "Wilcoxon signed-rank test, Holm-adjusted (shown, not a veto)"
+ALPHA = 0.05  # the error rate of a family of claims (Bonferroni: each interval at 1 - ALPHA/m)
 POWER = 0.8
 SIMULATIONS = 20000
 MAX_SEEDS = 500
@@ -44,13 +47,12 @@ MAX_SEEDS = 500
 
 def paper_difference(a: str, b: str) -> float:
     """The paper's own SVHN error difference A − B (pp), from its Table 1 means
-    (:data:`jade_core.report.PAPER_TABLE1`); NaN when the paper has no row for A or B."""
-    from .report import PAPER_TABLE1  # the one module that quotes the paper
-    means = {r.variant: r.svhn_mean for r in PAPER_TABLE1.itertuples() if r.variant}
+    (:data:`jade_core.paper.TABLE1`); NaN when the paper has no row for A or B."""
+    means = {r.variant: r.svhn_mean for r in TABLE1.itertuples() if r.variant}
     return float(means[a] - means[b]) if a in means and b in means else float("nan")
 
 
-def family_interval(d, m: int, alpha: float = 0.05) -> tuple:
+def family_interval(d, m: int, alpha: float = ALPHA) -> tuple:
     """The t interval of mean(d) at level 1 − alpha/m: (low, high); NaN below 2 values or without spread."""
     d = np.asarray(d, dtype=float)
     n = len(d)
@@ -80,7 +82,7 @@ def _t_draws(n: int, sims: int, seed: int):
     return rng.standard_normal(sims), np.sqrt(rng.chisquare(n - 1, sims) / (n - 1))
 
 
-def rule_power(delta: float, sd: float, n: int, m: int, alpha: float = 0.05, sims: int = SIMULATIONS,
+def rule_power(delta: float, sd: float, n: int, m: int, alpha: float = ALPHA, sims: int = SIMULATIONS,
                seed: int = 0) -> float:
     """Probability that :func:`verdict` says *reproduced* when the true mean difference is ``delta``
     (on the paper's side, i.e. its sign) and the differences are normal with sd ``sd``, over ``n`` seeds in a
@@ -93,7 +95,7 @@ def rule_power(delta: float, sd: float, n: int, m: int, alpha: float = 0.05, sim
     return float(np.mean(t > crit))
 
 
-def detectable_by_rule(sd: float, n: int, m: int, alpha: float = 0.05, power: float = POWER,
+def detectable_by_rule(sd: float, n: int, m: int, alpha: float = ALPHA, power: float = POWER,
                        sims: int = SIMULATIONS, seed: int = 0) -> float:
     """The smallest true difference (pp, magnitude) that the rule calls *reproduced* with ``power``,
     at spread ``sd`` over ``n`` seeds in a family of ``m``; NaN below 2 seeds or without spread."""
@@ -107,7 +109,7 @@ def detectable_by_rule(sd: float, n: int, m: int, alpha: float = 0.05, power: fl
     return float(max(need, 0.0) * sd / np.sqrt(n))
 
 
-def seeds_needed(delta: float, sd: float, m: int, alpha: float = 0.05, power: float = POWER,
+def seeds_needed(delta: float, sd: float, m: int, alpha: float = ALPHA, power: float = POWER,
                  sims: int = SIMULATIONS, seed: int = 0, max_seeds: int = MAX_SEEDS) -> float:
     """The fewest seeds with which the rule reaches *reproduced* with ``power`` if the true difference is
     ``delta`` (the paper's) at the observed spread ``sd``; NaN without an effect or a spread, inf beyond
@@ -128,7 +130,7 @@ def seeds_needed(delta: float, sd: float, m: int, alpha: float = 0.05, power: fl
     return int(hi)
 
 
-def judge(d, paper: float, m: int, alpha: float = 0.05) -> dict:
+def judge(d, paper: float, m: int, alpha: float = ALPHA) -> dict:
     """Everything the rule says of one claim's per-seed differences ``d``: the family interval, the
     verdict against ``paper``, the detectable difference and the seeds needed at the paper's effect."""
     d = np.asarray(d, dtype=float)

@@ -36,3 +36,83 @@ def test_a_planted_reversal_is_called_one(tmp_path):
 def test_nothing_run_says_so(tmp_path):
     values, read = findings.intro(_runs(1.0).iloc[:0], tmp_path, "smoke")
     assert values["intro_paired_single"] == "paired beats single: not run yet." and read == []
+
+
+def _run_folders(tmp_path, effect, n=10, seed=0):
+    """Planted Table 1 runs on disk (config.json and metrics.json as a finished run has them), with a
+    ``table_runs``-shaped frame pointing at them."""
+    import json
+
+    from jade_core.config import resolve_config
+    frame = _runs(effect, n, seed)
+    for r in frame.itertuples():
+        cfg = resolve_config("jade" if r.variant == "jade_nomatch" else r.variant, "paper", seed=r.seed, data_dir=".",
+                             output_dir=str(tmp_path / r.variant), **({"w_match": 0.0} if r.variant == "jade_nomatch" else {}))
+        d = cfg.run_dir
+        d.mkdir(parents=True)
+        pool = np.random.default_rng(r.seed).choice(2500, 1000, replace=False).tolist()  # a seed's pool, as recorded
+        (d / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "versions": {"torch": "x"},
+                                                   "data": {"pool_official_index": pool}}))
+        (d / "metrics.json").write_text(json.dumps({"svhn": {"error": r.svhn_error, "n": 5500}}))
+        (d / "curve.csv").write_text("epoch,svhn_ce\n1,0.1\n")
+        frame.loc[r.Index, "path"] = str(d)
+    return frame.assign(n_svhn_eval=5500, steps=2400, labels_per_class=100, kl_match=1.0, centroid_accuracy=60.0)
+
+
+def test_table1_finds_a_planted_effect_and_glues_every_model(tmp_path):
+    t = findings.table1(_run_folders(tmp_path, 3.0), tmp_path, "paper")
+    v = t["values"]
+    assert t["protocol"] == "local" and v["t1_n_eval"] == "5500" and v["t1_steps"] == "2,400"
+    assert v["s_paired_single"].startswith("paired beats single: -3.") and ": reproduced" in v["s_paired_single"]
+    assert v["t1_single_seeds"] == "10" and v["t1_single_mnist"] == "–" and v["t1_restarts"] == "0"
+    assert v["t1_paper_jade_mnist"] == "0.72 ± 0.03" and v["t1_alpha"] == "0.05" and v["t1_power"] == "80"
+    assert "pools overlap" in v["t1_overlap_text"] and "No reported run" in v["t1_copies_text"]
+    reversed_ = findings.table1(_run_folders(tmp_path / "r", -3.0), tmp_path / "r", "paper")["values"]
+    assert ": contradicted" in reversed_["s_paired_single"]
+
+
+def test_table1_without_runs_names_the_command(tmp_path):
+    import pytest
+    from jade_core.config import ConfigError
+    with pytest.raises(ConfigError, match="jade book --profile paper"):
+        findings.table1(_runs(1.0).iloc[:0], tmp_path, "paper")
+
+
+def _latent_table(jade_content, n=6):
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in range(n):
+        for v, content in (("jade", jade_content), ("paired", 0.2), ("single", 0.2)):
+            rows.append({"variant": v, "seed": s, "content_within": content * np.exp(rng.normal(0, 0.05)),
+                         "style_within": 0.8 if v == "jade" else np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_figure2_finds_jade_steadier_only_when_it_is():
+    controls, v = findings.figure2(_latent_table(0.05))
+    assert controls.steadier.all() and float(v["f2_ratio_paired"]) < 0.3 and v["f2_n_paired"] == "6"
+    assert v["f2_content_style"].startswith("0.06") and "specific to JADE" in v["f2_answer"]
+    controls, v = findings.figure2(_latent_table(0.2))              # as steady as a classifier: not specific
+    assert not controls.steadier.any() and "not evidence of JADE's disentanglement" in v["f2_answer"]
+    assert "below 1, as the paper reads Figure 2" in v["f2_answer"]  # 0.2 / 0.8 is still below 1
+
+
+def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path):
+    import json
+
+    from jade_core.config import resolve_config
+    for name, w_match, err, centroid in (("a", 30.0, 30.0, 65.0), ("b", 300.0, 28.0, 20.0), ("c", 1000.0, 35.0, 60.0)):
+        cfg = resolve_config("jade", "paper", seed=0, data_dir=".", output_dir=str(tmp_path / "t" / name), w_match=w_match)
+        d = cfg.run_dir
+        d.mkdir(parents=True)
+        (d / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
+        (d / "metrics.json").write_text(json.dumps({
+            "svhn_val": {"error": err}, "matching_val": {"centroid_accuracy": centroid, "kl_match": 1000 / w_match},
+            "train_seconds": 60.0}))
+        (d / "curve.csv").write_text("epoch,svhn_val_error\n5,40\n")
+    t = findings.tuning(tmp_path / "t", _runs(1.0).iloc[:0])
+    v = t["values"]
+    # b classifies best but its centroids fail the rule (20 % < 50 %): a is chosen, b reported beside it
+    assert v["tuning_chosen"] == "a" and v["tuning_best"] == "b" and v["tuning_n"] == "3"
+    assert v["tuning_w_match_low"] == "30" and v["tuning_w_match_high"] == "1,000"
+    assert "not finished yet" in v["tuning_reference"] and v["tuning_stopped"] == "Every candidate finished."
