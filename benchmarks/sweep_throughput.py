@@ -25,8 +25,8 @@ import time
 
 import torch
 from jade_core.config import VARIANTS, resolve_config
+from jade_core.lifecycle import train
 from jade_core.sweep import run_all
-from jade_core.train import train
 
 from record import write_result
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import RunConfig
+
 SEARCH_DIRS = ("tuning", "search", "label-budget/length", "recipe/search")  # under a results folder
 
 
@@ -94,7 +96,6 @@ def arithmetic(paths) -> pd.DataFrame:
 def caveats(runs: pd.DataFrame, results="results", default_precision: str | None = None) -> dict:
     """The caveats of one table of runs (``runs.path``), as sentences for its page: search copies, pool
     overlap and arithmetic. Each value with the numbers it was computed from."""
-    from .config import RunConfig
     default_precision = default_precision or RunConfig.precision
     paths = list(runs.path)
     copies = search_copies(paths, results)

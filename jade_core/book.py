@@ -8,14 +8,27 @@ notebooks, with execution off and warnings as errors, into ``_build/html``.
 """
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import re
 import shutil
 import subprocess
 import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import yaml
 
-from .config import JadeError
+from . import ledger as _ledger
+from . import sitecheck
+from .config import VARIANTS, JadeError, resolve_config
+from .figcheck import write_made_with
+from .grid import expected, missing
+from .ledger import COMMITTED, PAGE, link_numbers, numbers_page, stale_numbers, write_numbers
+from .sweep import run_all
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "python3"
@@ -55,12 +68,9 @@ def chapter_grids(profile: str, only=None) -> list:
 def train_grids(profile: str, data_dir=None, only=None, reuse_only=False, workers: int = 2, dry_run=False) -> list:
     """Train, through the one runner (:func:`jade_core.sweep.run_all`), the runs missing from the grids
     the chapters read; with ``reuse_only``, refuse (listing them) instead. Returns the runner's results."""
-    from .grid import missing
-    from .sweep import run_all
     todo = [kw for g in chapter_grids(profile, only) for kw in missing(g, profile, data_dir=data_dir)]
     if not todo:
         return []
-    from .config import resolve_config
     if reuse_only and not dry_run:
         listed = "\n  ".join(str(resolve_config(**kw).run_dir) for kw in todo[:10])
         raise BuildError(f"--reuse-only: {len(todo)} run(s) the chapters read are not finished:\n  {listed}"
@@ -78,7 +88,6 @@ def train_grids(profile: str, data_dir=None, only=None, reuse_only=False, worker
 def plan_waves(names: list, jobs: int) -> list:
     """Positions of ``names`` (notebooks in matrix order) grouped into waves that may run side by side:
     one wave in order when ``jobs`` is 1; else the model chapters, then the others, then :data:`LAST`."""
-    from .config import VARIANTS
     if jobs <= 1:
         return [list(range(len(names)))]
     wave = [0 if n in VARIANTS else 2 if n in LAST else 1 for n in names]
@@ -88,12 +97,9 @@ def plan_waves(names: list, jobs: int) -> list:
 def _execute_one(src: str, target: str, params: dict, threads: int | None, ledger: str | None = None) -> tuple:
     """Execute one notebook with papermill (in a worker process); returns (seconds, error or None).
     ``ledger``: the folder where the kernel records every number it glues (:mod:`jade_core.ledger`)."""
-    import os
-    import time
 
-    import papermill as pm
+    import papermill as pm  # the book's extra: a plain install trains and tests without it
 
-    from . import ledger as _ledger
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)  # the kernel's torch: share the cores between jobs
     if ledger:  # inherited by the kernel papermill starts
@@ -118,10 +124,6 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
     own smoke runs, reading Table 1's), then :data:`LAST` (the intro, which quotes them all); inside a
     wave the order does not matter. Each kernel gets cores / jobs torch threads.
     """
-    import os
-    import time
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
 
     out_dir = ROOT / "_build" / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -172,7 +174,6 @@ def ledger_dir(profile: str) -> Path:
 def numbers_file(profile: str) -> Path:
     """The merged ledger of the last build of a profile: ``results/numbers.json`` for the paper profile
     (committed; `jade check-numbers` compares a rebuild with it), ``_build/numbers-<profile>.json`` else."""
-    from .ledger import COMMITTED
     return COMMITTED if profile == "paper" else ROOT / "_build" / f"numbers-{profile}.json"
 
 
@@ -182,11 +183,7 @@ def check_numbers(from_last_build: bool = False, ref: str = "HEAD", data_dir=Non
     (``results/numbers.json``), and every README block that ``benchmarks/update_readme.py`` would change.
     Returns one line per stale number (empty: nothing is stale). ``fresh_file``: another recomputed ledger
     than ``results/numbers.json`` (tests)."""
-    import importlib.util
-    import json
-    import re
 
-    from .ledger import COMMITTED, stale_numbers, write_numbers
     rel = COMMITTED.relative_to(ROOT).as_posix()
     shown = subprocess.run(["git", "show", f"{ref}:{rel}"], cwd=ROOT, capture_output=True, text=True)
     if shown.returncode:
@@ -213,7 +210,6 @@ def stage_notebook(src: Path, dst: Path) -> None:
     """Copy an executed notebook for the site, as a reader should meet it: papermill's injected
     parameters cell removed like the ``parameters`` cell (it does not inherit its tags), and
     stderr streams (progress bars, log lines, which belong on the terminal) dropped."""
-    import json
     nb = json.loads(Path(src).read_text())
     for cell in nb["cells"]:
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
@@ -245,9 +241,7 @@ def stage_and_build(profile: str) -> Path:
     (site / "book").mkdir(parents=True)
     for f in ("_config.yml", "_toc.yml", "references.bib"):
         shutil.copy(ROOT / f, site / f)
-    import json
 
-    from .ledger import PAGE, link_numbers, numbers_page
     for name in toc_chapters():
         if name == PAGE:  # generated below from the ledger
             continue
@@ -289,7 +283,6 @@ FIGURE_CHAPTERS = ("data", "single", "paired", "jade", "table1", "figure2")
 
 def check_site(html: Path) -> None:
     """Every chapter of the toc has its page; chapters with figures have images that exist."""
-    import re
     problems = []
     for name in toc_chapters():
         page = html / "book" / f"{name}.html"
@@ -301,7 +294,6 @@ def check_site(html: Path) -> None:
         if name in FIGURE_CHAPTERS and not imgs:
             problems.append(f"{page} shows no figure")
         problems += [f"{page}: image {i} missing" for i in imgs if not (page.parent / i).resolve().exists()]
-    from .ledger import PAGE
     numbers = html / "book" / f"{PAGE}.html"
     anchors = set(re.findall(r'id="([^"]+)"', numbers.read_text())) if numbers.exists() else set()
     for name in toc_chapters():
@@ -315,7 +307,6 @@ def check_site(html: Path) -> None:
 def look_at_site(profile: str) -> None:
     """The browser check of :mod:`jade_core.sitecheck` on the built site, with screenshots under
     ``_build/screenshots/<profile>/``; says so and returns when no browser is available here."""
-    from . import sitecheck
     why = sitecheck.available()
     if why:
         print(f"[book] browser check skipped: {why}", flush=True)
@@ -329,14 +320,11 @@ def look_at_site(profile: str) -> None:
 
 
 def build_book(profile="paper", data_dir=None, force=False, skip_build=False, only=None, reuse_only=False, jobs=2):
-    import time
     t0 = time.time()
     execute(profile, data_dir, force, only, reuse_only, jobs)
     if not only:  # a partial build keeps the last whole build's ledger
-        from .ledger import write_numbers
         write_numbers(ledger_dir(profile), numbers_file(profile), profile, load_matrix()[profile])
     if profile == "paper":  # what drew the committed figures (jade check-figures compares with it)
-        from .figcheck import write_made_with
         write_made_with(ROOT / "figures")
     t1 = time.time()
     print(f"[book] notebooks: {t1 - t0:.0f} s", flush=True)
@@ -346,3 +334,25 @@ def build_book(profile="paper", data_dir=None, force=False, skip_build=False, on
         look_at_site(profile)
         print(f"[book] site built in {t2 - t1:.0f} s, browser check {time.time() - t2:.0f} s; "
               f"{time.time() - t0:.0f} s in all", flush=True)
+
+
+# The run matrix: every run of the grids the book's chapters read (book/matrix.yml names the grids).
+
+def matrix_runs(profile: str, data_dir=None, variants=None, results=None) -> list:
+    """Keyword arguments of :func:`jade_core.config.resolve_config` for every run of the grids the book's
+    chapters read (:func:`jade_core.book.chapter_grids`), optionally only those of some variants."""
+    out, seen = [], set()
+    for g in chapter_grids(profile):
+        for _, kw in expected(g, profile, results=results, data_dir=data_dir):
+            key = str(resolve_config(**kw).run_dir)
+            if key not in seen and (not variants or kw["variant"] in variants):
+                seen.add(key)
+                out.append(kw)
+    return out
+
+
+def run_matrix(profile: str = "paper", workers: int = 2, data_dir=None, variants=None, dry_run=False,
+               scheduler: str | None = None, results=None) -> list:
+    """Train the matrix's missing runs (see :func:`run_all`); ``results``: another results folder than the
+    profile's (tests)."""
+    return run_all(matrix_runs(profile, data_dir, variants, results), workers, dry_run, scheduler, profile)

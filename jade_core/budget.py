@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .report import judged_claims, t_half_width
+from .runs import collect_metrics
 from .verdicts import paper_difference
 
 CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE beats paired"),
@@ -27,7 +28,6 @@ CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE 
 def budget_runs(root="results/label-budget", table1="results", budgets=None) -> pd.DataFrame:
     """One row per finished run (:func:`jade_core.runs.collect_metrics`, which gives
     ``labels_per_class``, ``steps`` and ``device``); Table 1's runs are the 100-labels point."""
-    from .runs import collect_metrics
     found = sorted(int(p.name.split("-")[1]) for p in Path(root).glob("labels-*") if p.name.split("-")[1].isdigit())
     parts = [collect_metrics(f"{root}/labels-{b}") for b in budgets or found]
     if table1 is not None:

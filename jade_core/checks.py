@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import torch
 from torch.distributions import Independent, Normal
 
@@ -50,7 +51,6 @@ def kl_table(seed: int = 0, rows: int = 4, dim: int = 10):
     """The derivation chapter's KL check: for random Gaussians, the closed-form KL to the prior and the
     matching KL of Eq. 2 beside their Monte Carlo estimates (:func:`kl_monte_carlo`), and the gap in
     Monte Carlo standard errors. Raises AssertionError when a gap reaches :data:`KL_TOLERANCE_SE`."""
-    import pandas as pd
     torch.manual_seed(seed)
     mu_q, logvar_q = torch.randn(rows, dim), 0.5 * torch.randn(rows, dim)
     mu_p, logvar_p = torch.randn(rows, dim), 0.5 * torch.randn(rows, dim)
@@ -75,7 +75,6 @@ def elbo_table(seed: int = 0):
     """The derivation chapter's bound check (:func:`linear_gaussian_elbo`): the ELBO for several q beside
     the exact log-evidence; the gap is positive for every q but the exact posterior, where it is ~0.
     Raises AssertionError otherwise."""
-    import pandas as pd
     rows = []
     for label, mu, lv in ELBO_CASES:
         r = linear_gaussian_elbo(mu=mu, logvar=lv, seed=seed)

@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 import os
+import re
 import sys
+import tempfile
 
+import numpy as np
+
+from . import figcheck
+from .book import build_book, check_numbers, run_matrix
 from .config import (
     LR_SCHEDULES,
     OPTIMIZERS,
@@ -30,6 +37,15 @@ from .config import (
     default_data_dir,
     resolve_config,
 )
+from .data import DataError, build_splits, export_mirror, load_split
+from .evaluate import evaluate
+from .lifecycle import train
+from .notebook import ACCEPT_SKIPPED
+from .report import markdown_table1
+from .runs import collect_recipe, collect_table1, load_run, provenance, rename_to_scheme
+from .split import LOCAL_DEVELOPMENT, LOCAL_EVALUATION, local_parts
+from .studies import run_study
+from .sweep import load_sweep, run_all
 
 # Fields with a flag of their own below (several seeds, the variant and profile choices).
 _SPECIAL = ("variant", "profile", "seed")
@@ -39,8 +55,6 @@ _CHOICES = {"variant": VARIANTS, "protocol": PROTOCOLS, "precision": PRECISIONS,
 
 def field_help() -> dict:
     """Each RunConfig field's comment in config.py (with its continuation lines): the flags' help."""
-    import inspect
-    import re
     out, last = {}, None
     for line in inspect.getsource(RunConfig).splitlines():
         m = re.match(r"\s{4}(\w+): [^=]+=[^#]*#\s?(.*)", line)
@@ -79,8 +93,6 @@ def _add_train_args(p):
 
 
 def cmd_train(a):
-    from .runs import load_run
-    from .train import train
     overrides = {f.name: getattr(a, f.name) for f in dataclasses.fields(RunConfig) if f.name not in _SPECIAL}
     configs = [resolve_config(a.variant, a.profile, seed=s, **overrides) for s in a.seed]
     for cfg in configs:
@@ -96,16 +108,13 @@ def cmd_train(a):
 
 
 def cmd_evaluate(a):
-    import torch
+    import torch  # only this command needs it: the CLI starts fast
 
-    from .data import build_splits
-    from .evaluate import evaluate
-    from .runs import load_run
     run = load_run(a.run)
     # paths are resolved afresh (the recorded data_dir may be another machine's); precision and
     # memory format are the run's own, so the recorded errors are reproduced exactly
     cfg = dataclasses.replace(run.config, data_dir=a.data_dir or default_data_dir())
-    from .train import check_same_data  # the images the run recorded, or a clear refusal
+    from .lifecycle import check_same_data  # the images the run recorded, or a clear refusal
     check_same_data(cfg)
     splits = build_splits(cfg, need_mnist="mnist" in run.model.datasets)
     model = run.model.to(memory_format=torch.channels_last) if cfg.channels_last else run.model
@@ -119,10 +128,7 @@ def cmd_evaluate(a):
 
 def cmd_verify(a):
     """Retrain a run's configuration in a temporary folder and compare each metric with the recorded one."""
-    import tempfile
 
-    from .runs import load_run
-    from .train import train
     run = load_run(a.run, weights=False)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = dataclasses.replace(run.config, data_dir=a.data_dir or default_data_dir(), output_dir=tmp)
@@ -141,8 +147,6 @@ def cmd_verify(a):
 
 
 def cmd_table(a):
-    from .report import markdown_table1
-    from .runs import collect_recipe, collect_table1
     if a.recipe:
         df, chosen = collect_recipe(a.output_dir, a.protocol)
         if df.empty:
@@ -154,7 +158,6 @@ def cmd_table(a):
         if df.empty:
             raise ConfigError(f"no finished runs under {a.output_dir}/runs; train some with `jade train`.")
         print(markdown_table1(df))
-    from .runs import provenance
     # on stderr, so the Markdown on stdout stays what the README quotes
     for r in provenance(df.path).itertuples():
         print(f"code {r.code}: {r.runs} runs; {r._3}", file=sys.stderr)
@@ -163,16 +166,12 @@ def cmd_table(a):
 
 
 def cmd_export(a):
-    from .data import export_mirror
     for path, what in export_mirror(a.out, a.data_dir, a.download):
         print(f"{path}: {what}")
 
 
 def cmd_check_data(a):
-    import numpy as np
 
-    from .data import DataError, load_split
-    from .split import LOCAL_DEVELOPMENT, LOCAL_EVALUATION, local_parts
     d = a.data_dir or default_data_dir()
     missing, local_ok = [], False
     for ds, split in (("mnist", "train"), ("mnist", "test"), ("svhn", "train"), ("svhn", "test")):
@@ -195,7 +194,6 @@ def cmd_check_data(a):
 
 
 def cmd_sweep(a):
-    from .sweep import load_sweep, run_all
     name, runs = load_sweep(a.file, a.data_dir)
     if a.device:
         runs = [{**kw, "device": a.device} for kw in runs]
@@ -203,13 +201,11 @@ def cmd_sweep(a):
 
 
 def cmd_study(a):
-    from .studies import run_study
     return _report_runs(run_study(a.study, a.workers, a.dry_run, a.scheduler, a.device, a.data_dir, a.stage,
                                   seeds=a.seeds))
 
 
 def cmd_matrix(a):
-    from .sweep import run_matrix
     return _report_runs(run_matrix(a.profile, a.workers, a.data_dir, a.variant, a.dry_run, a.scheduler))
 
 
@@ -224,7 +220,6 @@ def _report_runs(results):
 
 
 def cmd_tidy_runs(a):
-    from .runs import rename_to_scheme
     moves = rename_to_scheme(a.dir, dry_run=a.dry_run)
     for old, new in moves:
         print(f"{old} -> {new}" if new else f"{old}: left alone, the name its configuration gives it is taken")
@@ -232,12 +227,10 @@ def cmd_tidy_runs(a):
 
 
 def cmd_check_figures(a):
-    from . import figcheck
     return figcheck.main()
 
 
 def cmd_check_numbers(a):
-    from .book import check_numbers
     stale = check_numbers(from_last_build=a.from_last_build, ref=a.ref, data_dir=a.data_dir)
     for line in stale:
         print(f"stale: {line}")
@@ -246,9 +239,7 @@ def cmd_check_numbers(a):
 
 
 def cmd_book(a):
-    from .book import build_book
     if a.accept_skipped:  # read by every chapter's kernel (jade_core.notebook.report_skipped)
-        from .notebook import ACCEPT_SKIPPED
         os.environ[ACCEPT_SKIPPED] = "1"
     build_book(profile=a.profile, data_dir=a.data_dir, force=a.force, skip_build=a.skip_build,
                reuse_only=a.reuse_only, only=a.only, jobs=a.jobs)

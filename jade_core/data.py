@@ -158,7 +158,7 @@ def _check_mnist_raw(raw: Path) -> None:
 
 
 def _torchvision_mnist(root: Path, train: bool, download: bool):
-    from torchvision.datasets import MNIST
+    from torchvision.datasets import MNIST  # only when reading a torchvision root
     raw = root / "MNIST" / "raw"
     if raw.is_dir():
         _check_mnist_raw(raw)
@@ -171,7 +171,7 @@ def _torchvision_mnist(root: Path, train: bool, download: bool):
 
 
 def _torchvision_svhn(root: Path, split: str, download: bool):
-    from torchvision.datasets import SVHN
+    from torchvision.datasets import SVHN  # only when reading a torchvision root
     # torchvision checks the .mat file's md5 after a download and before loading it
     with _downloading(f"SVHN {split}", root, download):
         ds = SVHN(str(root), split=split, download=download)

@@ -6,6 +6,8 @@ import contextlib
 import numpy as np
 import torch
 
+from .models import LATENT_CONTENT, split_latent
+
 
 def autocast(precision: str, device: str = "cpu"):
     """bf16 autocast context (the speed set-up of the benchmark), or nothing for fp32."""
@@ -105,8 +107,6 @@ def matching_report(model, svhn_split, mnist_split, precision="fp32", channels_l
       images: the total and the 10 per-dimension values.
     """
     from .losses import kl_gaussians  # here to keep evaluate importable on its own
-    from .models import LATENT_CONTENT as C
-    from .models import split_latent
     xs, ys = svhn_split
     xm, ym = mnist_split
     mu_s, lv_s = posterior_stats(model, xs, "svhn", precision, channels_last, device)
@@ -126,7 +126,7 @@ def matching_report(model, svhn_split, mnist_split, precision="fp32", channels_l
             pool = torch.nonzero(ym == c).flatten()
             partner[rows] = pool[torch.randint(len(pool), (len(rows),), generator=g)]
         per_dim = torch.stack([kl_gaussians(mu_s[:, d:d + 1], lv_s[:, d:d + 1], mu_m[partner, d:d + 1],
-                                            lv_m[partner, d:d + 1]) for d in range(C)], 1).mean(0)
+                                            lv_m[partner, d:d + 1]) for d in range(LATENT_CONTENT)], 1).mean(0)
         out["kl_match"] = float(per_dim.sum())
         out["kl_match_per_dim"] = [float(v) for v in per_dim]
     return out

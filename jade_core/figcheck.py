@@ -16,6 +16,7 @@ figure is held to the pixel tolerance instead, and the check says so.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -29,17 +30,16 @@ MADE_WITH = "made-with.json"  # the plotting stack that drew the figures, beside
 
 def plotting_stack() -> dict:
     """Versions of what turns numbers into PNG bytes here."""
-    import matplotlib
-    import PIL
-    import seaborn
-    from matplotlib import ft2font
+    import matplotlib  # the drawing stack's versions, read when recorded
+    import PIL  # the drawing stack's versions, read when recorded
+    import seaborn  # the drawing stack's versions, read when recorded
+    from matplotlib import ft2font  # the drawing stack's versions, read when recorded
     return {"matplotlib": matplotlib.__version__, "freetype": ft2font.__freetype_version__,
             "seaborn": seaborn.__version__, "pillow": PIL.__version__, "numpy": np.__version__}
 
 
 def write_made_with(folder) -> None:
     """Record :func:`plotting_stack` beside the figures (``jade book`` calls it for the paper profile)."""
-    import json
     Path(folder).mkdir(parents=True, exist_ok=True)
     (Path(folder) / MADE_WITH).write_text(json.dumps(plotting_stack(), indent=1, sort_keys=True) + "\n")
 
@@ -53,7 +53,6 @@ def check_figures(root=".", folder: str = "figures", ref: str = "HEAD") -> tuple
 
     Returns (problems, figures compared, strict): strict is False when the committed figures were drawn
     by another plotting stack than this environment's (then every figure gets the pixel tolerance)."""
-    import json
     root = Path(root)
     try:
         made = json.loads(_git(root, "show", f"{ref}:{folder}/{MADE_WITH}").stdout)

@@ -17,7 +17,8 @@ from .config import ConfigError, RunConfig, resolve_config
 from .data import available_protocols, build_splits, load_split
 from .models import N_CLASSES
 from .plotting import VARIANT_NAMES
-from .runs import PLATEAU_FRACTION, collect_recipe, saved_run_config
+from .runs import collect_recipe, saved_run_config
+from .train import PLATEAU_FRACTION
 from .verdicts import describe
 
 

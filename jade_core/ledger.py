@@ -19,6 +19,9 @@ import os
 import re
 from pathlib import Path
 
+from .grid import semantic_key
+from .runs import git_commit, relative, source_hash
+
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "JADE_CHAPTER"          # set by the book runner for each chapter's kernel
 LEDGER_DIR = "JADE_LEDGER_DIR"    # where the kernel writes its records
@@ -38,19 +41,11 @@ def note_runs(paths) -> None:
 
 def _digest(run: str) -> str:
     """The configuration digest of a run: sha256 (12 hex) of its semantic configuration."""
-    from .grid import semantic_key
     try:
         saved = json.loads((Path(run) / "config.json").read_text())["config"]
         return hashlib.sha256(semantic_key(saved).encode()).hexdigest()[:12]
     except (OSError, ValueError, KeyError, TypeError):
         return "unreadable"
-
-
-def _rel(p: str) -> str:
-    try:
-        return str(Path(p).resolve().relative_to(ROOT))
-    except ValueError:
-        return str(p)
 
 
 def record(name: str, text: str, runs=None, source: str | None = None) -> None:
@@ -61,7 +56,7 @@ def record(name: str, text: str, runs=None, source: str | None = None) -> None:
         return
     runs = [str(r) for r in (runs if runs is not None else _runs)]
     entry = {"chapter": chapter, "name": name, "text": text,
-             "runs": [{"run": _rel(r), "config": _digest(r)} for r in runs]}
+             "runs": [{"run": relative(r), "config": _digest(r)} for r in runs]}
     if source:
         entry["source"] = source
     Path(folder).mkdir(parents=True, exist_ok=True)
@@ -125,7 +120,6 @@ def numbers_page(book: dict, code: dict | None = None) -> str:
     """The page "Where every number comes from" (Markdown, with an HTML anchor per number); ``code``:
     the code version that built it (default: this checkout's)."""
     if code is None:
-        from .runs import git_commit, source_hash
         code = {"git_commit": git_commit(), "jade_core_source": source_hash()}
     lines = ["# Where every number comes from", "",
              f"Every number glued into a page of this build ({book['profile']} profile, code "
@@ -162,7 +156,7 @@ def glue_order(notebook: Path) -> list:
 def link_numbers(html_dir: Path, staged_dir: Path, chapters: list) -> int:
     """Wrap the i-th glued value of every built page in a link to its entry on the numbers page; returns
     how many were linked. A page whose glued values do not match its sources one to one is an error."""
-    from .book import BuildError
+    from .book import BuildError  # book imports this module: a cycle at the top
     linked = 0
     for chapter in chapters:
         page, src = Path(html_dir) / "book" / f"{chapter}.html", Path(staged_dir) / f"{chapter}.ipynb"

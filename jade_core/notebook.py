@@ -6,12 +6,25 @@ into one clear error naming the parameter and what it accepts.
 """
 from __future__ import annotations
 
+import ast
+import dataclasses
+import json
 import os
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .config import PROFILES, ConfigError, default_data_dir, resolve_config
+from . import plotting
+from .book import load_matrix
+from .config import PROFILES, ConfigError, JadeError, default_data_dir, resolve_config
+from .data import build_splits
+from .ledger import _runs, commands, record
+from .ledger import note_runs as _note
+from .lifecycle import train
+from .prose import numbers
+from .runs import collect_table1, load_run, relative
 
 FIGURES = {"paper": "figures", "smoke": "_build/smoke-figures"}
 
@@ -33,7 +46,6 @@ def project_path(path) -> Path:
 
 def _assigned(source: str) -> list:
     """Names a cell assigns at its top level (``name = value`` lines), in order."""
-    import ast
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -62,10 +74,9 @@ def check_parameters(profile="paper", seed=0, data_dir=None, output_dir=None, se
     A parameter papermill passed that the chapter does not declare is refused, with the list of the
     ones it has (:func:`unknown_parameters`)."""
     global _started
-    import time
     _started = time.time()  # the page's execution time, for its re-run box
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # notebook-only: the helpers also run in a plain interpreter
         shell = get_ipython()
     except ImportError:
         shell = None
@@ -103,7 +114,7 @@ def check_parameters(profile="paper", seed=0, data_dir=None, output_dir=None, se
 
 def show(path):
     """Display a figure file in the notebook (the book shows exactly the file in figures/)."""
-    from IPython.display import Image, display
+    from IPython.display import Image, display  # notebook-only
     display(Image(filename=str(path)))
 
 
@@ -112,9 +123,8 @@ def glue(name, value, fmt="{:.2f}", runs=None, source=None) -> None:
     recorded in the book's ledger with the runs it came from (``runs``; default: every run this chapter
     has read, :func:`note_runs`), or, for a number no run computes, the ``source`` that holds it;
     :mod:`jade_core.ledger`."""
-    from myst_nb import glue as _glue
+    from myst_nb import glue as _glue  # the book's extra: tests call these helpers without it
 
-    from .ledger import record
     text = fmt.format(value) if isinstance(value, (int, float, np.floating, np.integer)) else str(value)
     _glue(name, text, display=False)
     record(name, text, [] if source else runs, source=source)
@@ -123,21 +133,17 @@ def glue(name, value, fmt="{:.2f}", runs=None, source=None) -> None:
 def glue_prose() -> None:
     """Glue every number the prose quotes that no run computes (:func:`jade_core.prose.numbers`): the
     paper's, the architecture's, the protocol's; the ledger keeps those a page shows, with their source."""
-    from .prose import numbers
     for name, (text, source) in numbers().items():
         glue(name, text, fmt="{}", source=source)
 
 
 def note_runs(paths) -> None:
     """The chapter read these run folders: its glued numbers are computed from them (the ledger says so)."""
-    from .ledger import note_runs as _note
     _note(paths)
 
 
 def run_variant(variant: str, params: dict, force: bool = False, **overrides):
     """Train (or reuse) one run of ``variant`` for the chapter's seed; return the loaded :class:`Run`."""
-    from .runs import load_run
-    from .train import train
     cfg = resolve_config(variant, params["profile"], seed=params["seed"], data_dir=params["data_dir"],
                          output_dir=params["output_dir"], **overrides)
     run = load_run(train(cfg, force=force, progress=True))
@@ -152,7 +158,6 @@ def figure_name(run, tag: str = "") -> str:
 
 def variant_figures(run, figures: Path, tag: str = "") -> dict:
     """Learning curve and confusion matrices of one run, written under ``figures``."""
-    from . import plotting
     name = figure_name(run, tag)
     out = {"curve": plotting.learning_curve(run.curve, figures / f"{name}-curve.png",
                                             title=f"{plotting.VARIANT_NAMES[run.config.variant]}, seed {run.config.seed}"),
@@ -167,8 +172,6 @@ def variant_figures(run, figures: Path, tag: str = "") -> dict:
 def shown_run(runs, variant: str, params: dict):
     """The finished run of ``variant`` for the chapter's seed among ``runs`` (:func:`table_runs`), loaded;
     a clear error naming the seeds there are, or the chapter to run first."""
-    from .config import ConfigError
-    from .runs import load_run
     mine = runs[runs.variant == variant]
     if mine.empty:
         raise ConfigError(f"no finished {variant} run under {params['output_dir']}/runs: run the {variant} chapter first.")
@@ -182,9 +185,7 @@ def shown_run(runs, variant: str, params: dict):
 def run_splits(run, params: dict, need_mnist: bool = True):
     """The data splits of a finished run, loaded from this build's data directory (the one the run
     recorded may be another machine's path); the same cut, since it depends on the config alone."""
-    import dataclasses
 
-    from .data import build_splits
     return build_splits(dataclasses.replace(run.config, data_dir=params["data_dir"]), need_mnist=need_mnist)
 
 
@@ -215,8 +216,7 @@ def glue_run(run, prefix: str) -> None:
         glue(f"{prefix}_centroid_eval", me["centroid_accuracy"], fmt="{:.1f}")
         glue(f"{prefix}_own_val", 100 - m["svhn_val"]["error"], fmt="{:.1f}")
         glue(f"{prefix}_own_eval", 100 - m["svhn"]["error"], fmt="{:.1f}")
-    from .ledger import _rel  # a page shows project paths, never this machine's
-    print(f"run folder: {_rel(run.path)}")
+    print(f"run folder: {relative(run.path)}")
     print(f"SVHN error {m['svhn']['error']:.2f} % on {m['svhn']['n']} images ({run.config.protocol} protocol)"
           + (f"; MNIST test error {m['mnist']['error']:.2f} % on {m['mnist']['n']} images" if "mnist" in m else ""))
 
@@ -227,9 +227,7 @@ ACCEPT_SKIPPED = "JADE_ACCEPT_SKIPPED"  # set by `jade book --accept-skipped`
 def table_runs(output_dir, profile: str):
     """Table 1's runs for a chapter (:func:`jade_core.runs.collect_table1`, warnings kept off the page),
     with :func:`report_skipped` applied: a run that cannot be read is said on the page, never dropped quietly."""
-    import warnings
 
-    from .runs import collect_table1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the page says it instead (report_skipped)
         runs = collect_table1(output_dir)
@@ -245,13 +243,12 @@ def report_skipped(runs, profile: str) -> str:
     skipped = runs.attrs.get("skipped", [])
     if not skipped:
         return ""
-    from .config import JadeError
     listed = "; ".join(f"{Path(p).relative_to(project_root()) if Path(p).is_absolute() and project_root() in Path(p).parents else p}"
                        f" ({why})" for p, why in skipped)
     if profile == "paper" and not os.environ.get(ACCEPT_SKIPPED):
         raise JadeError(f"{len(skipped)} run(s) of this table cannot be read: {listed}. Retrain them with "
                         "`jade train ... --force` (or delete them), or build with `jade book --accept-skipped`.")
-    from IPython.display import Markdown, display
+    from IPython.display import Markdown, display  # notebook-only
     text = f"**{len(skipped)} run(s) could not be read and are not in this table:** {listed}."
     display(Markdown(text))
     return text
@@ -264,13 +261,9 @@ def rerun_box(chapter: str, params: dict):
     """The box that ends every chapter: the command that re-executes it (papermill, with the parameters
     this build used), the one that remakes its runs, and what each took on the machine that built it (the
     runs' recorded training time; this page's execution time)."""
-    import json
-    import time
 
-    from IPython.display import Markdown
+    from IPython.display import Markdown  # notebook-only
 
-    from .book import load_matrix
-    from .ledger import _runs, commands
     entry = next((e for e in load_matrix().get(params["profile"], []) if e["notebook"] == chapter), {})
     shown = {k: params[k] for k in ("seed",) if k in entry.get("parameters", {})}
     cmd = commands(chapter, params["profile"], shown, entry.get("grids", []))

@@ -13,9 +13,15 @@ import matplotlib
 import matplotlib.ticker
 
 matplotlib.use("Agg")
+import io
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd
 import seaborn as sns  # noqa: E402
+
+from . import swaps
+from .selection import MARGIN_PP, MIN_CENTROID_ACCURACY
 
 DPI = 100
 VARIANT_NAMES = {"single": "Single classifier", "paired": "Paired classifier", "jade": "JADE",
@@ -37,7 +43,6 @@ def save(fig, path) -> Path:
     """Write ``fig`` to ``path`` (PNG) without metadata that changes between runs; close it. A figure of
     :data:`FROM_WEIGHTS` that is already there and within :data:`PIXEL_TOLERANCE` of the new drawing is
     kept as it is, so rebuilding the book on another CPU kind leaves the committed figures untouched."""
-    import io
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
@@ -57,9 +62,8 @@ def from_weights(name: str) -> bool:
 
 
 def _pixels(data: bytes) -> np.ndarray:
-    import io
 
-    from PIL import Image
+    from PIL import Image  # only to read a figure back
     with Image.open(io.BytesIO(data)) as im:
         return np.asarray(im.convert("RGBA"), dtype=np.float64) / 255.0
 
@@ -108,7 +112,6 @@ def image_grid(x, y, path, per_class=8, title=None):
 def class_balance(counts: dict, path, title="Images per class"):
     """Bars of images per digit, one colour per split: ``counts = {name: array(10)}``."""
     style()
-    import pandas as pd
     df = pd.DataFrame([{"digit": d, "split": k, "images": int(v[d])} for k, v in counts.items() for d in range(10)])
     fig, ax = plt.subplots(figsize=(8, 3.5))
     sns.barplot(df, x="digit", y="images", hue="split", ax=ax)
@@ -232,7 +235,6 @@ def matching_search(table, path, title="JADE loss scaling: validation error agai
     matching rule's band is shaded). ``table`` has columns candidate, svhn_val_error,
     val_kl_match, val_centroid_accuracy and matching (bool). ``reference``: extra points drawn in grey
     (dicts with label, svhn_val_error, val_kl_match, val_centroid_accuracy), not candidates."""
-    from .selection import MARGIN_PP, MIN_CENTROID_ACCURACY
     style()
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2))
     colours = {True: "tab:green", False: "tab:red"}
@@ -337,7 +339,6 @@ def swap_figure(run, kind: int, data: dict, tag: str, seed: int, figures) -> Pat
     """One swap grid of the swaps chapter: kind ``kind`` of :data:`jade_core.swaps.KINDS` for ``run``, the
     first image of each digit as content and the first eight images of the style dataset as style, drawn
     to ``figures/swaps-<tag>-<decoder>-<content>content-seed<seed>.png``. ``data``: dataset -> (x, y)."""
-    from . import swaps
     title, content, style, decoder = swaps.KINDS[kind]
     cx, cy = data[content]
     ci = swaps.first_of_each_class(cy.numpy())

@@ -1,11 +1,27 @@
 """Table 1 and the comparisons, derived from finished runs on disk (never trains)."""
 from __future__ import annotations
 
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.optimize import brentq
 
-from . import paper
+from . import latent, paper
+from .config import ConfigError, RunConfig
+from .data import MNIST_TRAIN_SIZE, fingerprint
+from .losses import LIKELIHOODS
+from .plotting import VARIANT_NAMES
+from .runs import collect_metrics, collect_recipe, finished_runs, load_run, relative
+from .selection import matching_happens, matching_summary
+from .split import LOCAL_DEVELOPMENT, LOCAL_EVALUATION
+from .studies import RECIPE_SEEDS
+from .train import on_plateau
+from .verdicts import describe, judge, paper_difference
 
 PAPER_TABLE1 = paper.TABLE1  # Table 1 of the paper, quoted in jade_core.paper
 VARIANT_ORDER = ("single", "paired", "jade", "jade_nomatch")
@@ -19,14 +35,13 @@ CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE 
 
 def failed_to_train(runs: pd.DataFrame) -> pd.Series:
     """Runs whose SVHN *training* cross-entropy in the last epoch is still near chance: the plateau rule
-    of training (:func:`jade_core.runs.on_plateau`, >= 0.9 ln 10), applied to ``final_train_ce``.
+    of training (:func:`jade_core.train.on_plateau`, >= 0.9 ln 10), applied to ``final_train_ce``.
 
     Decided from the training loss alone, never from evaluation images: such a
     run never left the initial plateau (an optimisation failure, not a
     generalisation result). Tables report them and give statistics both with
     and without them.
     """
-    from .runs import on_plateau
     return on_plateau(runs["final_train_ce"])
 
 
@@ -74,7 +89,6 @@ def holm(pvalues) -> np.ndarray:
 def detectable_difference(sd_diff: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
     """Smallest true mean difference a two-sided paired t-test on ``n`` seeds detects with ``power``,
     given the sd of the per-seed differences (noncentral t; NaN below 2 seeds or for sd 0)."""
-    from scipy.optimize import brentq
     if n < 2 or not sd_diff > 0:
         return float("nan")
     df, crit = n - 1, stats.t.ppf(1 - alpha / 2, n - 1)
@@ -128,7 +142,6 @@ def claims_table(runs: pd.DataFrame, claims, alpha: float = 0.05) -> pd.DataFram
     :mod:`jade_core.verdicts` (the paper's difference, the interval at the family's level, a verdict of
     *reproduced* / *contradicted* / *inconclusive*, the difference the rule detects with 80 % power and
     the seeds it would need at the paper's effect)."""
-    from .verdicts import paper_difference
     return judged_claims([({"claim": text}, runs, a, b, paper_difference(a, b)) for a, b, text in claims], alpha)
 
 
@@ -136,7 +149,6 @@ def judged_claims(items, alpha: float = 0.05) -> pd.DataFrame:
     """The claims table of one family: ``items`` = ``(labels, runs, a, b, paper difference)``, one per
     claim; each row is ``labels``, :func:`claim_test` of a against b on ``runs`` and the rule of
     :func:`jade_core.verdicts.judge` with the family's size, then Holm's correction of both tests over it."""
-    from .verdicts import judge
     rows = []
     for labels, runs, a, b, paper_diff in items:
         c = claim_test(runs, a, b, alpha=alpha)
@@ -154,10 +166,8 @@ def markdown_table1(runs: pd.DataFrame, recipe: str | None = None, claims: bool 
     """Table 1 and (``claims``) the claims as Markdown, beside the paper's own numbers (:mod:`jade_core.paper`):
     the one renderer of ``jade table``, the README (which quotes it verbatim, tested) and the book's Table 1
     chapter. ``recipe``: the name of the training recipe the runs share, said in the first line."""
-    from .plotting import VARIANT_NAMES
     protocols = sorted(set(runs.protocol))
     if len(protocols) > 1:
-        from .config import ConfigError
         raise ConfigError(f"Table 1 compares runs of one protocol; these runs have {', '.join(protocols)}: "
                           f"choose one (jade table --protocol {protocols[0]}).")
     summary = summary_table(runs).set_index("variant")
@@ -214,11 +224,7 @@ def tuning_table(tuning_dir="results/tuning") -> tuple:
     whether the declared matching rule (:mod:`jade_core.selection`) passes;
     ``curves`` maps name to the learning curve. Evaluation images are not read.
     """
-    import json
-    from pathlib import Path
 
-    from .runs import finished_runs
-    from .selection import matching_happens, matching_summary
     rows, curves = [], {}
     for run in (r for cand in sorted(Path(tuning_dir).iterdir()) if cand.is_dir() for r in finished_runs(cand)):
         name = run.parents[2].name
@@ -245,8 +251,6 @@ def latent_key(run_path, images_fingerprint: str) -> str:
     """What one run's Figure 2 numbers are a function of: sha256 of its ``weights.pt``, the images
     (:func:`jade_core.data.fingerprint`) and the analysis code (:data:`LATENT_CODE`). Two equal keys
     give the same numbers, so a cached row with this key can stand in for recomputing it."""
-    import hashlib
-    from pathlib import Path
     h = hashlib.sha256(images_fingerprint.encode())
     h.update((Path(run_path) / "weights.pt").read_bytes())
     here = Path(__file__).parent
@@ -264,18 +268,13 @@ def latent_table(runs: pd.DataFrame, svhn_split, cache=None) -> pd.DataFrame:
     when its key equals the run's key now (same weights, images and analysis code); the others are
     computed and the file rewritten with exactly the rows of ``runs``. Delete it to recompute all.
     """
-    from pathlib import Path
 
-    from . import latent
-    from .data import fingerprint
-    from .runs import load_run
     images = fingerprint(svhn_split[0].numpy(), svhn_split[1].numpy())
     cached = {}
     if cache is not None and Path(cache).exists():
         try:
             cached = {r["key"]: r for r in pd.read_csv(cache).to_dict("records")}
         except (ValueError, KeyError, OSError, pd.errors.ParserError) as e:
-            import warnings
             warnings.warn(f"ignoring the Figure 2 cache {cache} ({type(e).__name__}: {e}); recomputing.",
                           stacklevel=2)
     rows, reused = [], 0
@@ -296,8 +295,7 @@ def latent_table(runs: pd.DataFrame, svhn_split, cache=None) -> pd.DataFrame:
         tmp = Path(str(cache) + ".tmp")
         table.to_csv(tmp, index=False)
         tmp.replace(cache)
-        from .ledger import _rel  # a page shows project paths, never this machine's
-        print(f"Figure 2 table: {reused} of {len(table)} runs from {_rel(cache)} (same weights, images and code), "
+        print(f"Figure 2 table: {reused} of {len(table)} runs from {relative(cache)} (same weights, images and code), "
               f"{len(table) - reused} computed.")
     return table[LATENT_COLUMNS]
 
@@ -328,7 +326,6 @@ def content_steadiness(table: pd.DataFrame, model: str = "jade", control: str = 
 def latent_summary_table(table: pd.DataFrame) -> pd.DataFrame:
     """Figure 2's per-model summary of :func:`latent_table`: mean ± sd over seeds of each column, "–"
     where a model has no value."""
-    from .plotting import VARIANT_NAMES
     agg = table.groupby("variant", sort=False).agg(["mean", "std"])
 
     def cell(v, col, digits=3):
@@ -358,7 +355,6 @@ def matching_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def time_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Training time per model from each run's ``metrics.json``: seeds, minutes per run, hours over seeds."""
-    from .plotting import VARIANT_NAMES
     time = runs.groupby("variant", sort=False).agg(seeds=("seed", "count"), minutes=("train_seconds", "mean"),
                                                    hours=("train_seconds", "sum"))
     time["minutes"] /= 60
@@ -371,7 +367,6 @@ def time_table(runs: pd.DataFrame) -> pd.DataFrame:
 def recipe_label(cfg: dict) -> str:
     """How a run was trained, in words: the plain recipe with its learning-rate schedule, or the tuned
     recipe (any augmentation, decoupled weight decay or label smoothing)."""
-    from .config import RunConfig
     d = {**RunConfig.defaults(), **cfg}
     tuned = (d["optimizer"] != "adam" or d["aug_shift"] or d["aug_invert"] or d["aug_contrast"] or d["aug_cutout"]
              or d["label_smoothing"])
@@ -390,10 +385,7 @@ def mnist_gap(table1="results", schedule="results/mnist-schedule") -> pd.DataFra
 
     Columns: variant, seed, recipe (:func:`recipe_label`), steps, mnist_val_error, mnist_error,
     svhn_val_error, svhn_error."""
-    import json
-    from pathlib import Path
 
-    from .runs import collect_metrics, collect_recipe
     cols = ["variant", "seed", "recipe", "steps", "mnist_val_error", "mnist_error", "svhn_val_error", "svhn_error"]
     parts = [collect_metrics(d) for d in sorted(Path(schedule).glob("*/"))]
     parts = [p for p in parts if len(p)]
@@ -415,7 +407,6 @@ def mnist_gap_findings(gap: pd.DataFrame) -> tuple:
     errors per model, recipe and length, and the sentences that say what closes the gap to the paper's
     MNIST test error (the schedule alone, the tuned recipe, or neither), the SVHN side effect and the
     choice kept for Table 1. Empty ``gap``: an empty table and the command that makes the runs."""
-    from .plotting import VARIANT_NAMES
     if gap.empty:
         return pd.DataFrame(), ("*No MNIST-schedule runs in this profile* (`jade sweep sweeps/mnist-schedule.yml` "
                                 "makes them).")
@@ -476,13 +467,7 @@ def recipe_findings(output_dir, table1_runs: pd.DataFrame) -> tuple:
     """The Table 1 chapter's tuned-recipe section: ``(search table, text, final runs)`` from the recipe study
     under ``output_dir/recipe`` (its choice.json, search and final runs) and Table 1's runs (the plain
     single classifier of seed 0 beside the chosen recipe); ``(None, text, empty)`` without a study."""
-    import json
-    from pathlib import Path
 
-    from .plotting import VARIANT_NAMES
-    from .runs import collect_recipe, finished_runs
-    from .studies import RECIPE_SEEDS
-    from .verdicts import describe
     recipe_root = Path(output_dir) / "recipe"
     choice_file = recipe_root / "choice.json"
     if not choice_file.exists():
@@ -546,9 +531,6 @@ def departures(cfg, seeds: tuple) -> pd.DataFrame:
     """Every departure from the paper and every choice it leaves open, read from a run's configuration
     (``cfg``, a :class:`jade_core.config.RunConfig`) and the code's own constants (the protocol's cut, the
     MNIST split, the likelihoods); ``seeds``: (fewest, most) seeds per model."""
-    from .data import MNIST_TRAIN_SIZE
-    from .losses import LIKELIHOODS
-    from .split import LOCAL_DEVELOPMENT, LOCAL_EVALUATION
     dev, ev = LOCAL_DEVELOPMENT, LOCAL_EVALUATION
     rows = [
         ("SVHN protocol", cfg.protocol, f"paper: {10 * cfg.labels_per_class:,} labels from SVHN train, error on the whole "

@@ -20,47 +20,44 @@ files and never retrain.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
-import math
 import os
 import platform
 import re
 import shutil
+import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from filelock import FileLock, Timeout
 
-from .config import ConfigError, JadeError, RunConfig, validate
+from . import __version__
+from .config import PROFILES, ConfigError, JadeError, RunConfig, validate
 from .data import SHAPES, to_float
 from .evaluate import predict
 from .models import build_model
+from .train import svhn_train_ce
 
 FILES = ("config.json", "metrics.json", "curve.csv")  # what makes a run finished
 WEIGHTS = "weights.pt"                                 # written by every run, kept in git for some
 
 
-PLATEAU_FRACTION = 0.9  # a run "sits on the plateau" while its SVHN training CE is >= 0.9 ln 10
-
-
-def svhn_train_ce(terms) -> float:
-    """The SVHN training cross-entropy of an epoch's mean terms (a dict, or a row of ``curve.csv``):
-    the single and paired classifiers log it as ``svhn_ce``, JADE as ``-svhn_cls``."""
-    return float(terms["svhn_ce"]) if "svhn_ce" in terms else -float(terms["svhn_cls"])
-
-
-def on_plateau(ce) -> bool:
-    """The plateau rule, on training loss only: cross-entropy still >= 0.9 ln 10 (chance is ln 10).
-    The restart rule of training and the flag of the tables both use it."""
-    return ce >= PLATEAU_FRACTION * math.log(10)
+def relative(p) -> str:
+    """A path as the project names it (relative to the checkout), so a page never shows this machine's."""
+    try:
+        return str(Path(p).resolve().relative_to(Path(__file__).resolve().parents[1]))
+    except ValueError:
+        return str(p)
 
 
 def _sources_digest(files) -> str:
     """sha256 (16 hex) of (file name, contents) pairs in name order: what :func:`source_hash` records,
     computed the same way from a working tree or from git blobs (:func:`_source_hashes`)."""
-    import hashlib
     h = hashlib.sha256()
     for name, data in sorted(files):
         h.update(name.encode() + b"\0" + data)
@@ -74,7 +71,6 @@ def source_hash() -> str:
 
 def git_commit() -> str | None:
     """The commit of the working tree the package is imported from, if it is a git checkout."""
-    import subprocess
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
                              text=True, timeout=10)
@@ -86,9 +82,8 @@ def git_commit() -> str | None:
 
 
 def versions() -> dict:
-    import torchvision
+    import torchvision  # its version only, recorded with each run
 
-    from . import __version__
     return {"python": platform.python_version(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "numpy": np.__version__, "jade_core": __version__,
             "jade_core_source": source_hash(), "git_commit": git_commit()}
@@ -137,7 +132,6 @@ def run_lock(run_dir: Path, wait: bool = False):
     The second process raises :class:`RunBusy` at once, or blocks until the
     first is done when ``wait`` (then it finds the run finished and reuses it).
     """
-    from filelock import FileLock, Timeout
     run_dir = Path(run_dir)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(run_dir.parent / f".{run_dir.name}.lock"))
@@ -292,7 +286,6 @@ def load_run(path, weights: bool = True) -> Run:
 def saved_run_config(saved_config: dict) -> RunConfig:
     """The :class:`RunConfig` of a saved configuration: a field the run did not record takes its profile's
     value, then the default; keys that are no field are ignored. Raises TypeError / ConfigError."""
-    from .config import PROFILES
     fields = RunConfig.defaults()
     profile = PROFILES.get(saved_config.get("profile", RunConfig.profile), {})
     return RunConfig(**{**profile, **{k: v for k, v in saved_config.items() if k in fields}})
@@ -318,7 +311,6 @@ def _named_as_configured(run_dir: Path) -> bool:
     if expected == run_dir.name:
         return True
     if expected is not None and re.fullmatch(r"(local|paper)(-\S+)?-seed\d+", run_dir.name):
-        import warnings
         warnings.warn(f"skipping {run_dir}: its configuration names it {expected}. Rename it with "
                       "`jade tidy-runs`.", stacklevel=3)
     return False
@@ -411,7 +403,6 @@ def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataF
         try:
             rows.append(run_row(p, label))
         except (ValueError, KeyError, OSError, pd.errors.ParserError) as e:  # one bad run does not hide the others
-            import warnings
             warnings.warn(f"skipping {p}: unreadable run files ({type(e).__name__}: {e}); retrain it with "
                           "`jade train ... --force` or delete the folder.", stacklevel=2)
             skipped.append((str(p), f"unreadable run files ({type(e).__name__}: {e})"))
@@ -457,11 +448,11 @@ def finalize(cfg: RunConfig, work: Path) -> Path:
 
 
 # The package files whose changes can change what a run produces (data, model, losses, loop, saving).
-TRAINING_CODE = ("augment.py", "config.py", "data.py", "evaluate.py", "losses.py", "models.py", "runs.py", "train.py")
+TRAINING_CODE = ("augment.py", "config.py", "data.py", "evaluate.py", "lifecycle.py", "losses.py", "models.py", "runs.py",
+                 "train.py")
 
 
 def _git(repo: Path, *args, stdin: bytes | None = None) -> bytes:
-    import subprocess
     return subprocess.run(["git", *args], cwd=repo, input=stdin, capture_output=True, check=True, timeout=60).stdout
 
 

@@ -21,8 +21,16 @@ reported beside it; if none matches, that is the finding and both are shown.
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+from .config import RunConfig, resolve_config
+from .grid import semantic_key
+from .runs import is_finished
+from .sweep import load_sweep
 
 MARGIN_PP = 10.0
 MIN_CENTROID_ACCURACY = 50.0
@@ -171,13 +179,7 @@ def settings_choice(sweep_file=SETTINGS_SEARCH, epoch_candidates=None) -> dict:
     """The settings search's outcome from its finished runs (found by configuration, wherever the sweep
     put them): ``{"runs_finished", "runs_planned", "w_cls": choose_setting(...), "mnist_batch_size": ...,
     "epochs": choose_epochs(...), "table"}``; a rule whose candidates have no common seed yet is None."""
-    import json
-    from pathlib import Path
 
-    from .config import resolve_config
-    from .grid import semantic_key
-    from .runs import is_finished
-    from .sweep import load_sweep
     _, kws = load_sweep(sweep_file, profile="paper")
     rows, curves = [], {}
     for kw in kws:
@@ -229,7 +231,6 @@ def settings_choice(sweep_file=SETTINGS_SEARCH, epoch_candidates=None) -> dict:
 def _edge_note(field: str, chosen, candidates) -> str:
     """What the settings report says after a choice: nothing inside the grid; at an edge, either why the
     edge is a floor (the MNIST batch at the SVHN batch) or that the grid is extended past it."""
-    from .config import RunConfig
     if chosen not in (min(candidates), max(candidates)):
         return "."
     if field == "mnist_batch_size" and chosen == min(candidates) <= RunConfig.batch_size:

@@ -107,7 +107,7 @@ def check_page(browser, base: str, name: str, screenshots: Path) -> list:
 
 def check_site(site: Path, pages, screenshots: Path) -> dict:
     """``{page: problems}`` for every page name in ``pages`` of the built ``site``."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # the browser check's extra
     with serve(site) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:

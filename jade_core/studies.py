@@ -30,9 +30,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import VARIANTS, ConfigError
+from .config import VARIANTS, ConfigError, RunConfig, resolve_config
 from .runs import is_finished
-from .selection import STEP_CANDIDATES
+from .selection import STEP_CANDIDATES, choose_recipe, choose_steps
+from .sweep import load_sweep, run_all
 
 BUDGET_DIR = "results/label-budget"
 RECIPE_DIR = "results/recipe"
@@ -57,14 +58,12 @@ PLANS = {"paper": BudgetPlan(),
 
 def steps_per_epoch(labels_per_class: int, batch_size: int = 64) -> int:
     """:attr:`RunConfig.steps_per_epoch` of a pool of ``labels_per_class`` images per digit."""
-    from .config import RunConfig
     return RunConfig(labels_per_class=labels_per_class, batch_size=batch_size).steps_per_epoch
 
 
 def budget_run(variant: str, labels: int, seed: int, steps: int, output_dir: str, **extra) -> dict:
     """resolve_config keywords of a label-budget run of ``steps`` optimisation steps (validation and
     plateau check at the plan's step counts)."""
-    from .config import resolve_config
     profile = extra.get("profile", "paper")
     plan = PLANS[profile]
     spe = steps_per_epoch(labels, resolve_config(variant, profile, data_dir=".").batch_size)
@@ -90,7 +89,6 @@ def budget_final_runs(choice: dict, root: str = BUDGET_DIR, **extra) -> list:
 
 
 def recipe_search_runs(path: str = RECIPE_SEARCH, **extra) -> list:
-    from .sweep import load_sweep
     return [{**kw, **extra} for kw in load_sweep(path, extra.get("data_dir"))[1]]
 
 
@@ -109,14 +107,12 @@ def recipe_final_runs(recipe: dict, root: str = RECIPE_DIR, seeds=None, **extra)
 
 
 def _run_dir(kw: dict) -> Path:
-    from .config import resolve_config
     return resolve_config(**kw).run_dir
 
 
 def budget_choice(root: str = BUDGET_DIR, **extra) -> dict:
     """Apply :func:`jade_core.selection.choose_steps` to the finished search runs; returns
     ``{"steps": {budget: {variant: steps}}, "table": [...]}`` (raises if a search run is missing)."""
-    from .selection import choose_steps
     steps, rows = {}, []
     for kw in budget_search_runs(root, **extra):
         d = _run_dir(kw)
@@ -133,7 +129,6 @@ def budget_choice(root: str = BUDGET_DIR, **extra) -> dict:
 def recipe_choice(search: list) -> dict:
     """Apply :func:`jade_core.selection.choose_recipe` to the finished recipe-search runs ``search``
     (:func:`recipe_search_runs`)."""
-    from .selection import choose_recipe
     rows = []
     for kw in search:
         d = _run_dir(kw)
@@ -154,7 +149,6 @@ def run_study(name: str, workers: int = 2, dry_run: bool = False, scheduler=None
     split them over sessions). ``stage`` = search | final | all. ``root``
     (default ``results/label-budget`` or ``results/recipe``) and ``extra`` RunConfig fields (a
     profile, say) are for tests."""
-    from .sweep import run_all
     extra.update({k: v for k, v in (("device", device), ("data_dir", data_dir)) if v is not None})
     if name == "budget":
         root = root or BUDGET_DIR

@@ -20,6 +20,7 @@ digit (close to chance, 10 %, if the style part carries no class).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .evaluate import predict
@@ -80,7 +81,6 @@ KINDS = (("SVHN content, SVHN style", "svhn", "svhn", "svhn"),
 def agreement_table(models: dict, data: dict, n: int):
     """For every model (name -> :class:`jade_core.runs.Run`) and swap of :data:`KINDS`: one content image of
     each digit, ``n`` style images, and :func:`swap_agreement`. ``data``: dataset -> (images, labels)."""
-    import pandas as pd
     rows = []
     for name, run in models.items():
         for title, content, style, dec in KINDS:

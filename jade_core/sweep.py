@@ -12,33 +12,24 @@ reported, not trained twice.
 """
 from __future__ import annotations
 
+import ctypes
+import itertools
+import signal
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
+from pathlib import Path
 
+import yaml
 from tqdm import tqdm
 
-from .config import ConfigError, resolve_config
+from .config import PROFILES, ConfigError, RunConfig, resolve_config
+from .lifecycle import train
 from .runs import first_line, is_finished
 
 
-def matrix_runs(profile: str, data_dir=None, variants=None, results=None) -> list:
-    """Keyword arguments of :func:`jade_core.config.resolve_config` for every run of the grids the book's
-    chapters read (:func:`jade_core.book.chapter_grids`), optionally only those of some variants."""
-    from .book import chapter_grids  # the matrix names the grids; the grids define the runs
-    from .grid import expected
-    out, seen = [], set()
-    for g in chapter_grids(profile):
-        for _, kw in expected(g, profile, results=results, data_dir=data_dir):
-            key = str(resolve_config(**kw).run_dir)
-            if key not in seen and (not variants or kw["variant"] in variants):
-                seen.add(key)
-                out.append(kw)
-    return out
-
-
 def _train_one(kw: dict) -> dict:
-    from .train import train
     t0 = time.time()
     try:
         path = train(resolve_config(**kw), progress=False)
@@ -57,8 +48,8 @@ def _on_dask(todo: list, scheduler: str):
     Each task's key is its run folder, so the scheduler never holds the same run twice; workers need
     this package installed and the data directory at the same path (or $JADE_DATA_DIR)."""
     try:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
+        from distributed import Client  # the cluster extra, only with --scheduler
+        from distributed import as_completed as dask_completed  # the cluster extra
     except ImportError as e:
         raise ConfigError("--scheduler needs Dask: pip install -e '.[cluster]'") from e
     try:
@@ -86,9 +77,6 @@ def collect(futures: dict, completed):
 def die_with_parent() -> None:
     """Initializer of worker processes: on Linux, the kernel kills the worker when the process that
     started it dies (even by kill -9), so no worker goes on training or executing notebooks alone."""
-    import ctypes
-    import signal
-    import sys
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -135,12 +123,8 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
     shows the run as (default: its variant). Unknown fields are refused with the list of known ones
     (by :func:`jade_core.config.resolve_config`).
     """
-    import itertools
-    from pathlib import Path
 
-    import yaml
 
-    from .config import PROFILES, RunConfig
     try:
         spec = yaml.safe_load(Path(path).read_text())
     except yaml.YAMLError as e:
@@ -187,13 +171,6 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
     if len(set(dirs)) < len(dirs):
         raise ConfigError(f"{path}: two runs of the sweep share a run folder; put {{run}} in output_dir.")
     return name, out
-
-
-def run_matrix(profile: str = "paper", workers: int = 2, data_dir=None, variants=None, dry_run=False,
-               scheduler: str | None = None, results=None) -> list:
-    """Train the matrix's missing runs (see :func:`run_all`); ``results``: another results folder than the
-    profile's (tests)."""
-    return run_all(matrix_runs(profile, data_dir, variants, results), workers, dry_run, scheduler, profile)
 
 
 def run_all(runs: list, workers: int = 2, dry_run=False, scheduler: str | None = None, label="runs") -> list:

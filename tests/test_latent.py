@@ -76,8 +76,8 @@ def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, 
     from jade_core import report
     from jade_core.config import resolve_config
     from jade_core.data import build_splits
+    from jade_core.lifecycle import train
     from jade_core.runs import collect_table1
-    from jade_core.train import train
 
     for v in ("single", "jade"):
         train(variant=v, progress=False, **smoke)

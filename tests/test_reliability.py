@@ -16,7 +16,7 @@ import torch
 from jade_core import book, sweep
 from jade_core.cli import main
 from jade_core.config import ConfigError, JadeError, resolve_config
-from jade_core.train import train
+from jade_core.lifecycle import train
 
 
 # 1. the book deletes no run folder
@@ -35,9 +35,8 @@ def test_the_book_deletes_no_run_folder(monkeypatch, tmp_path):
 
 def test_reuse_only_refuses_and_lists_missing_grid_runs(monkeypatch):
     monkeypatch.setattr(book, "chapter_grids", lambda profile, only=None: ["table1"])
-    import jade_core.grid as grid
     kw = resolve_config("single", "smoke", seed=7).to_dict()
-    monkeypatch.setattr(grid, "missing", lambda *a, **k: [{k: kw[k] for k in ("variant", "profile", "seed")}])
+    monkeypatch.setattr(book, "missing", lambda *a, **k: [{k: kw[k] for k in ("variant", "profile", "seed")}])
     with pytest.raises(book.BuildError, match=r"--reuse-only: 1 run\(s\) the chapters read are not finished:"
                                              r"\n  _build/smoke-results/runs/single/local-seed7"):
         book.train_grids("smoke", reuse_only=True)
@@ -120,7 +119,7 @@ def test_workers_die_with_a_killed_parent(tmp_path):
 # 5. pure reuse takes no lock (a read-only checkout)
 def test_pure_reuse_takes_no_lock(smoke, monkeypatch):
     path = train(variant="single", progress=False, **smoke)
-    import jade_core.train as tr
+    import jade_core.lifecycle as tr
 
     def read_only(*a, **k):
         raise OSError(30, "Read-only file system")
@@ -303,11 +302,11 @@ def test_a_stray_tmp_is_not_carried_into_the_run_and_a_checkpoint_past_the_end_i
 
 
 def test_accept_skipped_reaches_the_chapters(monkeypatch):
-    import jade_core.book as b
+    import jade_core.cli as cli
     from jade_core import notebook as nb
     seen = {}
     monkeypatch.delenv(nb.ACCEPT_SKIPPED, raising=False)
-    monkeypatch.setattr(b, "build_book", lambda **kw: seen.update(env=os.environ.get(nb.ACCEPT_SKIPPED)))
+    monkeypatch.setattr(cli, "build_book", lambda **kw: seen.update(env=os.environ.get(nb.ACCEPT_SKIPPED)))
     assert main(["book", "--profile", "smoke", "--accept-skipped"]) == 0
     assert seen["env"] == "1"
 

@@ -5,8 +5,9 @@ import pytest
 import torch
 from jade_core.config import ConfigError, resolve_config
 from jade_core.data import DataError
+from jade_core.lifecycle import train
 from jade_core.runs import RunBusy, load_run, partial_dir, run_lock
-from jade_core.train import TrainingInterrupted, init_seed, train
+from jade_core.train import TrainingInterrupted, init_seed
 
 
 def test_a_locked_run_folder_is_refused(smoke):

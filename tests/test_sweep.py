@@ -2,9 +2,9 @@
 import json
 
 import pytest
+from jade_core.book import matrix_runs, run_matrix
 from jade_core.config import resolve_config
-from jade_core.sweep import matrix_runs, run_matrix
-from jade_core.train import train
+from jade_core.lifecycle import train
 
 
 def test_paper_matrix_has_ten_seeds_per_model_and_the_ablation():

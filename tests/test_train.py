@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from jade_core.config import ConfigError
 from jade_core.data import load_split
+from jade_core.lifecycle import train
 from jade_core.runs import FILES, collect_metrics, load_run
-from jade_core.train import TrainingInterrupted, train
+from jade_core.train import TrainingInterrupted
 
 
 @pytest.mark.slow
