@@ -1,24 +1,36 @@
 """jade_core: the library behind the JADE companion book.
 
-Banijamali, Karimi, Wong & Ghodsi, "JADE: Joint Autoencoders for
-Dis-Entanglement". The modules follow the paper:
+Banijamali, Karimi, Wong & Ghodsi, "JADE: Joint Autoencoders for Dis-Entanglement". Four parts, each
+importing only from the parts above it (:data:`LAYERS`; ``tests/test_layers.py`` fails on an import
+that points the other way):
 
-- :mod:`jade_core.data`     MNIST and SVHN from a mirror or the official files, the tensors of a run
-- :mod:`jade_core.split`    the few-label pool, validation and evaluation images of the two SVHN protocols
-- :mod:`jade_core.models`   single classifier, paired classifier, JADE (Section 3)
-- :mod:`jade_core.losses`   the ELBO of Eq. 1 and the objective of Eq. 2
-- :mod:`jade_core.augment`  the tuned recipe's SVHN augmentation (the paper uses none)
-- :mod:`jade_core.train`    training with checkpoints and resume
-- :mod:`jade_core.evaluate` error rates and confusion matrices
-- :mod:`jade_core.runs`     run folders on disk, loading finished runs
-- :mod:`jade_core.latent`   the latent-variance analysis of Figure 2
-- :mod:`jade_core.plotting` figures, written deterministically
-- :mod:`jade_core.selection` the declared rules that choose settings on validation data
-- :mod:`jade_core.studies`  the label-budget and tuned-recipe studies (search, choice, final runs)
-- :mod:`jade_core.cli`      the ``jade`` command line
+**The paper's science**: what the paper describes, and nothing about this project's folders.
+``paper`` (its numbers, quoted), ``config`` (a run's settings), ``data`` and ``split`` (MNIST, SVHN,
+the few-label pool and the local protocol), ``augment``, ``models`` (Section 3), ``losses`` (Eq. 1
+and 2), ``train`` (the loop and its restart rule), ``evaluate``, ``latent`` (Figure 2), ``swaps``,
+``checks`` (the numerical checks of the derivation).
+
+**Experiments**: runs on disk and how they are chosen. ``runs`` (folders, naming, provenance),
+``lifecycle`` (train a run into its folder: reuse, resume), ``sweep`` (the one runner), ``grid``
+(runs selected by configuration), ``studies``, ``selection`` (the declared rules), ``audit``.
+
+**Reporting**: what the runs say. ``verdicts`` (the rule against the paper's effect), ``report``
+(Table 1 and its claims), ``budget``, ``findings`` (every chapter's numbers and sentences),
+``prose`` (the numbers the prose quotes), ``plotting``.
+
+**The book's tooling**: ``notebook`` (chapter helpers), ``book`` (the runner and the run matrix),
+``ledger`` (where every number comes from), ``figcheck``, ``sitecheck``, ``sphinx_ext``, ``cli``.
 """
 from .config import PROFILES, PROTOCOLS, VARIANTS, ConfigError, JadeError, RunConfig, resolve_config
 
+LAYERS = {
+    "science": ("paper", "config", "data", "split", "augment", "models", "losses", "train", "evaluate", "latent",
+                "swaps", "checks"),
+    "experiments": ("runs", "lifecycle", "sweep", "grid", "studies", "selection", "audit"),
+    "reporting": ("verdicts", "report", "budget", "findings", "prose", "plotting"),
+    "tooling": ("notebook", "book", "ledger", "figcheck", "sitecheck", "sphinx_ext", "cli"),
+}
+
 __version__ = "0.3.0"  # the one place of the version (pyproject.toml reads it)
 __all__ = ["ConfigError", "JadeError", "RunConfig", "resolve_config", "PROFILES", "VARIANTS", "PROTOCOLS",
-           "__version__"]
+           "LAYERS", "__version__"]
