@@ -216,9 +216,7 @@ def glue_run(run, prefix: str) -> None:
         glue(f"{prefix}_centroid_eval", me["centroid_accuracy"], fmt="{:.1f}")
         glue(f"{prefix}_own_val", 100 - m["svhn_val"]["error"], fmt="{:.1f}")
         glue(f"{prefix}_own_eval", 100 - m["svhn"]["error"], fmt="{:.1f}")
-    print(f"run folder: {relative(run.path)}")
-    print(f"SVHN error {m['svhn']['error']:.2f} % on {m['svhn']['n']} images ({run.config.protocol} protocol)"
-          + (f"; MNIST test error {m['mnist']['error']:.2f} % on {m['mnist']['n']} images" if "mnist" in m else ""))
+    glue(f"{prefix}_run", relative(run.path), fmt="{}")  # the page says where the run is, as the project names it
 
 
 ACCEPT_SKIPPED = "JADE_ACCEPT_SKIPPED"  # set by `jade book --accept-skipped`

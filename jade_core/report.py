@@ -295,9 +295,10 @@ def latent_table(runs: pd.DataFrame, svhn_split, cache=None) -> pd.DataFrame:
         tmp = Path(str(cache) + ".tmp")
         table.to_csv(tmp, index=False)
         tmp.replace(cache)
-        print(f"Figure 2 table: {reused} of {len(table)} runs from {relative(cache)} (same weights, images and code), "
-              f"{len(table) - reused} computed.")
-    return table[LATENT_COLUMNS]
+    out = table[LATENT_COLUMNS].copy()
+    out.attrs["cache"] = (f"{reused} of {len(table)} rows read from {relative(cache)} (same weights, images and code), "
+                          f"{len(table) - reused} computed" if cache is not None else f"{len(table)} rows computed")
+    return out
 
 
 STEADINESS_MIN_SEEDS = 3  # a t-test of log ratios needs at least this many seeds

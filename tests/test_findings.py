@@ -116,3 +116,25 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path):
     assert v["tuning_chosen"] == "a" and v["tuning_best"] == "b" and v["tuning_n"] == "3"
     assert v["tuning_w_match_low"] == "30" and v["tuning_w_match_high"] == "1,000"
     assert "not finished yet" in v["tuning_reference"] and v["tuning_stopped"] == "Every candidate finished."
+
+
+def test_the_data_page_states_the_cut_of_the_smoke_profile(data_dir):
+    d = findings.data_page("smoke", 0, data_dir)
+    v, info = d["values"], d["splits"].info
+    assert v["n_pool"] == str(len(d["splits"].svhn_train[1])) == str(info["n_svhn_train"])
+    assert d["counts"]["labelled pool"].sum() == info["n_svhn_train"] and len(d["counts"]["SVHN file"]) == 10
+    assert any("validation images" in line and "in the pool: 0" in line for line in d["pool_lines"])
+    assert not any(str(data_dir) in line for line in d["lines"] + d["pool_lines"])   # no machine path on the page
+
+
+def test_the_derivation_checks_pass_and_would_fail_on_a_wrong_kl(monkeypatch):
+    import pytest
+    from jade_core import checks
+    t = checks.kl_table(seed=0, rows=2, dim=3)
+    assert len(t) == 4 and (t["|diff| / s.e."] < checks.KL_TOLERANCE_SE).all()
+    e = checks.elbo_table(seed=0)
+    assert (e.gap.iloc[1:] > 0).all() and abs(e.gap.iloc[0]) < 0.01
+    real = checks.kl_gaussians
+    monkeypatch.setattr(checks, "kl_gaussians", lambda *a: real(*a) * 1.2)   # a closed form 20 % off
+    with pytest.raises(AssertionError, match="closed-form KL disagrees with Monte Carlo"):
+        checks.kl_table(seed=0, rows=2, dim=3)

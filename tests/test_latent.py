@@ -67,7 +67,7 @@ def test_latent_summary_finds_planted_content_and_style():
 
 
 @pytest.mark.slow
-def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, tmp_path, monkeypatch, capsys):
+def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, tmp_path, monkeypatch):
     import warnings
 
     import pandas as pd
@@ -88,28 +88,27 @@ def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, 
     monkeypatch.chdir(tmp_path / "cwd")
     cache = tmp_path / "a" / "b" / "fig2.csv"                     # its folders are made
     first = report.latent_table(runs, (x, y), cache=cache)
-    assert capsys.readouterr().out == (f"Figure 2 table: 0 of 2 runs from {cache} (same weights, images and code), "
-                                       f"2 computed.\n")
+    assert first.attrs["cache"] == f"0 of 2 rows read from {cache} (same weights, images and code), 2 computed"
     assert list(pd.read_csv(cache).columns) == report.LATENT_COLUMNS + ["key"] and not list((tmp_path / "cwd").iterdir())
     assert sorted(p.name for p in cache.parent.iterdir()) == ["fig2.csv"]
     assert first[["variant", "seed", "centroid_accuracy", "svhn_error"]].equals(
         runs[["variant", "seed", "centroid_accuracy", "svhn_error"]].reset_index(drop=True).astype({"seed": int}))
     assert report.latent_table(runs, (x, y)).equals(first)       # the cache changes nothing
 
+
     calls = []
     real = lat.latent_summary
     monkeypatch.setattr(lat, "latent_summary", lambda *a, **k: calls.append(1) or real(*a, **k))
     again = report.latent_table(runs, (x, y), cache=cache)
     assert calls == [] and again.equals(first)                    # same weights, images, code: all cached
-    assert capsys.readouterr().out == (f"Figure 2 table: 2 of 2 runs from {cache} (same weights, images and code), "
-                                       f"0 computed.\n")
+    assert again.attrs["cache"] == f"2 of 2 rows read from {cache} (same weights, images and code), 0 computed"
 
     w = runs[runs.variant == "jade"].path.iloc[0] + "/weights.pt"
     state = torch.load(w, weights_only=True)
     state = {k: (t + 0.01 if t.is_floating_point() else t) for k, t in state.items()}
     torch.save(state, w)
     changed = report.latent_table(runs, (x, y), cache=cache)
-    assert len(calls) == 1 and capsys.readouterr().out.startswith("Figure 2 table: 1 of 2 runs from")  # that run
+    assert len(calls) == 1 and changed.attrs["cache"].startswith("1 of 2 rows read from")  # that run
     assert not changed[changed.variant == "jade"].content_within.equals(first[first.variant == "jade"].content_within)
 
     report.latent_table(runs, (x.flip(0), y), cache=cache)
