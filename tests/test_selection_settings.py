@@ -154,3 +154,14 @@ def test_the_dose_response_rule_fails_without_matching_and_its_sweep_matches_the
     assert sorted({c.w_match for c in cfgs}) == sorted(sel.DOSE_W_MATCH)
     assert {c.seed for c in cfgs} == set(sel.DOSE_SEEDS) and {c.precision for c in cfgs} == {"fp32"}
     assert len(cfgs) == len(sel.DOSE_W_MATCH) * len(sel.DOSE_SEEDS)
+
+
+def test_a_tie_of_float32_errors_keeps_the_incumbent():
+    import numpy as np
+    e = lambda x: float(np.float32(x))   # as metrics.json stores them
+    t = _table([(3e4, 100, e(36.2)), (3e4, 101, e(28.6)), (1e5, 100, e(30.2)), (1e5, 101, e(34.6))])
+    out = sel.choose_setting(t, "w_cls", 3e4)
+    assert out["means"][3e4] != out["means"][1e5]          # the float32 sums differ in the last digits
+    assert out["chosen"] == 3e4                              # but the counts tie: the incumbent stays
+    t.loc[0, "svhn_val_error"] = e(36.4)                     # one image more: a real difference
+    assert sel.choose_setting(t, "w_cls", 3e4)["chosen"] == 1e5
