@@ -66,7 +66,7 @@ def test_the_settings_search_sweep_expands_its_grids_on_search_seeds_in_fp32():
     from jade_core.sweep import load_sweep
     name, runs = load_sweep(Path(__file__).parents[1] / "sweeps" / "settings-search.yml", data_dir=".")
     cfgs = [resolve_config(**kw) for kw in runs]
-    assert name == "settings-search" and len(cfgs) == 4 * 3 + 2 * 3 + 2 * 3 + 3
+    assert name == "settings-search" and len(cfgs) == 4 * 3 + 3 * 3 + 2 * 3 + 3
     assert {c.w_match for c in cfgs if c.variant == "jade"} == set(sel.W_MATCH_CANDIDATES)
     assert {c.seed for c in cfgs} == set(sel.SEARCH_SEEDS)
     assert {c.precision for c in cfgs} == {"fp32"} and all(c.channels_last for c in cfgs)
@@ -100,7 +100,7 @@ base: {{protocol: local, epochs: 20, eval_every: 10, precision: fp32}}
 output_dir: {tmp_path}/out/{{run}}
 grids:
   - {{variant: [jade], w_cls: [10000.0, 30000.0, 100000.0, 300000.0], seed: [100]}}
-  - {{variant: [jade], w_cls: [30000.0], w_match: [10.0, 100.0], seed: [100]}}
+  - {{variant: [jade], w_cls: [30000.0], w_match: [10.0, 100.0, 300.0], seed: [100]}}
   - {{variant: [paired], mnist_batch_size: [64, 256], seed: [100]}}
   - {{variant: [single], seed: [100]}}
 """)
@@ -110,7 +110,7 @@ grids:
     # of all JADE runs, w_match = 100 the highest (unfiltered, 30,000 would average 38.3 and lose to 100,000);
     # then w_match is chosen at w_cls = 30,000
     errs = {("jade", 10000.0, 30.0): 40.0, ("jade", 30000.0, 30.0): 35.0, ("jade", 100000.0, 30.0): 38.0,
-            ("jade", 300000.0, 30.0): 39.0, ("jade", 30000.0, 10.0): 20.0, ("jade", 30000.0, 100.0): 60.0,
+            ("jade", 300000.0, 30.0): 39.0, ("jade", 30000.0, 10.0): 20.0, ("jade", 30000.0, 100.0): 60.0, ("jade", 30000.0, 300.0): 61.0,
             ("paired", 64): 33.0, ("paired", 256): 34.0, ("single",): 45.0}
     for kw in load_sweep(sweep, profile="paper")[1]:
         cfg = resolve_config(**kw)
@@ -123,10 +123,10 @@ grids:
                                                     "matching_val": {"kl_match": cfg.w_match}}))
         (d / "curve.csv").write_text(f"epoch,svhn_val_error\n10,{errs[key] - 1}\n20,{errs[key]}\n")
     c = sel.settings_choice(sweep)
-    assert c["runs_finished"] == c["runs_planned"] == 9
+    assert c["runs_finished"] == c["runs_planned"] == 10
     assert c["w_cls"]["chosen"] == 30000.0 and c["mnist_batch_size"]["chosen"] == 64
-    assert c["w_match"]["chosen"] == 10.0 and c["w_match"]["means"] == {10.0: 20.0, 30.0: 35.0, 100.0: 60.0}
-    assert c["w_match"]["kl"] == {10.0: 10.0, 30.0: 30.0, 100.0: 100.0}
+    assert c["w_match"]["chosen"] == 10.0 and c["w_match"]["means"] == {10.0: 20.0, 30.0: 35.0, 100.0: 60.0, 300.0: 61.0}
+    assert c["w_match"]["kl"] == {10.0: 10.0, 30.0: 30.0, 100.0: 100.0, 300.0: 300.0}
     assert c["epochs"] is None                      # the declared lengths 50/100/150 are not on 20-epoch curves
     # one length for all, at the chosen settings (JADE: w_cls 30,000 and w_match 10): lowest at epoch 10
     c = sel.settings_choice(sweep, epoch_candidates=(10, 20))
