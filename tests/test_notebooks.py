@@ -44,8 +44,11 @@ def test_a_chapter_runs_alone_with_papermill(data_dir, tmp_path):
                         parameters={"seed": 3, "profile": "smoke", "data_dir": data_dir,
                                     "output_dir": str(tmp_path / "runs")},
                         progress_bar=False)
-    text = out.read_text()
-    assert "SVHN error" in text and "local protocol" in text
+    import json
+    glued = {o["metadata"]["scrapbook"]["name"]: o["data"]["application/papermill.record/text/plain"] for c in json.loads(out.read_text())["cells"]
+             for o in c.get("outputs", []) if "scrapbook" in o.get("metadata", {})}
+    assert glued["single_protocol"] == "'local'" and float(glued["single_svhn_error"].strip("'")) > 0
+    assert glued["single_run"].strip("'").endswith("runs/single/local-seed3")
     assert (tmp_path / "runs" / "runs" / "single" / "local-seed3" / "metrics.json").exists()
     assert (tmp_path / "runs" / "figures" / "single-local-seed3-curve.png").exists()  # figures follow output_dir
     assert not (ROOT / "_build" / "smoke-figures" / "single-local-seed3-curve.png").exists()
