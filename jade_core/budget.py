@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import VARIANTS
+from .grid import select
 from .report import judged_claims, t_half_width
 from .runs import collect_metrics
 from .verdicts import paper_difference
@@ -27,12 +29,14 @@ CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE 
 
 def budget_runs(root="results/label-budget", table1="results", budgets=None) -> pd.DataFrame:
     """One row per finished run (:func:`jade_core.runs.collect_metrics`, which gives
-    ``labels_per_class``, ``steps`` and ``device``); Table 1's runs are the 100-labels point."""
+    ``labels_per_class``, ``steps`` and ``device``); Table 1's runs of the three models (the grid
+    ``sweeps/table1.yml``, selected by configuration: :func:`jade_core.grid.select`) are the 100-labels
+    point."""
     found = sorted(int(p.name.split("-")[1]) for p in Path(root).glob("labels-*") if p.name.split("-")[1].isdigit())
     parts = [collect_metrics(f"{root}/labels-{b}") for b in budgets or found]
     if table1 is not None:
-        t1 = collect_metrics(table1)
-        parts.append(t1[t1.config == ""])  # Table 1's configuration only, not other runs beside it
+        t1 = select("table1", table1)
+        parts.append(t1[t1.variant.isin(VARIANTS)])  # the three models, not the ablation beside them
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import PROFILES, ConfigError, JadeError, RunConfig, resolve_config
-from .runs import is_finished, run_row, saved_run_config
+from .runs import NOT_RUNS, is_finished, run_identity, run_row
 from .sweep import expand_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +45,7 @@ def semantic_key(saved: dict) -> str:
     """What makes two runs the same run: the fields that change the result (:meth:`RunConfig.semantic`),
     the protocol aside (a table reads one protocol at a time). A field the run did not record takes its
     profile's value, then the default."""
-    sem = {k: v for k, v in saved_run_config(saved).semantic().items() if k != "protocol"}
+    sem = {k: v for k, v in json.loads(run_identity(saved)).items() if k != "protocol"}
     return json.dumps(sem, sort_keys=True, default=str)
 
 
@@ -61,7 +61,7 @@ def _scan(roots: list) -> tuple:
     for root in roots:
         for metrics in sorted(Path(root).glob("*/*/metrics.json")):
             p = metrics.parent
-            if p.name.endswith((".partial", ".old")) or not is_finished(p):
+            if p.name.endswith(NOT_RUNS) or not is_finished(p):
                 continue
             try:
                 saved = json.loads((p / "config.json").read_text())["config"]

@@ -12,8 +12,9 @@ from scipy import stats
 from scipy.optimize import brentq
 
 from . import latent, paper
-from .config import ConfigError, RunConfig
+from .config import VARIANTS, ConfigError, RunConfig
 from .data import MNIST_TRAIN_SIZE, fingerprint
+from .grid import select
 from .losses import LIKELIHOODS
 from .plotting import VARIANT_NAMES
 from .runs import collect_metrics, collect_recipe, finished_runs, load_run, relative
@@ -393,8 +394,8 @@ def mnist_gap(table1="results", schedule="results/mnist-schedule") -> pd.DataFra
     if not parts:
         return pd.DataFrame(columns=cols)
     sched = pd.concat(parts, ignore_index=True)
-    plain = collect_metrics(table1)
-    plain = plain[(plain.config == "") & plain.set_index(["variant", "seed"]).index.isin(
+    plain = select("table1", table1)  # Table 1's runs, by configuration
+    plain = plain[plain.variant.isin(VARIANTS) & plain.set_index(["variant", "seed"]).index.isin(
         list(zip(sched.variant, sched.seed)))]
     tuned = collect_recipe(table1)[0]
     tuned = tuned[tuned.variant.isin(sorted(set(sched.variant)))]

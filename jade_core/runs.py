@@ -300,43 +300,47 @@ def name_of(saved_config: dict) -> str | None:
         return None
 
 
-def _named_as_configured(run_dir: Path) -> bool:
-    """Is the folder named as its configuration names it? A ``.old``/``.bak`` copy never is; a folder
-    whose name belongs to another configuration (renamed by hand, or named before the scheme) is
-    reported. An unreadable config.json passes here: :func:`collect_metrics` reports it."""
-    try:
-        expected = name_of(_saved_config(run_dir))
-    except (ValueError, KeyError, OSError):
-        return True
-    if expected == run_dir.name:
-        return True
-    if expected is not None and re.fullmatch(r"(local|paper)(-\S+)?-seed\d+", run_dir.name):
-        warnings.warn(f"skipping {run_dir}: its configuration names it {expected}. Rename it with "
-                      "`jade tidy-runs`.", stacklevel=3)
-    return False
+# folders that hold a run but are not one: a run being made or being replaced, and copies kept by hand
+NOT_RUNS = (".partial", ".old", ".bak")
+
+
+def run_identity(saved_config: dict) -> str:
+    """What makes two finished runs the same run: the fields that change the result
+    (:meth:`RunConfig.semantic`, protocol and seed included) of the saved configuration
+    (:func:`saved_run_config`). Never the folder's name."""
+    return json.dumps(saved_run_config(saved_config).semantic(), sort_keys=True, default=str)
 
 
 def finished_runs(output_dir="results", protocol=None) -> list:
-    """Paths of every finished run under ``output_dir/runs``, sorted. Only folders named as their own
-    configuration names them (:attr:`RunConfig.run_name`) count: a ``.old`` left by a crash or a
-    ``.bak`` copy never becomes an extra seed."""
+    """Paths of every finished run under ``output_dir/runs/<variant>/``, sorted, whatever the folders are
+    called: a folder's name is a label for people and never decides membership. Work folders and copies
+    (:data:`NOT_RUNS`) are not runs; ``protocol`` is read from each run's ``config.json``. Two folders that
+    hold the same run (:func:`run_identity`) are refused with both named, so a copy never becomes an extra
+    seed. An unreadable config.json is kept here: :func:`collect_metrics` reports it."""
     root = Path(output_dir) / "runs"
-    out = sorted(p.parent for p in root.glob("*/*/metrics.json"))
-    if protocol:
-        out = [p for p in out if p.name.startswith(protocol + "-")]
-    return [p for p in out if is_finished(p) and _named_as_configured(p)]
+    out, seen = [], {}
+    for p in sorted(m.parent for m in root.glob("*/*/metrics.json")):
+        if p.name.endswith(NOT_RUNS) or not is_finished(p):
+            continue
+        try:
+            saved = _saved_config(p)
+            ident = run_identity(saved)
+        except (ConfigError, TypeError):
+            out.append(p)
+            continue
+        if protocol and saved.get("protocol") != protocol:
+            continue
+        if ident in seen:
+            raise ConfigError(f"{seen[ident]} and {p} hold the same run (one configuration, seed "
+                              f"{saved.get('seed')}). Delete or move one of them out of {root}.")
+        seen[ident] = p
+        out.append(p)
+    return out
 
 
 def config_tag(run_name: str) -> str:
     """The configuration part of a run name: ``local-wm0-seed3`` -> ``wm0``; ``local-seed3`` -> ``''``."""
     return re.sub(r"^(local|paper)-?", "", re.sub(r"-?seed\d+$", "", run_name))
-
-
-def config_tag_of(changes: dict, variant: str = "jade", profile: str = "paper") -> str:
-    """The name tag of the configuration that changes ``changes`` from the profile's defaults
-    (``{"w_match": 0.0}`` -> ``wm0``)."""
-    from .config import PROFILES  # the profile's own values (e.g. its precision) are not changes
-    return config_tag(name_of({**PROFILES[profile], **changes, "variant": variant, "seed": 0, "profile": profile}))
 
 
 def rename_to_scheme(output_dir, dry_run: bool = False) -> list:
@@ -363,13 +367,12 @@ def rename_to_scheme(output_dir, dry_run: bool = False) -> list:
     return moves
 
 
-ABLATIONS = {"jade_nomatch": "ablation/w_match-0"}  # label -> folder under output_dir (same layout inside)
-ABLATION_CONFIG = {"jade_nomatch": {"w_match": 0.0}}  # what each ablation changes (its runs' name tag)
 
 
 def run_row(p: Path, label=None) -> dict:
     """One finished run as a table row: variant (or ``label``), protocol, seed, configuration tag
-    (:func:`config_tag`, a label for people), SVHN and MNIST error, SVHN and MNIST validation error, the
+    (:func:`config_tag` of the name its configuration gives it: a label for people, whatever the folder is
+    called), SVHN and MNIST error, SVHN and MNIST validation error, the
     matching numbers on the evaluation part, restarts, time, labels per class, optimisation steps and the
     device it trained on. Raises ValueError / KeyError / OSError on unreadable files."""
     p = Path(p)
@@ -379,7 +382,7 @@ def run_row(p: Path, label=None) -> dict:
     ce = svhn_train_ce(curve.iloc[-1])  # of the last epoch
     match = m.get("matching_eval", {})
     return {"variant": label or cfg["variant"], "protocol": cfg["protocol"], "seed": cfg["seed"],
-            "config": config_tag(p.name),
+            "config": config_tag(name_of(cfg) or p.name),
             "svhn_error": m["svhn"]["error"], "mnist_error": m.get("mnist", {}).get("error"),
             "svhn_val_error": m.get("svhn_val", {}).get("error"),
             "mnist_val_error": m.get("mnist_val", {}).get("error"),
@@ -418,16 +421,25 @@ def collect_table1(output_dir="results", protocol=None) -> pd.DataFrame:
     return select("table1", output_dir, protocol)
 
 
+def has_settings(saved_config: dict, settings: dict) -> bool:
+    """Does the saved configuration have every value of ``settings`` (fields a run does not record and
+    fields its variant never reads aside; :data:`RunConfig.NON_SEMANTIC` ones too)?"""
+    cfg = saved_run_config(saved_config)
+    skip = set(RunConfig.NON_SEMANTIC) | set(RunConfig.UNUSED.get(cfg.variant, ()))
+    return all(getattr(cfg, k) == v for k, v in settings.items() if k in RunConfig.defaults() and k not in skip)
+
+
 def collect_recipe(output_dir="results", protocol=None) -> tuple:
     """The tuned recipe's final runs (``output_dir/recipe``, made by ``jade study recipe``): ``(runs,
-    chosen)``, the runs of the three models at the recipe of ``choice.json`` only (its name tag)."""
+    chosen)``, the runs of the three models whose recorded configuration has the recipe of ``choice.json``
+    (:func:`has_settings`), whatever their folders are called."""
     root = Path(output_dir) / "recipe"
     if not (root / "choice.json").exists():
         return collect_metrics(root, protocol).iloc[:0], None
     choice = json.loads((root / "choice.json").read_text())
     runs = collect_metrics(root, protocol)
-    tags = {config_tag_of(choice["recipe"], v) for v in set(runs.variant)}
-    return runs[runs.config.isin(tags)].reset_index(drop=True), choice["chosen"]
+    keep = [has_settings(_saved_config(Path(p)), choice["recipe"]) for p in runs.path]
+    return runs[keep].reset_index(drop=True), choice["chosen"]
 
 
 def finalize(cfg: RunConfig, work: Path) -> Path:

@@ -58,6 +58,10 @@ def test_budget_runs_reads_study_folders_and_table1(tmp_path):
     r = budget.budget_runs(tmp_path / "lb", table1=tmp_path / "t1").set_index("labels_per_class")
     assert r.loc[10, "device"] == "cuda" and r.loc[100, "device"] == "cpu" and r.loc[10, "steps"] == 4800
     assert r.loc[100, "svhn_error"] == 30.0
+    for i, m in enumerate(sorted(tmp_path.glob("**/runs/*/*/metrics.json"))):  # a name decides nothing
+        m.parent.rename(m.parent.with_name(f"renamed-{i}"))
+    again = budget.budget_runs(tmp_path / "lb", table1=tmp_path / "t1").set_index("labels_per_class")
+    assert again.drop(columns="path").equals(r.drop(columns="path"))
 
 
 class _Probe(torch.nn.Module):

@@ -101,6 +101,13 @@ def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tm
                                  "svhn_val_error", "svhn_error"] and list(gap.index) == [0, 1, 2, 3]
     none = report.mnist_gap(tmp_path, tmp_path / "none")
     assert none.empty and list(none.columns) == list(gap.columns)
+    _rename_every_run(tmp_path)                                          # a name decides nothing
+    assert report.mnist_gap(tmp_path, tmp_path / "ms").equals(gap)
+
+
+def _rename_every_run(root):
+    for i, m in enumerate(sorted(root.glob("**/runs/*/*/metrics.json"))):
+        m.parent.rename(m.parent.with_name(f"renamed-{i}"))
 
 
 def test_report_defaults_read_the_results_folder(tmp_path, monkeypatch):
@@ -127,6 +134,10 @@ def test_collect_recipe_takes_the_chosen_recipes_runs_only(tmp_path):
     _fake_run(tmp_path / "recipe", "paired", 1, 0.9, optimizer="adamw", lr_schedule="onecycle", epochs=300)  # another
     runs, chosen = collect_recipe(tmp_path)
     assert chosen == "r" and sorted(runs.variant) == ["paired", "single"] and set(runs.seed) == {0}
+    _rename_every_run(tmp_path)
+    again = collect_recipe(tmp_path)[0]
+    assert again.drop(columns="path").equals(runs.drop(columns="path")) and runs.config.tolist() == \
+        again.config.tolist()
     assert collect_recipe(tmp_path / "nothing")[0].empty
 
 

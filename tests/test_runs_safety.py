@@ -83,15 +83,20 @@ def test_weights_the_variant_never_reads_do_not_block_reuse(smoke):
 
 
 @pytest.mark.slow
-def test_only_folders_named_as_their_configuration_count(smoke):
-    from jade_core.runs import finished_runs, rename_to_scheme
+def test_a_folders_name_does_not_decide_membership_and_a_copy_is_refused(smoke):
+    import shutil
+
+    from jade_core.runs import collect_metrics, finished_runs, rename_to_scheme
     path = train(variant="jade", progress=False, w_match=5.0, **smoke)
-    moved = path.with_name("local-seed0")            # as the scheme before names carried the configuration
+    moved = path.with_name("local-seed0")            # named as the scheme before names carried the configuration
     path.rename(moved)
-    with pytest.warns(UserWarning, match="configuration names it local-wm5-seed0.*jade tidy-runs"):
-        assert finished_runs(smoke["output_dir"]) == []
-    assert rename_to_scheme(smoke["output_dir"]) == [(moved, path)]
-    assert finished_runs(smoke["output_dir"]) == [path]
+    assert finished_runs(smoke["output_dir"]) == [moved]                 # still the run it is
+    assert collect_metrics(smoke["output_dir"]).config.tolist() == ["wm5"]  # labelled by its configuration
+    shutil.copytree(moved, moved.with_name("my-copy"))
+    with pytest.raises(ConfigError, match="local-seed0 and .*my-copy hold the same run"):
+        finished_runs(smoke["output_dir"])
+    shutil.rmtree(moved.with_name("my-copy"))
+    assert rename_to_scheme(smoke["output_dir"]) == [(moved, path)]     # `jade tidy-runs`: names for people
     assert train(variant="jade", progress=False, w_match=5.0, **smoke) == path   # and is reused there
 
 

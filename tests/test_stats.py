@@ -93,13 +93,17 @@ def test_choose_prefers_the_best_matching_candidate():
 
 def test_claims_name_known_variants_and_the_ablation_covers_the_jade_seeds_in_the_grid():
     from jade_core.config import PROFILES
+    from jade_core.config import resolve_config
     from jade_core.grid import expected
-    from jade_core.runs import ABLATIONS
     assert {v for a, b, _ in report.CLAIMS for v in (a, b)} <= set(report.VARIANT_ORDER)
     for profile in PROFILES:
         labelled = expected("table1", profile)
         ablation = [kw for label, kw in labelled if label == "jade_nomatch"]
-        assert all(kw["output_dir"].endswith(ABLATIONS["jade_nomatch"]) and kw["w_match"] == 0 for kw in ablation)
+        cfg = {(label, kw["seed"]): resolve_config(**kw).to_dict() for label, kw in labelled}
+        for kw in ablation:  # w_match 0, and every other setting JADE's of the same seed
+            nomatch, jade = cfg["jade_nomatch", kw["seed"]], cfg["jade", kw["seed"]]
+            assert nomatch["w_match"] == 0 < jade["w_match"]
+            assert {**nomatch, "w_match": None, "output_dir": None} == {**jade, "w_match": None, "output_dir": None}
         assert sorted(kw["seed"] for kw in ablation) == sorted(kw["seed"] for label, kw in labelled if label == "jade")
 
 
