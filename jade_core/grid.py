@@ -112,6 +112,24 @@ def select(name: str, results="results", protocol=None, profiles=None) -> pd.Dat
     return out
 
 
+def locate(runs: list) -> list:
+    """The finished run folder of each of ``runs`` (resolve_config keyword arguments), or None: found by
+    the configuration it recorded among the runs of its own folder (``<output_dir>/runs/<variant>/``),
+    under whatever name -- the folder :attr:`RunConfig.run_dir` would give it first."""
+    found = {}
+    for root in _scope([(None, kw) for kw in runs]):
+        for p, saved in _scan([root])[0]:
+            key = (root, saved.get("protocol"), saved.get("profile", RunConfig.profile), semantic_key(saved))
+            found.setdefault(key, []).append(p)
+    out = []
+    for kw in runs:
+        cfg = resolve_config(**kw)
+        root = _scope([(None, kw)])[0]
+        paths = found.get((root, cfg.protocol, cfg.profile, semantic_key(cfg.to_dict())), [])
+        out.append(cfg.run_dir if cfg.run_dir in paths else (paths[0] if paths else None))
+    return out
+
+
 def missing(name: str, profile: str, results=None, data_dir=None) -> list:
     """The keyword arguments of grid ``name``'s runs that have no finished run of their configuration
     (wherever in the grid's folders it is, under whatever name)."""

@@ -28,8 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .config import RunConfig, resolve_config
-from .grid import semantic_key
-from .runs import is_finished
+from .grid import locate
 from .sweep import load_sweep
 
 MARGIN_PP = 10.0
@@ -211,12 +210,10 @@ def settings_choice(sweep_file=SETTINGS_SEARCH, epoch_candidates=None) -> dict:
 
     _, kws = load_sweep(sweep_file, profile="paper")
     rows, curves = [], {}
-    for kw in kws:
-        cfg = resolve_config(**kw)
-        d = cfg.run_dir
-        if not is_finished(d) or semantic_key(json.loads((d / "config.json").read_text())["config"]) != \
-                semantic_key(cfg.to_dict()):
+    for kw, d in zip(kws, locate(kws)):
+        if d is None:
             continue
+        cfg = resolve_config(**kw)
         m = json.loads((d / "metrics.json").read_text())
         rows.append({"variant": cfg.variant, "seed": cfg.seed, "w_cls": cfg.w_cls, "w_match": cfg.w_match,
                      "mnist_batch_size": cfg.mnist_batch_size,

@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import VARIANTS, ConfigError, RunConfig, resolve_config
-from .runs import is_finished
+from .grid import locate
 from .selection import STEP_CANDIDATES, choose_recipe, choose_steps
 from .sweep import load_sweep, run_all
 
@@ -50,10 +50,14 @@ class BudgetPlan:
     restart_steps: int = 480                      # plateau check; Table 1: epoch 30 of 16 steps
     seeds: tuple = (0, 1, 2, 3, 4)                # final seeds
     search_seed: int = 0                          # the length search's seed (a final seed too: see the audit)
+    # the settings its runs were made with (on a GPU, before fp32 and the settings search), named so that
+    # they stay when the profile's defaults change
+    settings: tuple = (("precision", "bf16"), ("w_cls", 30000.0), ("w_match", 30.0), ("mnist_batch_size", 256))
 
 
 PLANS = {"paper": BudgetPlan(),
-         "smoke": BudgetPlan(budgets=(2,), step_candidates=(2, 4), eval_steps=1, restart_steps=100, seeds=(0, 1))}
+         "smoke": BudgetPlan(budgets=(2,), step_candidates=(2, 4), eval_steps=1, restart_steps=100, seeds=(0, 1),
+                             settings=())}
 
 
 def steps_per_epoch(labels_per_class: int, batch_size: int = 64) -> int:
@@ -73,7 +77,7 @@ def budget_run(variant: str, labels: int, seed: int, steps: int, output_dir: str
             raise ConfigError(f"label budget {labels}: {name} {s} is not a whole number of epochs of {spe} steps.")
     return dict(variant=variant, seed=seed, labels_per_class=labels, epochs=steps // spe,
                 eval_every=plan.eval_steps // spe, restart_epoch=plan.restart_steps // spe, output_dir=output_dir,
-                **extra)
+                **{**dict(plan.settings), **extra})
 
 
 def budget_search_runs(root: str = BUDGET_DIR, **extra) -> list:
@@ -106,18 +110,23 @@ def recipe_final_runs(recipe: dict, root: str = RECIPE_DIR, seeds=None, **extra)
             for s in (RECIPE_SEEDS if seeds is None else seeds) for v in VARIANTS]
 
 
-def _run_dir(kw: dict) -> Path:
-    return resolve_config(**kw).run_dir
+def _finished(runs: list) -> list:
+    """Each run's finished folder, found by its configuration (:func:`jade_core.grid.locate`); a clear
+    error naming the first that is not finished."""
+    paths = locate(runs)
+    for kw, d in zip(runs, paths):
+        if d is None:
+            raise ConfigError(f"the search run {resolve_config(**kw).run_dir} is not finished; run `jade study` "
+                              "first (it reuses what is finished).")
+    return paths
 
 
 def budget_choice(root: str = BUDGET_DIR, **extra) -> dict:
     """Apply :func:`jade_core.selection.choose_steps` to the finished search runs; returns
     ``{"steps": {budget: {variant: steps}}, "table": [...]}`` (raises if a search run is missing)."""
     steps, rows = {}, []
-    for kw in budget_search_runs(root, **extra):
-        d = _run_dir(kw)
-        if not is_finished(d):
-            raise ConfigError(f"the length search run {d} is not finished; run `jade study budget` first.")
+    search = budget_search_runs(root, **extra)
+    for kw, d in zip(search, _finished(search)):
         curve = pd.read_csv(d / "curve.csv")
         c = choose_steps(curve, PLANS[extra.get("profile", "paper")].step_candidates)
         steps.setdefault(str(kw["labels_per_class"]), {})[kw["variant"]] = c["chosen"]
@@ -130,10 +139,7 @@ def recipe_choice(search: list) -> dict:
     """Apply :func:`jade_core.selection.choose_recipe` to the finished recipe-search runs ``search``
     (:func:`recipe_search_runs`)."""
     rows = []
-    for kw in search:
-        d = _run_dir(kw)
-        if not is_finished(d):
-            raise ConfigError(f"the recipe search run {d} is not finished; run `jade study recipe` first.")
+    for kw, d in zip(search, _finished(search)):
         m = json.loads((d / "metrics.json").read_text())
         rows.append({"candidate": Path(kw["output_dir"]).name, "svhn_val_error": m["svhn_val"]["error"],
                      "recipe": recipe_overrides(kw)})
@@ -162,7 +168,7 @@ def run_study(name: str, workers: int = 2, dry_run: bool = False, scheduler=None
     if stage in ("search", "all"):
         results += run_all(search, workers, dry_run, scheduler, f"{name} search")
     if stage in ("final", "all"):
-        if dry_run and not all(is_finished(_run_dir(kw)) for kw in search):
+        if dry_run and None in locate(search):
             return results  # the final runs depend on the search's outcome
         if name == "budget":
             choice = budget_choice(root, **extra)
