@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .config import RunConfig, resolve_config
-from .grid import locate
+from .grid import expected, locate
 from .sweep import load_sweep
 
 MARGIN_PP = 10.0
@@ -313,6 +313,19 @@ def settings_report(choice: dict) -> str:
 MATCHED_KL_PER_DIM = 0.5
 DOSE_W_MATCH = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)  # sweeps/matching-dose.yml
 DOSE_SEEDS = (0, 1, 2, 3, 4)
+DOSE_SWEEP = "sweeps/matching-dose.yml"
+DOSE_TABLE1_GRID = "table1-remake"  # the grid whose JADE and ablation runs are the doses 100 and 0; "table1"
+                                    # once the re-made Table 1 replaces it
+
+
+def dose_response_runs(results=None) -> list:
+    """``[(w_match, resolve_config keyword arguments)]`` of the dose-response: the runs of
+    :data:`DOSE_SWEEP` and, for the doses it does not make, the JADE and ablation runs of
+    :data:`DOSE_TABLE1_GRID` on :data:`DOSE_SEEDS` (the same settings, so not made twice)."""
+    own = load_sweep(DOSE_SWEEP, profile="paper")[1]
+    shared = [kw for label, kw in expected(DOSE_TABLE1_GRID, "paper", results)
+              if label in ("jade", "jade_nomatch") and kw["seed"] in DOSE_SEEDS]
+    return [(resolve_config(**kw).w_match, kw) for kw in own + shared]
 
 
 def posteriors_matched(kl_per_dim: float) -> bool:

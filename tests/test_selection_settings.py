@@ -149,11 +149,11 @@ def test_the_dose_response_rule_fails_without_matching_and_its_sweep_matches_the
     from jade_core.sweep import load_sweep
     assert not sel.posteriors_matched(12799.0) and not sel.posteriors_matched(float("nan"))
     assert sel.posteriors_matched(0.5) and not sel.posteriors_matched(0.51)
-    _, runs = load_sweep(Path(__file__).parents[1] / "sweeps" / "matching-dose.yml", data_dir=".")
-    cfgs = [resolve_config(**kw) for kw in runs]
-    assert sorted({c.w_match for c in cfgs}) == sorted(sel.DOSE_W_MATCH)
-    assert {c.seed for c in cfgs} == set(sel.DOSE_SEEDS) and {c.precision for c in cfgs} == {"fp32"}
-    assert len(cfgs) == len(sel.DOSE_W_MATCH) * len(sel.DOSE_SEEDS)
+    cfgs = [resolve_config(**kw) for _, kw in sel.dose_response_runs()]
+    assert sorted((c.w_match, c.seed) for c in cfgs) == [(w, s) for w in sel.DOSE_W_MATCH for s in sel.DOSE_SEEDS]
+    same = {str({**c.semantic(), "w_match": None, "seed": None}) for c in cfgs}
+    assert len(same) == 1 and cfgs[0].precision == "fp32"      # everything else equal, Table 1's runs included
+    assert len(load_sweep(Path(__file__).parents[1] / sel.DOSE_SWEEP, data_dir=".")[1]) == 30  # made here
 
 
 def test_a_tie_of_float32_errors_keeps_the_incumbent():
