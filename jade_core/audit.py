@@ -9,6 +9,7 @@ promises must be true"); :func:`search_copies` finds the pairs that are not.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -16,8 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
-from .config import RunConfig
+from .config import ConfigError, RunConfig, default_data_dir
+from .data import build_splits
+from .evaluate import error_rate, predict
+from .runs import load_run
 
 SEARCH_DIRS = ("tuning", "search", "label-budget/length", "recipe/search")  # under a results folder
 
@@ -130,6 +135,41 @@ def caveats(runs: pd.DataFrame, results="results", default_precision: str | None
                                  "made before fp32 became the default (bf16 is fast only on CPUs with bf16 hardware) "
                                  "and are read as they are until the table is re-made." if off else ""))
     return out
+
+
+def first_per_class(y, per_class: int) -> np.ndarray:
+    """Positions of the first ``per_class`` images of each digit in ``y``: the validation images of each digit
+    are drawn at random (:func:`jade_core.split.select_validation`), so the first k of them are a random k."""
+    y = np.asarray(y)
+    return np.concatenate([np.flatnonzero(y == c)[:per_class] for c in range(10)])
+
+
+def small_validation_errors(paths, per_class: int = 10, data_dir=None) -> pd.DataFrame:
+    """Each run's SVHN validation error on only ``per_class`` of its validation images per digit
+    (:func:`first_per_class`), from its weights: would a choice have changed with a validation set this small
+    (the issue "What the book promises must be true", caveats)? One row per run: ``fingerprint``
+    (:func:`run_fingerprint`, so a renamed folder still matches), ``per_class``, ``svhn_val_error`` on the
+    subset, and ``svhn_val_error_all`` recomputed on the whole validation set, which must equal the error
+    the run recorded (raises ConfigError otherwise: the weights or the data are not the run's). Read from
+    the per-image predictions a run records (``metrics.json``), else from its weights."""
+    rows = []
+    for p in paths:
+        recorded_val = json.loads((Path(p) / "metrics.json").read_text())["svhn_val"]
+        if "pred" in recorded_val:              # recorded per image (runs since the check exists): no weights
+            y, pred = (torch.tensor([int(c) for c in recorded_val[k]]) for k in ("true", "pred"))
+        else:                                   # older runs: from the weights (a clear error when not kept)
+            run = load_run(p)
+            cfg = dataclasses.replace(run.config, data_dir=data_dir or default_data_dir())
+            x, y = build_splits(cfg, need_mnist=False).svhn_val
+            pred = predict(run.model, x, "svhn", cfg.precision, cfg.channels_last)
+        whole, recorded = error_rate(y, pred), recorded_val["error"]
+        if abs(whole - recorded) > 1e-3:
+            raise ConfigError(f"{p}: its validation error recomputed from its weights is {whole:.2f} %, not the "
+                              f"{recorded:.2f} % it recorded; its weights or the data are not the run's.")
+        sel = torch.from_numpy(first_per_class(y.numpy(), per_class))
+        rows.append({"fingerprint": run_fingerprint(p), "per_class": per_class,
+                     "svhn_val_error": error_rate(y[sel], pred[sel]), "svhn_val_error_all": whole})
+    return pd.DataFrame(rows, columns=["fingerprint", "per_class", "svhn_val_error", "svhn_val_error_all"])
 
 
 def validation_caveat(runs: pd.DataFrame) -> str:

@@ -50,11 +50,21 @@ def error_rate(y_true, y_pred) -> float:
     return float((torch.as_tensor(y_pred) != torch.as_tensor(y_true)).float().mean() * 100)
 
 
-def evaluate(model, split, dataset, precision="fp32", channels_last=False, device="cpu"):
-    """Error (%) and confusion matrix of ``model`` on ``split`` = (x, y)."""
+def evaluate(model, split, dataset, precision="fp32", channels_last=False, device="cpu", per_image=False):
+    """Error (%) and confusion matrix of ``model`` on ``split`` = (x, y); with ``per_image``, also each image's
+    true and predicted digit as strings of digits (``"true"``, ``"pred"``), so that the error of any subset
+    can be read back later without the weights."""
     x, y = split
     pred = predict(model, x, dataset, precision, channels_last, device)
-    return {"error": error_rate(y, pred), "n": int(len(y)), "confusion": confusion_matrix(y, pred).tolist()}
+    out = {"error": error_rate(y, pred), "n": int(len(y)), "confusion": confusion_matrix(y, pred).tolist()}
+    if per_image:
+        out.update(true=digits(y), pred=digits(pred))
+    return out
+
+
+def digits(labels) -> str:
+    """Digit labels 0-9 as one string (``[3, 0, 9]`` -> ``"309"``): compact, and data, never code."""
+    return "".join(str(int(v)) for v in torch.as_tensor(labels).tolist())
 
 
 @torch.no_grad()

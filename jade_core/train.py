@@ -269,7 +269,8 @@ def final_metrics(cfg: RunConfig, state: FitState, splits) -> dict:
                "final_svhn_train_ce": svhn_train_ce(state.curve[-1]),
                "plateau": on_plateau(svhn_train_ce(state.curve[-1]))}
     if splits.svhn_val is not None:
-        metrics["svhn_val"] = evaluate(model, splits.svhn_val, "svhn", cfg.precision, cl, device)
+        # per image: a smaller validation set's error can be read back (jade_core.audit.small_validation_errors)
+        metrics["svhn_val"] = evaluate(model, splits.svhn_val, "svhn", cfg.precision, cl, device, per_image=True)
     if paired:
         metrics["mnist"] = evaluate(model, splits.mnist_test, "mnist", cfg.precision, cl, device)
         metrics["mnist_val"] = evaluate(model, splits.mnist_val, "mnist", cfg.precision, cl, device)

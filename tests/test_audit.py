@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from jade_core import audit
+from jade_core.config import ConfigError
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -65,3 +66,29 @@ def test_no_reported_run_is_a_search_run():
         reported = [*collect_table1(RESULTS).path, *collect_recipe(RESULTS)[0].path,
                     *budget.budget_runs(RESULTS / "label-budget", table1=None).path]
     assert audit.search_copies(reported, RESULTS).empty
+
+
+def test_first_per_class_takes_the_first_k_of_each_digit():
+    y = np.array([3, 1, 3, 0, 1, 3] + list(range(4, 10)) * 2)
+    sel = audit.first_per_class(y, 2)
+    assert sorted(y[sel].tolist()) == sorted([0, 1, 1, 3, 3] + list(range(4, 10)) * 2)
+    assert 5 not in sel.tolist()                                   # the third 3 is left out
+
+
+def test_small_validation_errors_read_the_same_from_recorded_predictions_and_from_weights(smoke):
+    import json
+
+    from jade_core.lifecycle import train
+    path = train(variant="single", progress=False, **smoke)
+    recorded = audit.small_validation_errors([path], per_class=2)
+    m = json.loads((path / "metrics.json").read_text())
+    assert len(m["svhn_val"]["pred"]) == len(m["svhn_val"]["true"]) == m["svhn_val"]["n"] == 50
+    for k in ("pred", "true"):                                     # as a run made before the check
+        del m["svhn_val"][k]
+    (path / "metrics.json").write_text(json.dumps(m))
+    from_weights = audit.small_validation_errors([path], per_class=2, data_dir=smoke["data_dir"])
+    assert recorded.equals(from_weights) and recorded.svhn_val_error_all[0] == pytest.approx(m["svhn_val"]["error"])
+    m["svhn_val"]["error"] += 10                                   # weights that are not the run's
+    (path / "metrics.json").write_text(json.dumps(m))
+    with pytest.raises(ConfigError, match="not the run's"):
+        audit.small_validation_errors([path], per_class=2, data_dir=smoke["data_dir"])

@@ -165,3 +165,17 @@ def test_a_tie_of_float32_errors_keeps_the_incumbent():
     assert out["chosen"] == 3e4                              # but the counts tie: the incumbent stays
     t.loc[0, "svhn_val_error"] = e(36.4)                     # one image more: a real difference
     assert sel.choose_setting(t, "w_cls", 3e4)["chosen"] == 1e5
+
+
+def test_small_validation_stability_is_certain_on_the_whole_set_and_reported():
+    choice = sel.settings_choice()
+    whole = sel.small_validation_stability(choice, per_class=50, draws=3)     # every image: no change possible
+    assert all(whole[f]["same"] == 1.0 and whole[f]["other"] is None
+               for f in ("w_cls", "mnist_batch_size", "w_match", "epochs"))
+    small = sel.small_validation_stability(choice, per_class=10, draws=20, seed=1)
+    assert 0 < small["w_cls"]["same"] < 1 and small["w_cls"]["other"] in sel.W_CLS_CANDIDATES
+    assert small == sel.small_validation_stability(choice, per_class=10, draws=20, seed=1)  # seeded
+    text = sel.settings_report(choice, small)
+    assert "with 10 validation images per digit instead of 50" in text and f"{100 * small['w_cls']['same']:.0f} %" in text
+    with pytest.raises(ValueError, match="fewer than 60"):
+        sel.small_validation_stability(choice, per_class=60, draws=1)
