@@ -32,6 +32,7 @@ the remaining 15,000 validate, the 10,000 test images give the MNIST error.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import socket
 from dataclasses import dataclass
@@ -109,6 +110,16 @@ def load_npz(path: Path, dataset: str):
     check_arrays(x, y, dataset, str(path))
     check_index(index, len(y), str(path))
     return x, y, index
+
+
+@functools.lru_cache(maxsize=4)
+def _load_npz_once(path: str, mtime_ns: int, size: int, dataset: str):
+    """:func:`load_npz`, once per file version in a process (a chapter cuts several seeds from one file);
+    the arrays come back read-only, so no caller can change another's copy."""
+    arrays = load_npz(Path(path), dataset)
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
 
 
 def check_index(index, n: int, where: str) -> None:
@@ -200,7 +211,7 @@ def load_split(data_dir, dataset: str, split: str, download: bool = False):
                         "mirror such as ../shared/data, or allow a download with download=True.")
     npz = root / f"{dataset}_{split}.npz"
     if npz.exists():
-        x, y, index = load_npz(npz, dataset)
+        x, y, index = _load_npz_once(str(npz.resolve()), npz.stat().st_mtime_ns, npz.stat().st_size, dataset)
         return x, y, index, f"mirror:{npz.name}"
     if download:
         root.mkdir(parents=True, exist_ok=True)

@@ -163,3 +163,16 @@ def test_a_downloaded_mnist_file_is_checked_against_its_official_checksum(data_d
     monkeypatch.setattr(tvd, "MNIST", fake_download)
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte fails its checksum"):
         load_split(tmp_path, "mnist", "test", download=True)
+
+
+def test_a_mirror_file_is_read_once_read_only_and_again_when_it_changes(tmp_path, data_dir):
+    import shutil
+
+    import numpy as np
+    shutil.copy(f"{data_dir}/mnist_test.npz", tmp_path / "mnist_test.npz")
+    a = load_split(tmp_path, "mnist", "test")
+    assert load_split(tmp_path, "mnist", "test")[0] is a[0]        # one read per file in a process
+    with pytest.raises(ValueError, match="read-only"):
+        a[0][0, 0, 0] = 1                                          # no caller changes another's copy
+    np.savez(tmp_path / "mnist_test.npz", x=a[0][:10], y=a[1][:10], index=a[2][:10])
+    assert len(load_split(tmp_path, "mnist", "test")[1]) == 10     # a new file version is read again

@@ -3,7 +3,6 @@ Table 1 will: sweeps/table1-remake.yml) leaves every committed study run found, 
 import json
 from pathlib import Path
 
-import pytest
 from jade_core import config, grid, studies
 from jade_core.sweep import load_sweep
 

@@ -92,8 +92,7 @@ def test_choose_prefers_the_best_matching_candidate():
 
 
 def test_claims_name_known_variants_and_the_ablation_covers_the_jade_seeds_in_the_grid():
-    from jade_core.config import PROFILES
-    from jade_core.config import resolve_config
+    from jade_core.config import PROFILES, resolve_config
     from jade_core.grid import expected
     assert {v for a, b, _ in report.CLAIMS for v in (a, b)} <= set(report.VARIANT_ORDER)
     for profile in PROFILES:
