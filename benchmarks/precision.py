@@ -28,10 +28,10 @@ import statistics
 import time
 
 import torch
-from jade_core.config import RunConfig, resolve_config
-from jade_core.data import load_split, to_float
-from jade_core.evaluate import predict
-from jade_core.train import ClassMatchedSampler
+from jade_core.science.config import RunConfig, resolve_config
+from jade_core.science.data import load_split, to_float
+from jade_core.science.evaluate import predict
+from jade_core.science.train import ClassMatchedSampler
 
 from record import write_result
 from steps import make_step

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import torch
-from jade_core.config import resolve_config
-from jade_core.evaluate import autocast
-from jade_core.models import build_model
-from jade_core.train import variant_loss
+from jade_core.science.config import resolve_config
+from jade_core.science.evaluate import autocast
+from jade_core.science.models import build_model
+from jade_core.science.train import variant_loss
 
 
 def make_step(variant, precision, channels_last, data_dir="."):
     """``(model, step)``: a fresh model of ``variant`` (seed 0) with Adam, and ``step(xs, ls, xm, lm)``, one
-    optimisation step of :func:`jade_core.train.variant_loss` with the committed loss weights."""
+    optimisation step of :func:`jade_core.science.train.variant_loss` with the committed loss weights."""
     cfg = resolve_config(variant, data_dir=data_dir)  # the committed loss weights of that variant
     torch.manual_seed(0)
     model = build_model(variant)

@@ -6,7 +6,7 @@ temporary folder:
 
 - **serial**: one run after another in this process, as the ``jade train`` loop does, each run
   with ``threads = cores`` (torch's default: every core for one run);
-- **workers**: :func:`jade_core.sweep.run_all` with ``cores`` worker processes, each run with
+- **workers**: :func:`jade_core.experiments.sweep.run_all` with ``cores`` worker processes, each run with
   ``threads = 1`` (the profile default).
 
 Runs per hour = runs / wall time; the ratio is the speed-up of the sweep over the serial loop.
@@ -24,9 +24,9 @@ import tempfile
 import time
 
 import torch
-from jade_core.config import VARIANTS, resolve_config
-from jade_core.lifecycle import train
-from jade_core.sweep import run_all
+from jade_core.experiments.lifecycle import train
+from jade_core.experiments.sweep import run_all
+from jade_core.science.config import VARIANTS, resolve_config
 
 from record import write_result
 

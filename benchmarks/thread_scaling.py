@@ -36,9 +36,9 @@ def steps_per_second(variant: str, threads: int, steps: int, start_at: float = 0
     """Steps per second of ``steps`` training steps of ``variant`` at ``threads`` torch threads
     (after 5 warm-up steps; ``start_at``: a shared wall-clock start, so concurrent processes overlap)."""
     import torch
-    from jade_core.config import resolve_config
-    from jade_core.models import build_model
-    from jade_core.train import variant_loss
+    from jade_core.science.config import resolve_config
+    from jade_core.science.models import build_model
+    from jade_core.science.train import variant_loss
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cfg = resolve_config(variant=variant, profile="paper")

@@ -22,10 +22,10 @@ import platform
 import time
 
 import torch
-from jade_core.config import resolve_config
-from jade_core.data import load_split, to_float
-from jade_core.models import build_model
-from jade_core.train import ClassMatchedSampler, variant_loss
+from jade_core.science.config import resolve_config
+from jade_core.science.data import load_split, to_float
+from jade_core.science.models import build_model
+from jade_core.science.train import ClassMatchedSampler, variant_loss
 from torch.utils.flop_counter import FlopCounterMode
 
 from record import write_result

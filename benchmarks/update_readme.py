@@ -4,8 +4,8 @@ import json
 import re
 from pathlib import Path
 
-from jade_core.report import markdown_table1
-from jade_core.runs import collect_recipe, collect_table1
+from jade_core.experiments.runs import collect_recipe, collect_table1
+from jade_core.reporting.report import markdown_table1
 
 ROOT = Path(__file__).resolve().parents[1]
 

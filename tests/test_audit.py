@@ -1,4 +1,4 @@
-"""The caveats computed from runs (jade_core.audit), on planted runs with known answers, and the
+"""The caveats computed from runs (jade_core.experiments.audit), on planted runs with known answers, and the
 committed runs' own state."""
 import json
 import warnings
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from jade_core import audit
-from jade_core.config import ConfigError
+from jade_core.experiments import audit
+from jade_core.science.config import ConfigError
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -59,8 +59,8 @@ def test_caveats_say_the_arithmetic_and_the_copies(tmp_path):
                    "JADE seed 0 is the matching search's winner and 5 label-budget seed-0 runs are length-search runs; "
                    "the re-made tables (issue 'What the book promises must be true') remove this xfail")
 def test_no_reported_run_is_a_search_run():
-    from jade_core import budget
-    from jade_core.runs import collect_recipe, collect_table1
+    from jade_core.experiments.runs import collect_recipe, collect_table1
+    from jade_core.reporting import budget
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reported = [*collect_table1(RESULTS).path, *collect_recipe(RESULTS)[0].path,
@@ -78,7 +78,7 @@ def test_first_per_class_takes_the_first_k_of_each_digit():
 def test_small_validation_errors_read_the_same_from_recorded_predictions_and_from_weights(smoke):
     import json
 
-    from jade_core.lifecycle import train
+    from jade_core.experiments.lifecycle import train
     path = train(variant="single", progress=False, **smoke)
     recorded = audit.small_validation_errors([path], per_class=2)
     m = json.loads((path / "metrics.json").read_text())

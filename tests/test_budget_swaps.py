@@ -1,12 +1,13 @@
-"""The label-budget tables (jade_core.budget) and content/style swaps (jade_core.swaps)."""
+"""The label-budget tables (jade_core.reporting.budget) and content/style swaps (jade_core.science.swaps)."""
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from jade_core import budget, swaps
-from jade_core.models import LATENT_CONTENT, build_model
+from jade_core.reporting import budget
+from jade_core.science import swaps
+from jade_core.science.models import LATENT_CONTENT, build_model
 
 
 def _runs():
@@ -165,7 +166,7 @@ def test_a_planted_budget_curve_is_read_back():
 
 
 def test_the_swaps_answer_reads_a_planted_agreement_table():
-    from jade_core import swaps as sw
+    from jade_core.science import swaps as sw
     rows = []
     for model, cross in (("JADE", 40.0), ("JADE, w_match = 0", 20.0)):
         for title, *_ in sw.KINDS:

@@ -1,5 +1,5 @@
 import pytest
-from jade_core.config import ConfigError, RunConfig, resolve_config
+from jade_core.science.config import ConfigError, RunConfig, resolve_config
 
 
 def test_profiles_resolve_and_overrides_win():

@@ -2,10 +2,10 @@
 through train.variant_loss (the function fit calls with the run's configuration)."""
 import pytest
 import torch
-from jade_core.config import resolve_config
-from jade_core.losses import classifier_objective, jade_objective
-from jade_core.models import build_model
-from jade_core.train import variant_loss
+from jade_core.science.config import resolve_config
+from jade_core.science.losses import classifier_objective, jade_objective
+from jade_core.science.models import build_model
+from jade_core.science.train import variant_loss
 
 
 def _batch(n=6):

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 import torch
-from jade_core.config import resolve_config
-from jade_core.data import DataError, build_splits, export_mirror, load_split
-from jade_core.split import protocol_split, select_pool, select_validation
+from jade_core.science.config import resolve_config
+from jade_core.science.data import DataError, build_splits, export_mirror, load_split
+from jade_core.science.split import protocol_split, select_pool, select_validation
 
 
 def test_mirror_shapes_and_dtypes(data_dir):
@@ -133,7 +133,7 @@ def test_a_download_that_fails_or_hangs_gives_one_clear_error_and_a_timeout(tmp_
     import urllib.error
 
     import torchvision.datasets as tvd
-    from jade_core import data as data_mod
+    from jade_core.science import data as data_mod
     seen = {}
 
     def offline(*a, **k):  # what torchvision raises when every mirror fails

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from jade_core import evaluate as ev
-from jade_core.models import PairedClassifier
+from jade_core.science import evaluate as ev
+from jade_core.science.models import PairedClassifier
 
 
 class _Posterior(torch.nn.Module):

@@ -2,7 +2,7 @@ import io
 import subprocess
 
 import numpy as np
-from jade_core import figcheck
+from jade_core.tooling import figcheck
 from PIL import Image
 
 

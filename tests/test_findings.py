@@ -1,7 +1,7 @@
-"""The introduction's findings (jade_core.findings) on planted runs with known answers."""
+"""The introduction's findings (jade_core.reporting.findings) on planted runs with known answers."""
 import numpy as np
 import pandas as pd
-from jade_core import findings
+from jade_core.reporting import findings
 
 
 def _runs(effect, n=10, seed=0):
@@ -43,7 +43,7 @@ def _run_folders(tmp_path, effect, n=10, seed=0):
     ``table_runs``-shaped frame pointing at them."""
     import json
 
-    from jade_core.config import resolve_config
+    from jade_core.science.config import resolve_config
     frame = _runs(effect, n, seed)
     for r in frame.itertuples():
         cfg = resolve_config("jade" if r.variant == "jade_nomatch" else r.variant, "paper", seed=r.seed, data_dir=".",
@@ -73,7 +73,7 @@ def test_table1_finds_a_planted_effect_and_glues_every_model(tmp_path):
 
 def test_table1_without_runs_names_the_command(tmp_path):
     import pytest
-    from jade_core.config import ConfigError
+    from jade_core.science.config import ConfigError
     with pytest.raises(ConfigError, match="jade book --profile paper"):
         findings.table1(_runs(1.0).iloc[:0], tmp_path, "paper")
 
@@ -100,7 +100,7 @@ def test_figure2_finds_jade_steadier_only_when_it_is():
 def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path):
     import json
 
-    from jade_core.config import resolve_config
+    from jade_core.science.config import resolve_config
     for name, w_match, err, centroid in (("a", 30.0, 30.0, 65.0), ("b", 300.0, 28.0, 20.0), ("c", 1000.0, 35.0, 60.0)):
         cfg = resolve_config("jade", "paper", seed=0, data_dir=".", output_dir=str(tmp_path / "t" / name), w_match=w_match)
         d = cfg.run_dir
@@ -129,7 +129,7 @@ def test_the_data_page_states_the_cut_of_the_smoke_profile(data_dir):
 
 def test_the_derivation_checks_pass_and_would_fail_on_a_wrong_kl(monkeypatch):
     import pytest
-    from jade_core import checks
+    from jade_core.science import checks
     t = checks.kl_table(seed=0, rows=2, dim=3)
     assert len(t) == 4 and (t["|diff| / s.e."] < checks.KL_TOLERANCE_SE).all()
     e = checks.elbo_table(seed=0)

@@ -5,10 +5,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from jade_core import grid
-from jade_core.config import ConfigError
-from jade_core.report import markdown_table1
-from jade_core.runs import collect_table1
+from jade_core.experiments import grid
+from jade_core.experiments.runs import collect_table1
+from jade_core.reporting.report import markdown_table1
+from jade_core.science.config import ConfigError
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -84,7 +84,7 @@ def test_seeds_per_profile_and_a_missing_profile(tmp_path):
           - {run: a, variant: single}
           - {run: b, variant: paired, seed: 9}
     """))
-    from jade_core.sweep import expand_sweep
+    from jade_core.experiments.sweep import expand_sweep
     _, runs = expand_sweep(f, profile="paper")
     assert [(label, kw["seed"]) for label, kw in runs] == [("single", 3), ("single", 4), ("paired", 9)]
     with pytest.raises(ConfigError, match="seeds are given for paper, not for the smoke profile"):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import torch
-from jade_core import latent
-from jade_core.latent import content_style_ratio, normalised_variance_by_class, normalised_variance_random
+from jade_core.science import latent
+from jade_core.science.latent import content_style_ratio, normalised_variance_by_class, normalised_variance_random
 
 
 def planted(n=6000, seed=0):
@@ -72,12 +72,12 @@ def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, 
 
     import pandas as pd
     import torch
-    from jade_core import latent as lat
-    from jade_core import report
-    from jade_core.config import resolve_config
-    from jade_core.data import build_splits
-    from jade_core.lifecycle import train
-    from jade_core.runs import collect_table1
+    from jade_core.experiments.lifecycle import train
+    from jade_core.experiments.runs import collect_table1
+    from jade_core.reporting import report
+    from jade_core.science import latent as lat
+    from jade_core.science.config import resolve_config
+    from jade_core.science.data import build_splits
 
     for v in ("single", "jade"):
         train(variant=v, progress=False, **smoke)

@@ -1,8 +1,8 @@
-"""The ledger of glued numbers (jade_core.ledger): records, the numbers page, links, stale numbers."""
+"""The ledger of glued numbers (jade_core.tooling.ledger): records, the numbers page, links, stale numbers."""
 import json
 
 import pytest
-from jade_core import ledger
+from jade_core.tooling import ledger
 
 
 def test_record_writes_only_under_the_book_runner_with_the_chapters_runs(tmp_path, monkeypatch):
@@ -52,7 +52,7 @@ def test_link_numbers_wraps_each_glued_value_in_order_and_refuses_a_mismatch(tmp
     out = page.read_text()
     assert out.count('class="number-source"') == 2 and 'href="numbers.html#n-table1-k2"' in out
     page.write_text('<p><span class="pasted-text">1</span></p>')
-    from jade_core.book import BuildError
+    from jade_core.tooling.book import BuildError
     with pytest.raises(BuildError, match="1 glued values on the page but 2 in its source"):
         ledger.link_numbers(tmp_path / "html", tmp_path / "src", ["table1"])
 
@@ -74,7 +74,7 @@ def test_forward_pass_chapters_allow_one_unit_of_the_last_digit():
 def test_check_numbers_fails_on_a_planted_stale_number(tmp_path):
     import subprocess
 
-    from jade_core import book
+    from jade_core.tooling import book
     if subprocess.run(["git", "cat-file", "-e", "HEAD:results/numbers.json"], cwd=book.ROOT).returncode:
         pytest.skip("no committed ledger at HEAD yet")
     committed = json.loads(subprocess.run(["git", "show", "HEAD:results/numbers.json"], cwd=book.ROOT,

@@ -2,8 +2,8 @@ import math
 
 import pytest
 import torch
-from jade_core import checks, losses
-from jade_core.models import JADE
+from jade_core.science import checks, losses
+from jade_core.science.models import JADE
 from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
 
 
@@ -101,7 +101,7 @@ def test_monte_carlo_helper_agrees_with_closed_form():
 def test_classifier_objectives_are_the_cross_entropies_of_each_dataset():
     """Single: CE on SVHN; paired: CE(SVHN through the SVHN encoder) + CE(MNIST through the MNIST encoder)."""
     import torch.nn.functional as F
-    from jade_core.models import build_model
+    from jade_core.science.models import build_model
     torch.manual_seed(6)
     model = build_model("paired").eval()
     xs, xm = torch.rand(5, 3, 32, 32), torch.rand(7, 1, 28, 28)

@@ -1,6 +1,6 @@
 import pytest
 import torch
-from jade_core.models import JADE, LATENT, Decoder, Encoder, build_model, count_parameters
+from jade_core.science.models import JADE, LATENT, Decoder, Encoder, build_model, count_parameters
 
 
 @pytest.mark.parametrize("variant", ["single", "paired", "jade"])
@@ -53,7 +53,7 @@ def test_seed_fixes_initial_weights():
 def test_split_latent_gives_content_dims_0_to_9_and_style_10_to_19():
     import numpy as np
     import torch
-    from jade_core.models import split_latent
+    from jade_core.science.models import split_latent
     c, s = split_latent(torch.arange(40).view(2, 20))
     assert c.tolist()[1] == list(range(20, 30)) and s.tolist()[0] == list(range(10, 20))
     c, s = split_latent(np.arange(20))
@@ -63,7 +63,7 @@ def test_split_latent_gives_content_dims_0_to_9_and_style_10_to_19():
 # --- Properties pinned one by one (found by mutation testing, results/mutation/models.md) ---------
 
 def test_input_standardisation_uses_the_fixed_statistics_and_is_not_in_the_weights():
-    from jade_core.models import INPUT_STATS
+    from jade_core.science.models import INPUT_STATS
     assert INPUT_STATS == {"mnist": ((0.1307,), (0.3081,)), "svhn": ((0.45, 0.45, 0.45), (0.2, 0.2, 0.2))}
     for dataset, shape in (("svhn", (2, 3, 32, 32)), ("mnist", (2, 1, 28, 28))):
         enc = Encoder(dataset, 10)

@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 import pytest
-from jade_core.book import load_matrix, toc_chapters
+from jade_core.tooling.book import load_matrix, toc_chapters
 
 pytestmark = pytest.mark.slow  # end to end: the README test command runs it, `-m "not slow"` skips it
 
@@ -12,7 +12,7 @@ BOOK = ROOT / "book"
 
 
 def test_every_toc_chapter_is_in_every_profile_of_the_matrix():
-    from jade_core.ledger import PAGE
+    from jade_core.tooling.ledger import PAGE
     chapters = [c for c in toc_chapters() if c != PAGE]   # the numbers page is generated, not executed
     assert chapters[0] == "intro" and {"table1", "figure2", "jade"} <= set(chapters) and PAGE in toc_chapters()
     for profile, entries in load_matrix().items():
@@ -32,6 +32,8 @@ def test_sources_carry_no_outputs_and_one_parameters_cell(name):
     for p in ("profile", "seed", "data_dir"):
         assert f"{p} =" in src
     assert all("#" in line for line in src.splitlines() if "=" in line), "each parameter has a comment"
+    import papermill  # papermill's own reading of the cell: a comment it cannot parse hides the parameter
+    assert {"profile", "seed", "data_dir"} <= set(papermill.inspect_notebook(str(BOOK / f"{name}.ipynb")))
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
 
 
@@ -82,7 +84,7 @@ def test_a_chapter_opened_in_book_folder_finds_the_project_folders(data_dir, tmp
 
 
 def test_staged_notebooks_hide_injected_parameters_and_progress_bars(tmp_path):
-    from jade_core.book import stage_notebook
+    from jade_core.tooling.book import stage_notebook
     nb = {"cells": [
         {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "source": "seed = 1", "outputs": []},
         {"cell_type": "code", "metadata": {}, "source": "train()", "outputs": [
@@ -98,7 +100,7 @@ def test_staged_notebooks_hide_injected_parameters_and_progress_bars(tmp_path):
 
 
 def test_unknown_parameters_are_the_injected_names_the_parameters_cell_lacks():
-    from jade_core.notebook import unknown_parameters
+    from jade_core.tooling.notebook import unknown_parameters
     params = 'profile = "paper"   # smoke | paper\nseed = 0  # the run\n'
     injected = '# Parameters\nprofile = "smoke"\nseeds = [1, 2]\nlr = 0.1\n'
     assert unknown_parameters(["", params, injected, "check()"]) == (["seeds", "lr"], ["profile", "seed"])
@@ -118,7 +120,7 @@ def test_an_unknown_parameter_is_refused_with_the_known_ones(data_dir, tmp_path)
 
 
 def test_notebooks_run_side_by_side_only_after_the_runs_they_read():
-    from jade_core.book import plan_waves
+    from jade_core.tooling.book import plan_waves
     names = [e["notebook"] for e in load_matrix()["smoke"]]
     assert plan_waves(names, 1) == [list(range(len(names)))]            # one job: the matrix order
     first, middle, last = ([names[k] for k in w] for w in plan_waves(names, 2))

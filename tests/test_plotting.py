@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from jade_core import plotting
+from jade_core.reporting import plotting
 
 
 @pytest.mark.slow
@@ -37,7 +37,7 @@ def test_error_bars_are_deterministic(tmp_path):
 def test_a_forward_pass_figure_within_tolerance_is_not_rewritten(tmp_path):
     import matplotlib.pyplot as plt
     import numpy as np
-    from jade_core import plotting
+    from jade_core.reporting import plotting
 
     def draw(shift):
         fig, ax = plt.subplots(figsize=(2, 2))

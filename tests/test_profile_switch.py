@@ -3,8 +3,9 @@ Table 1 will: sweeps/table1-remake.yml) leaves every committed study run found, 
 import json
 from pathlib import Path
 
-from jade_core import config, grid, studies
-from jade_core.sweep import load_sweep
+from jade_core.experiments import grid, studies
+from jade_core.experiments.sweep import load_sweep
+from jade_core.science import config
 
 ROOT = Path(__file__).resolve().parents[1]
 CHOSEN = {"precision": "fp32", "w_cls": 100000.0, "w_match": 100.0, "mnist_batch_size": 64}

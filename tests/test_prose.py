@@ -2,7 +2,9 @@
 from pathlib import Path
 
 import pytest
-from jade_core import ledger, models, paper, prose
+from jade_core.reporting import prose
+from jade_core.science import models, paper
+from jade_core.tooling import ledger
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 
@@ -12,7 +14,7 @@ def test_no_chapter_types_a_number(chapter):
     """Every digit in a chapter's Markdown is glued, math, code, a reference to the paper's numbered
     parts, a citation year or a list enumerator (ledger.ALLOWED_DIGITS)."""
     typed = ledger.typed_numbers_in(BOOK / f"{chapter}.ipynb")
-    assert not typed, f"{chapter}: numbers typed by hand (glue them, jade_core.prose): {typed}"
+    assert not typed, f"{chapter}: numbers typed by hand (glue them, jade_core.reporting.prose): {typed}"
 
 
 def test_the_scan_catches_a_typed_number_and_passes_what_is_allowed():
@@ -55,7 +57,7 @@ def test_the_ledger_keeps_only_the_prose_numbers_a_page_shows(tmp_path, monkeypa
     monkeypatch.setenv(ledger.CHAPTER, "intro")
     monkeypatch.setenv(ledger.LEDGER_DIR, str(folder))
     ledger.record("paper_jade", "29.08", [], source="the paper, Table 1")   # shown by the intro
-    ledger.record("arch_kernel", "3×3", [], source="jade_core.models")    # not shown there
+    ledger.record("arch_kernel", "3×3", [], source="jade_core.science.models")    # not shown there
     book = ledger.write_numbers(folder, tmp_path / "numbers.json", "paper", [{"notebook": "intro"}])
     kept = book["chapters"]["intro"]["numbers"]
     assert set(kept) == {"paper_jade"} and kept["paper_jade"]["source"] == "the paper, Table 1"

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from jade_core import augment as A
-from jade_core.config import ConfigError, RunConfig, resolve_config
-from jade_core.lifecycle import train
-from jade_core.losses import classifier_objective, elbo_terms
-from jade_core.models import build_model
-from jade_core.runs import config_differences, load_run
-from jade_core.train import TrainingInterrupted, make_optimizer
+from jade_core.experiments.lifecycle import train
+from jade_core.experiments.runs import config_differences, load_run
+from jade_core.science import augment as A
+from jade_core.science.config import ConfigError, RunConfig, resolve_config
+from jade_core.science.losses import classifier_objective, elbo_terms
+from jade_core.science.models import build_model
+from jade_core.science.train import TrainingInterrupted, make_optimizer
 
 
 def _images(n=6, seed=0):

@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from jade_core import book, sweep
-from jade_core.cli import main
-from jade_core.config import ConfigError, JadeError, resolve_config
-from jade_core.lifecycle import train
+from jade_core.experiments import sweep
+from jade_core.experiments.lifecycle import train
+from jade_core.science.config import ConfigError, JadeError, resolve_config
+from jade_core.tooling import book
+from jade_core.tooling.cli import main
 
 
 # 1. the book deletes no run folder
@@ -44,7 +45,7 @@ def test_reuse_only_refuses_and_lists_missing_grid_runs(monkeypatch):
 
 # 2. a corrupt run is said on the page; the paper profile refuses it unless accepted
 def test_a_corrupt_run_is_said_on_the_page_and_refused_in_the_paper_profile(monkeypatch, capsys):
-    from jade_core import notebook as nb
+    from jade_core.tooling import notebook as nb
     runs = pd.DataFrame({"variant": ["jade"]})
     runs.attrs["skipped"] = [("results/runs/jade/local-seed3", "unreadable run files (JSONDecodeError: x)")]
     monkeypatch.delenv(nb.ACCEPT_SKIPPED, raising=False)
@@ -96,7 +97,7 @@ def test_workers_die_with_a_killed_parent(tmp_path):
         import os, sys, time
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
-        from jade_core.sweep import die_with_parent
+        from jade_core.experiments.sweep import die_with_parent
         if __name__ == "__main__":
             pool = ProcessPoolExecutor(2, mp_context=get_context("spawn"), initializer=die_with_parent)
             print(" ".join(str(f.result()) for f in [pool.submit(os.getpid) for _ in range(4)]), flush=True)
@@ -119,7 +120,7 @@ def test_workers_die_with_a_killed_parent(tmp_path):
 # 5. pure reuse takes no lock (a read-only checkout)
 def test_pure_reuse_takes_no_lock(smoke, monkeypatch):
     path = train(variant="single", progress=False, **smoke)
-    import jade_core.lifecycle as tr
+    import jade_core.experiments.lifecycle as tr
 
     def read_only(*a, **k):
         raise OSError(30, "Read-only file system")
@@ -141,7 +142,7 @@ def test_damaged_weights_are_not_reused(smoke, damage):
         import pickle
         w.write_bytes(pickle.dumps(os.getcwd))                                    # code, not tensors
     else:
-        from jade_core.models import build_model
+        from jade_core.science.models import build_model
         torch.save(build_model("jade").state_dict(), w)
     with pytest.raises(ConfigError, match=r"weights.pt is not a single model's weights .*--force"):
         train(variant="single", progress=False, **smoke)
@@ -231,7 +232,7 @@ def test_evaluate_and_reuse_of_corrupt_run_files_are_one_line(smoke, broken, cap
 
 
 def test_disk_full_while_writing_json_leaves_no_tmp(tmp_path, monkeypatch):
-    from jade_core.runs import write_json
+    from jade_core.experiments.runs import write_json
 
     def full(self, *a, **k):
         raise OSError(28, "No space left on device")
@@ -252,7 +253,7 @@ def test_a_malformed_sweep_file_and_a_failed_book_are_one_line(tmp_path, capsys)
 
 # 11. the small ones
 def test_the_lock_message_names_a_flag_that_exists(smoke, capsys):
-    from jade_core.runs import run_lock
+    from jade_core.experiments.runs import run_lock
     cfg = resolve_config("single", **smoke)
     with run_lock(cfg.run_dir):
         assert main(["train", "--variant", "single", "--profile", "smoke", "--data-dir", smoke["data_dir"],
@@ -260,7 +261,7 @@ def test_the_lock_message_names_a_flag_that_exists(smoke, capsys):
     err = capsys.readouterr().err
     assert "`jade train --wait`" in err
     assert main(["train", "--help"]) == 0 if False else True
-    from jade_core.cli import main as m
+    from jade_core.tooling.cli import main as m
     with pytest.raises(SystemExit):
         m(["train", "--wait", "--help"])
     assert "--wait" in capsys.readouterr().out
@@ -268,7 +269,7 @@ def test_the_lock_message_names_a_flag_that_exists(smoke, capsys):
 
 @pytest.mark.slow
 def test_a_killed_force_run_beside_a_finished_one_is_not_ignored(smoke):
-    from jade_core.train import TrainingInterrupted
+    from jade_core.science.train import TrainingInterrupted
     path = train(variant="single", progress=False, epochs=3, **smoke)
     with pytest.raises(TrainingInterrupted):
         train(variant="single", progress=False, epochs=3, force=True, stop_after_epoch=1, **smoke)
@@ -279,8 +280,8 @@ def test_a_killed_force_run_beside_a_finished_one_is_not_ignored(smoke):
 
 @pytest.mark.slow
 def test_a_stray_tmp_is_not_carried_into_the_run_and_a_checkpoint_past_the_end_is_refused(smoke):
-    from jade_core.runs import partial_dir
-    from jade_core.train import TrainingInterrupted
+    from jade_core.experiments.runs import partial_dir
+    from jade_core.science.train import TrainingInterrupted
     with pytest.raises(TrainingInterrupted):
         train(variant="single", progress=False, epochs=3, stop_after_epoch=1, **smoke)
     cfg = resolve_config("single", epochs=3, **smoke)
@@ -302,8 +303,8 @@ def test_a_stray_tmp_is_not_carried_into_the_run_and_a_checkpoint_past_the_end_i
 
 
 def test_accept_skipped_reaches_the_chapters(monkeypatch):
-    import jade_core.cli as cli
-    from jade_core import notebook as nb
+    import jade_core.tooling.cli as cli
+    from jade_core.tooling import notebook as nb
     seen = {}
     monkeypatch.delenv(nb.ACCEPT_SKIPPED, raising=False)
     monkeypatch.setattr(cli, "build_book", lambda **kw: seen.update(env=os.environ.get(nb.ACCEPT_SKIPPED)))
@@ -314,8 +315,8 @@ def test_accept_skipped_reaches_the_chapters(monkeypatch):
 @pytest.mark.slow
 @pytest.mark.parametrize("where", ["finished", "partial"])
 def test_train_with_an_unreadable_config_json_is_one_line(smoke, where, capsys):
-    from jade_core.runs import partial_dir
-    from jade_core.train import TrainingInterrupted
+    from jade_core.experiments.runs import partial_dir
+    from jade_core.science.train import TrainingInterrupted
     if where == "finished":
         path = train(variant="single", progress=False, **smoke)
         fix = "--force"

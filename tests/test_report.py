@@ -1,8 +1,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from jade_core import report
-from jade_core.report import failed_to_train, summary_table
+from jade_core.reporting import report
+from jade_core.reporting.report import failed_to_train, summary_table
 
 
 def runs():
@@ -55,7 +55,7 @@ def _fake_run(output_dir, variant, seed, mnist_val, **changes):
     """A finished run folder with only the numbers mnist_gap reads, named as its configuration names it."""
     import json
 
-    from jade_core.config import resolve_config
+    from jade_core.science.config import resolve_config
     cfg = resolve_config(variant, "paper", seed=seed, output_dir=str(output_dir), data_dir=".", **changes)
     d = cfg.run_dir
     d.mkdir(parents=True)
@@ -125,7 +125,7 @@ def test_report_defaults_read_the_results_folder(tmp_path, monkeypatch):
 def test_collect_recipe_takes_the_chosen_recipes_runs_only(tmp_path):
     import json
 
-    from jade_core.runs import collect_recipe
+    from jade_core.experiments.runs import collect_recipe
     recipe = {"optimizer": "adamw", "lr_schedule": "onecycle", "epochs": 600, "profile": "paper", "protocol": "local"}
     (tmp_path / "recipe").mkdir()
     (tmp_path / "recipe" / "choice.json").write_text(json.dumps({"chosen": "r", "recipe": recipe, "table": []}))
@@ -155,7 +155,7 @@ def test_tuning_table_reads_each_candidates_validation_numbers(tmp_path):
     t, curves = report.tuning_table(tmp_path)
     assert t.candidate.tolist() == ["wm-30", "wm-3000"] and set(curves) == {"wm-30", "wm-3000"}
     a = t.iloc[0]
-    from jade_core.config import resolve_config
+    from jade_core.science.config import resolve_config
     paper = resolve_config("jade", "paper")
     assert (a.variant, a.rec_reduction, a.w_cls, a.w_match, a.w_match_warmup, a.epochs) == (
         "jade", "mean", paper.w_cls, 30.0, 0, paper.epochs)
@@ -204,7 +204,7 @@ def test_recipe_findings_of_the_committed_study_and_of_none(tmp_path):
     import warnings
     from pathlib import Path
 
-    from jade_core.runs import collect_table1
+    from jade_core.experiments.runs import collect_table1
     results = Path(__file__).resolve().parents[1] / "results"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -219,8 +219,8 @@ def test_recipe_findings_of_the_committed_study_and_of_none(tmp_path):
 def test_departures_are_read_from_the_configuration_and_the_code():
     import dataclasses
 
-    from jade_core.config import resolve_config
-    from jade_core.losses import LIKELIHOODS
+    from jade_core.science.config import resolve_config
+    from jade_core.science.losses import LIKELIHOODS
     cfg = dataclasses.replace(resolve_config("jade", data_dir=".", optimizer="adamw", lr=0.003), mnist_val_size=None)
     t = report.departures(cfg, (3, 10)).set_index("what")["here"]
     assert t["optimiser"] == "AdamW" and t["learning rate"] == "0.003" and t["seeds"] == "3–10 per model"

@@ -3,11 +3,11 @@ import math
 
 import pytest
 import torch
-from jade_core.config import ConfigError, resolve_config
-from jade_core.data import DataError
-from jade_core.lifecycle import train
-from jade_core.runs import RunBusy, load_run, partial_dir, run_lock
-from jade_core.train import TrainingInterrupted, init_seed
+from jade_core.experiments.lifecycle import train
+from jade_core.experiments.runs import RunBusy, load_run, partial_dir, run_lock
+from jade_core.science.config import ConfigError, resolve_config
+from jade_core.science.data import DataError
+from jade_core.science.train import TrainingInterrupted, init_seed
 
 
 def test_a_locked_run_folder_is_refused(smoke):
@@ -77,7 +77,7 @@ def test_weights_the_variant_never_reads_do_not_block_reuse(smoke):
     jade = train(variant="jade", progress=False, **smoke)
     other = train(variant="jade", progress=False, w_match=5.0, **smoke)   # JADE reads it: another configuration,
     assert other.name == "local-wm5-seed0" and jade.name == "local-seed0"  # so another folder beside it
-    from jade_core.runs import collect_table1
+    from jade_core.experiments.runs import collect_table1
     table = collect_table1(smoke["output_dir"])                            # and Table 1 counts the profile's only
     assert list(table[table.variant == "jade"].path) == [str(jade)]
 
@@ -86,7 +86,7 @@ def test_weights_the_variant_never_reads_do_not_block_reuse(smoke):
 def test_a_folders_name_does_not_decide_membership_and_a_copy_is_refused(smoke):
     import shutil
 
-    from jade_core.runs import collect_metrics, finished_runs, rename_to_scheme
+    from jade_core.experiments.runs import collect_metrics, finished_runs, rename_to_scheme
     path = train(variant="jade", progress=False, w_match=5.0, **smoke)
     moved = path.with_name("local-seed0")            # named as the scheme before names carried the configuration
     path.rename(moved)
@@ -111,7 +111,7 @@ def test_a_run_without_weights_is_finished_and_says_what_it_lacks(smoke):
 
 @pytest.mark.slow
 def test_a_corrupt_run_is_skipped_with_a_warning_naming_it(smoke):
-    from jade_core.runs import collect_metrics
+    from jade_core.experiments.runs import collect_metrics
     good = train(variant="single", progress=False, **smoke)
     bad = train(variant="single", seed=1, progress=False, **smoke)
     (bad / "metrics.json").write_text('{"svhn": {"err')  # truncated
@@ -137,7 +137,7 @@ def test_too_small_mnist_mirror_is_refused(tmp_path, data_dir):
 def test_evaluate_reproduces_the_recorded_errors_and_verify_retrains(smoke, capsys):
     import json as _json
 
-    from jade_core.cli import main
+    from jade_core.tooling.cli import main
     path = train(variant="paired", progress=False, **smoke)
     assert main(["evaluate", str(path), "--data-dir", smoke["data_dir"]]) == 0
     out = _json.loads(capsys.readouterr().out)
@@ -166,7 +166,7 @@ def test_a_finished_run_is_not_reused_on_other_data(smoke, tmp_path):
 def test_copies_and_crash_leftovers_are_not_runs(smoke):
     import shutil
 
-    from jade_core.runs import collect_metrics
+    from jade_core.experiments.runs import collect_metrics
     path = train(variant="single", progress=False, **smoke)
     shutil.copytree(path, path.with_name(path.name + ".bak"))
     shutil.copytree(path, path.with_name(path.name + ".old"))
@@ -183,7 +183,7 @@ def test_copies_and_crash_leftovers_are_not_runs(smoke):
     (["train", "--device", "cuda", "--profile", "smoke"], "no CUDA GPU"),
 ])
 def test_cli_mistakes_give_one_line(args, words, data_dir, capsys, monkeypatch):
-    from jade_core.cli import main
+    from jade_core.tooling.cli import main
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert main(args + ["--data-dir", data_dir]) == 2
     err = capsys.readouterr().err
@@ -202,7 +202,7 @@ def test_output_dir_that_is_a_file_and_unknown_classify_dataset(smoke, tmp_path)
 
 @pytest.mark.slow
 def test_disk_full_while_saving_keeps_the_last_checkpoint(smoke, monkeypatch):
-    import jade_core.runs as runs_mod
+    import jade_core.experiments.runs as runs_mod
     cfg = resolve_config("single", epochs=3, **smoke)
     with pytest.raises(TrainingInterrupted):
         train(cfg, progress=False, stop_after_epoch=1)
@@ -238,7 +238,7 @@ def test_provenance_says_which_runs_were_trained_by_other_training_code(tmp_path
     import json
     import subprocess
 
-    from jade_core.runs import provenance, source_hash
+    from jade_core.experiments.runs import provenance, source_hash
 
     def git(*a):
         return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *a], cwd=tmp_path / "repo",
@@ -281,6 +281,16 @@ def test_provenance_says_which_runs_were_trained_by_other_training_code(tmp_path
     (pkg / "train.py").write_text("a = 1\n")                          # back to the first commit's training code
     assert provenance([runs[1]], repo=tmp_path / "repo", here="here").iloc[0]["training code"] == \
         "same training code as this checkout"
+    # a move into a sub-package that rewrites only imports and docstrings is the same training code
+    (pkg / "train.py").write_text("a = 1\n")
+    (pkg / "science").mkdir()
+    git("mv", "jade_core/train.py", "jade_core/science/train.py")
+    (pkg / "science" / "train.py").write_text('"""Moved."""\nfrom ..experiments import runs\n\na = 1  # same\n')
+    moved = provenance([run("g", first, first_src)], repo=tmp_path / "repo", here="here")
+    assert moved["training code"].tolist() == ["same training code as this checkout"]
+    (pkg / "science" / "train.py").write_text("a = 3\n")                # and a change of code is not
+    assert provenance([run("h", first, first_src)], repo=tmp_path / "repo", here="here")["training code"].tolist() == \
+        ["training code changed since: train.py"]
     assert len(source_hash()) == 16
 
 
@@ -288,8 +298,8 @@ def test_train_flags_are_generated_from_every_config_field():
     import argparse
     import dataclasses
 
-    from jade_core.cli import _add_train_args
-    from jade_core.config import RunConfig
+    from jade_core.science.config import RunConfig
+    from jade_core.tooling.cli import _add_train_args
     p = argparse.ArgumentParser()
     _add_train_args(p)
     dests = {a.dest for a in p._actions}

@@ -1,7 +1,7 @@
-"""The declared rules that re-choose the carried-over settings (jade_core.selection), on planted tables."""
+"""The declared rules that re-choose the carried-over settings (jade_core.experiments.selection), on planted tables."""
 import pandas as pd
 import pytest
-from jade_core import selection as sel
+from jade_core.experiments import selection as sel
 
 
 def _table(rows):
@@ -52,7 +52,7 @@ def test_choose_epochs_skips_missing_candidates_and_refuses_none():
 
 
 def test_search_seeds_are_apart_from_every_reported_seed():
-    from jade_core.config import resolve_config
+    from jade_core.science.config import resolve_config
     assert not set(sel.SEARCH_SEEDS) & set(range(10))
     assert resolve_config("jade").w_cls in sel.W_CLS_CANDIDATES
     assert resolve_config("jade").mnist_batch_size in sel.MNIST_BATCH_CANDIDATES
@@ -62,8 +62,8 @@ def test_search_seeds_are_apart_from_every_reported_seed():
 def test_the_settings_search_sweep_expands_its_grids_on_search_seeds_in_fp32():
     from pathlib import Path
 
-    from jade_core.config import resolve_config
-    from jade_core.sweep import load_sweep
+    from jade_core.experiments.sweep import load_sweep
+    from jade_core.science.config import resolve_config
     name, runs = load_sweep(Path(__file__).parents[1] / "sweeps" / "settings-search.yml", data_dir=".")
     cfgs = [resolve_config(**kw) for kw in runs]
     assert name == "settings-search" and len(cfgs) == 4 * 3 + 3 * 3 + 2 * 3 + 3
@@ -77,8 +77,8 @@ def test_the_settings_search_sweep_expands_its_grids_on_search_seeds_in_fp32():
 
 
 def test_a_grid_that_is_not_lists_is_refused(tmp_path):
-    from jade_core.config import ConfigError
-    from jade_core.sweep import load_sweep
+    from jade_core.experiments.sweep import load_sweep
+    from jade_core.science.config import ConfigError
     f = tmp_path / "s.yml"
     f.write_text("name: s\ngrids:\n  - {variant: jade, seed: [1]}\n")
     with pytest.raises(ConfigError, match="every grid maps field names to non-empty lists"):
@@ -104,8 +104,8 @@ grids:
   - {{variant: [paired], mnist_batch_size: [64, 256], seed: [100]}}
   - {{variant: [single], seed: [100]}}
 """)
-    from jade_core.config import resolve_config
-    from jade_core.sweep import load_sweep
+    from jade_core.experiments.sweep import load_sweep
+    from jade_core.science.config import resolve_config
     # w_cls is chosen at the incumbent w_match (30) only: the w_match = 10 run at 30,000 has the lowest error
     # of all JADE runs, w_match = 100 the highest (unfiltered, 30,000 would average 38.3 and lose to 100,000);
     # then w_match is chosen at w_cls = 30,000
@@ -145,8 +145,8 @@ def test_the_edge_notes_say_why_an_edge_is_kept_or_extended():
 def test_the_dose_response_rule_fails_without_matching_and_its_sweep_matches_the_declared_grid():
     from pathlib import Path
 
-    from jade_core.config import resolve_config
-    from jade_core.sweep import load_sweep
+    from jade_core.experiments.sweep import load_sweep
+    from jade_core.science.config import resolve_config
     assert not sel.posteriors_matched(12799.0) and not sel.posteriors_matched(float("nan"))
     assert sel.posteriors_matched(0.5) and not sel.posteriors_matched(0.51)
     cfgs = [resolve_config(**kw) for _, kw in sel.dose_response_runs()]

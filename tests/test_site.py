@@ -1,4 +1,4 @@
-"""Browser test of the built smoke site (:mod:`jade_core.sitecheck`): every page loads without
+"""Browser test of the built smoke site (:mod:`jade_core.tooling.sitecheck`): every page loads without
 console errors, maths typeset, images with pixels, nothing wider than its column, no glue left.
 
 Skipped where Chromium, Playwright or the built site are missing, unless ``JADE_REQUIRE_BROWSER=1``
@@ -7,8 +7,8 @@ Skipped where Chromium, Playwright or the built site are missing, unless ``JADE_
 import os
 
 import pytest
-from jade_core import sitecheck
-from jade_core.book import ROOT, site_dir, toc_chapters
+from jade_core.tooling import sitecheck
+from jade_core.tooling.book import ROOT, site_dir, toc_chapters
 
 SITE = site_dir("smoke")
 REQUIRE = os.environ.get("JADE_REQUIRE_BROWSER") == "1"

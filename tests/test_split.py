@@ -1,11 +1,11 @@
-"""The split logic (jade_core.split): which images a run learns from, validates on and is scored on."""
+"""The split logic (jade_core.science.split): which images a run learns from, validates on and is scored on."""
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from jade_core.config import DataError
-from jade_core.split import local_parts, protocol_split, select_pool, select_validation
+from jade_core.science.config import DataError
+from jade_core.science.split import local_parts, protocol_split, select_pool, select_validation
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = np.repeat(np.arange(10), 30)                       # 30 images of every digit

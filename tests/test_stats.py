@@ -2,9 +2,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-from jade_core import report, selection
-from jade_core.evaluate import nearest_centroid_accuracy
-from jade_core.latent import eta_squared
+from jade_core.experiments import selection
+from jade_core.reporting import report
+from jade_core.science.evaluate import nearest_centroid_accuracy
+from jade_core.science.latent import eta_squared
 from scipy import stats
 
 
@@ -92,8 +93,8 @@ def test_choose_prefers_the_best_matching_candidate():
 
 
 def test_claims_name_known_variants_and_the_ablation_covers_the_jade_seeds_in_the_grid():
-    from jade_core.config import PROFILES, resolve_config
-    from jade_core.grid import expected
+    from jade_core.experiments.grid import expected
+    from jade_core.science.config import PROFILES, resolve_config
     assert {v for a, b, _ in report.CLAIMS for v in (a, b)} <= set(report.VARIANT_ORDER)
     for profile in PROFILES:
         labelled = expected("table1", profile)
@@ -215,7 +216,7 @@ def test_markdown_table1_of_planted_runs():
         "paper's: mean ± sd over 3 runs on the whole SVHN test set.", "",
         "| model | seeds | SVHN error | MNIST error | still on the plateau | restarts | SVHN error, paper | "
         "MNIST error, paper |", "|---|---|---|---|---|---|---|---|"]
-    # the paper's rows it quotes only, then ours beside the paper's own numbers (jade_core.paper)
+    # the paper's rows it quotes only, then ours beside the paper's own numbers (jade_core.science.paper)
     assert lines[4:9] == ["| VAE (M1+M2) [3] | – | – | – | – | – | 36.02 ± 0.10 | – |",
                           "| Siddharth et al. [11] | – | – | – | – | – | 28.71 ± 2.38 | – |",
                           "| Single classifier | 3 | 34.00 ± 1.00 | – | 0 | 0 | 32.31 ± 1.56 | – |",
@@ -230,7 +231,7 @@ def test_markdown_table1_of_planted_runs():
     assert not any("matching helps" in l for l in lines)   # no ablation runs: no row
     assert report.markdown_table1(pd.DataFrame(rows)).splitlines()[0].startswith(
         "SVHN error (%) on the local protocol, mean ± sd")
-    from jade_core.config import ConfigError
+    from jade_core.science.config import ConfigError
     mixed = pd.DataFrame(rows).assign(protocol=["local", "paper", "local"] * 3)
     with pytest.raises(ConfigError, match=r"these runs have local, paper: choose one \(jade table --protocol local\)"):
         report.markdown_table1(mixed)

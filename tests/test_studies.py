@@ -1,12 +1,12 @@
-"""The studies beyond the paper: label budget and tuned recipe (jade_core.studies, selection rules)."""
+"""The studies beyond the paper: label budget and tuned recipe (jade_core.experiments.studies, selection rules)."""
 import json
 
 import pandas as pd
 import pytest
-from jade_core import studies
-from jade_core.config import ConfigError, resolve_config
-from jade_core.runs import finished_runs, load_run
-from jade_core.selection import choose_recipe, choose_steps
+from jade_core.experiments import studies
+from jade_core.experiments.runs import finished_runs, load_run
+from jade_core.experiments.selection import choose_recipe, choose_steps
+from jade_core.science.config import ConfigError, resolve_config
 
 pytestmark = pytest.mark.slow  # end to end: the README test command runs it, `-m "not slow"` skips it
 

@@ -2,9 +2,9 @@
 import json
 
 import pytest
-from jade_core.book import matrix_runs, run_matrix
-from jade_core.config import resolve_config
-from jade_core.lifecycle import train
+from jade_core.experiments.lifecycle import train
+from jade_core.science.config import resolve_config
+from jade_core.tooling.book import matrix_runs, run_matrix
 
 
 def test_paper_matrix_has_ten_seeds_per_model_and_the_ablation():
@@ -60,8 +60,8 @@ def test_sweep_files_resolve_and_grids_expand(tmp_path):
     from pathlib import Path
 
     import pytest
-    from jade_core.config import ConfigError
-    from jade_core.sweep import load_sweep
+    from jade_core.experiments.sweep import load_sweep
+    from jade_core.science.config import ConfigError
     root = Path(__file__).resolve().parents[1]
     name, runs = load_sweep(root / "sweeps" / "matching-search.yml")
     assert name == "matching-search" and len(runs) == 5

@@ -4,11 +4,11 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from jade_core.config import ConfigError
-from jade_core.data import load_split
-from jade_core.lifecycle import train
-from jade_core.runs import FILES, collect_metrics, load_run
-from jade_core.train import TrainingInterrupted
+from jade_core.experiments.lifecycle import train
+from jade_core.experiments.runs import FILES, collect_metrics, load_run
+from jade_core.science.config import ConfigError
+from jade_core.science.data import load_split
+from jade_core.science.train import TrainingInterrupted
 
 
 @pytest.mark.slow
@@ -71,7 +71,7 @@ def test_finished_run_is_reused_and_never_overwritten(smoke):
 def test_bad_input_fails_before_training_and_keeps_results(smoke, tmp_path):
     path = train(variant="single", progress=False, **smoke)
     before = {f: (path / f).read_bytes() for f in FILES}
-    from jade_core.data import DataError
+    from jade_core.science.data import DataError
     for kw, error, word in ((dict(epochs=0), ConfigError, "epochs"), (dict(variant="vae"), ConfigError, "variant"),
                             (dict(labels_per_class=600), DataError, "labels_per_class"),
                             (dict(data_dir=str(tmp_path / "none")), DataError, "does not exist"),
@@ -111,9 +111,9 @@ def test_collect_metrics_lists_finished_runs(smoke):
 def test_the_loop_is_a_function_of_model_data_and_config(smoke):
     """fit() needs no run folder: given a fresh state, the data and the configuration it gives what train() records."""
     import torch
-    from jade_core.config import resolve_config
-    from jade_core.data import build_splits
-    from jade_core.train import FitState, fit
+    from jade_core.science.config import resolve_config
+    from jade_core.science.data import build_splits
+    from jade_core.science.train import FitState, fit
     cfg = resolve_config("paired", **smoke)
     splits = build_splits(cfg, need_mnist=True)
     torch.set_num_threads(cfg.threads)

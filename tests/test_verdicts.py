@@ -1,9 +1,9 @@
-"""The declared verdict rule (jade_core.verdicts) on planted differences with known answers."""
+"""The declared verdict rule (jade_core.reporting.verdicts) on planted differences with known answers."""
 import numpy as np
 import pandas as pd
 import pytest
-from jade_core import report
-from jade_core import verdicts as vd
+from jade_core.reporting import report
+from jade_core.reporting import verdicts as vd
 from scipy import stats
 
 

@@ -7,10 +7,10 @@ confusion-matrix rows are the true classes, that prediction is deterministic.
 import numpy as np
 import pytest
 import torch
-from jade_core import losses
-from jade_core.evaluate import confusion_matrix, posterior_stats, predict
-from jade_core.latent import latent_means
-from jade_core.models import JADE, LATENT_CONTENT, PairedClassifier
+from jade_core.science import losses
+from jade_core.science.evaluate import confusion_matrix, posterior_stats, predict
+from jade_core.science.latent import latent_means
+from jade_core.science.models import JADE, LATENT_CONTENT, PairedClassifier
 from torch.distributions import Independent, Normal, kl_divergence
 
 

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .config import ConfigError, RunConfig, default_data_dir
-from .data import build_splits
-from .evaluate import error_rate, predict
+from ..science.config import ConfigError, RunConfig, default_data_dir
+from ..science.data import build_splits
+from ..science.evaluate import error_rate, predict
 from .runs import load_run
 
 SEARCH_DIRS = ("tuning", "search", "label-budget/length", "recipe/search")  # under a results folder
@@ -139,7 +139,7 @@ def caveats(runs: pd.DataFrame, results="results", default_precision: str | None
 
 def first_per_class(y, per_class: int) -> np.ndarray:
     """Positions of the first ``per_class`` images of each digit in ``y``: the validation images of each digit
-    are drawn at random (:func:`jade_core.split.select_validation`), so the first k of them are a random k."""
+    are drawn at random (:func:`jade_core.science.split.select_validation`), so the first k of them are a random k."""
     y = np.asarray(y)
     return np.concatenate([np.flatnonzero(y == c)[:per_class] for c in range(10)])
 

@@ -25,7 +25,7 @@ from torch import nn
 LATENT_CONTENT = 10  # dimensions fed to the classifier (z2 / z4)
 LATENT_STYLE = 10    # dimensions used only for reconstruction (z1 / z3)
 LATENT = LATENT_CONTENT + LATENT_STYLE
-# The sizes Section 3 gives (jade_core.paper.ARCHITECTURE quotes them; a test keeps the two equal).
+# The sizes Section 3 gives (jade_core.science.paper.ARCHITECTURE quotes them; a test keeps the two equal).
 KERNEL = 3                         # 3x3 convolutions
 POOL = 2                           # 2x max-pooling (2x upsampling in the decoders)
 SVHN_FILTERS = (64, 96, 64, 8)     # pooled after the first three

@@ -7,7 +7,7 @@ partial ones, and trains the rest with ``workers`` processes (each run
 uses ``RunConfig.threads`` CPU threads; two 1-thread workers fill a 2-core
 machine). One failing run does not stop the others; it is reported with its
 error at the end. Two processes never train one run folder: each run takes
-the folder's lock (:func:`jade_core.runs.run_lock`), and a busy folder is
+the folder's lock (:func:`jade_core.experiments.runs.run_lock`), and a busy folder is
 reported, not trained twice.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from .config import PROFILES, ConfigError, RunConfig, resolve_config
+from ..science.config import PROFILES, ConfigError, RunConfig, resolve_config
 from .lifecycle import train
 from .runs import first_line, is_finished
 
@@ -121,7 +121,7 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
 
     Grid runs are named from their values (``variant-jade_seed-0``). ``label`` names the model a table
     shows the run as (default: its variant). Unknown fields are refused with the list of known ones
-    (by :func:`jade_core.config.resolve_config`).
+    (by :func:`jade_core.science.config.resolve_config`).
     """
 
 
@@ -131,7 +131,7 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
         raise ConfigError(f"{path} is not valid YAML ({first_line(e)}); fix the file.") from None
     if not isinstance(spec, dict) or "name" not in spec or not (spec.get("runs") or spec.get("grid")
                                                                  or spec.get("grids")):
-        raise ConfigError(f"{path}: a sweep file needs a name and runs or a grid (see jade_core.sweep.load_sweep).")
+        raise ConfigError(f"{path}: a sweep file needs a name and runs or a grid (see jade_core.experiments.sweep.load_sweep).")
     name, base = spec["name"], dict(spec.get("base") or {})
     profile = profile or spec.get("profile", "paper")
     if profile not in PROFILES:

@@ -29,7 +29,7 @@ from .paper import FIGURE2_PER_CLASS, FIGURE2_REFERENCE
 
 def latent_means(model, x: torch.Tensor, dataset: str = "svhn") -> np.ndarray:
     """Posterior means of all latent dimensions, (N, 20) for JADE (N, 10 for the classifiers),
-    by :func:`jade_core.evaluate.posterior_stats` (fp32, eval mode, the model's mode restored)."""
+    by :func:`jade_core.science.evaluate.posterior_stats` (fp32, eval mode, the model's mode restored)."""
     return posterior_stats(model, x, dataset)[0].numpy()
 
 

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plotting
+from ..experiments.lifecycle import train
+from ..experiments.runs import collect_table1, load_run, relative
+from ..reporting import plotting
+from ..reporting.prose import numbers
+from ..science.config import PROFILES, ConfigError, JadeError, default_data_dir, resolve_config
+from ..science.data import build_splits
 from .book import load_matrix
-from .config import PROFILES, ConfigError, JadeError, default_data_dir, resolve_config
-from .data import build_splits
 from .ledger import _runs, commands, record
 from .ledger import note_runs as _note
-from .lifecycle import train
-from .prose import numbers
-from .runs import collect_table1, load_run, relative
 
 FIGURES = {"paper": "figures", "smoke": "_build/smoke-figures"}
 
@@ -35,7 +35,7 @@ def project_root() -> Path:
     for d in (Path.cwd(), *Path.cwd().parents):
         if (d / "_config.yml").exists() and (d / "jade_core").is_dir():
             return d
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[2]
 
 
 def project_path(path) -> Path:
@@ -122,7 +122,7 @@ def glue(name, value, fmt="{:.2f}", runs=None, source=None) -> None:
     """myst-nb glue of a number as text, so prose quotes what the code computed (shown only where quoted),
     recorded in the book's ledger with the runs it came from (``runs``; default: every run this chapter
     has read, :func:`note_runs`), or, for a number no run computes, the ``source`` that holds it;
-    :mod:`jade_core.ledger`."""
+    :mod:`jade_core.tooling.ledger`."""
     from myst_nb import glue as _glue  # the book's extra: tests call these helpers without it
 
     text = fmt.format(value) if isinstance(value, (int, float, np.floating, np.integer)) else str(value)
@@ -131,7 +131,7 @@ def glue(name, value, fmt="{:.2f}", runs=None, source=None) -> None:
 
 
 def glue_prose() -> None:
-    """Glue every number the prose quotes that no run computes (:func:`jade_core.prose.numbers`): the
+    """Glue every number the prose quotes that no run computes (:func:`jade_core.reporting.prose.numbers`): the
     paper's, the architecture's, the protocol's; the ledger keeps those a page shows, with their source."""
     for name, (text, source) in numbers().items():
         glue(name, text, fmt="{}", source=source)
@@ -223,7 +223,7 @@ ACCEPT_SKIPPED = "JADE_ACCEPT_SKIPPED"  # set by `jade book --accept-skipped`
 
 
 def table_runs(output_dir, profile: str):
-    """Table 1's runs for a chapter (:func:`jade_core.runs.collect_table1`, warnings kept off the page),
+    """Table 1's runs for a chapter (:func:`jade_core.experiments.runs.collect_table1`, warnings kept off the page),
     with :func:`report_skipped` applied: a run that cannot be read is said on the page, never dropped quietly."""
 
     with warnings.catch_warnings():

@@ -1,7 +1,7 @@
 """Content/style swaps: decode the content of one image with the style of another.
 
 JADE's latent z = (content z_2 | style z_1), dims 0-9 and 10-19
-(:mod:`jade_core.models`). A swap decodes
+(:mod:`jade_core.science.models`). A swap decodes
 
     x_hat[i, j] = sigmoid(decoder_d([ mu_content(x_i) , mu_style(y_j) ]))
 
@@ -79,7 +79,7 @@ KINDS = (("SVHN content, SVHN style", "svhn", "svhn", "svhn"),
 
 
 def agreement_table(models: dict, data: dict, n: int):
-    """For every model (name -> :class:`jade_core.runs.Run`) and swap of :data:`KINDS`: one content image of
+    """For every model (name -> :class:`jade_core.experiments.runs.Run`) and swap of :data:`KINDS`: one content image of
     each digit, ``n`` style images, and :func:`swap_agreement`. ``data``: dataset -> (images, labels)."""
     rows = []
     for name, run in models.items():

@@ -1,12 +1,12 @@
 """The label-budget curve's tables, from finished runs on disk (never trains).
 
-Runs of the study (:mod:`jade_core.studies`) live in
+Runs of the study (:mod:`jade_core.experiments.studies`) live in
 ``<root>/labels-<b>/runs/<variant>/<name>`` (the name carries the pool size and
 the length, e.g. ``local-ep1200-l10-restart240-evalevery40-seed3``); the 100-labels
 point is Table 1's runs (``<table1>/runs``, the profile's configuration). Every comparison is paired seed by seed
 (the same labelled pool for every model of a seed), with a t confidence
 interval and a paired t-test, judged by the declared rule of
-:mod:`jade_core.verdicts` with every budget and claim one family (the paper's
+:mod:`jade_core.reporting.verdicts` with every budget and claim one family (the paper's
 difference at 100 labels per class; the direction alone at the other budgets,
 which the paper did not run).
 """
@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import VARIANTS
-from .grid import select
+from ..experiments.grid import select
+from ..experiments.runs import collect_metrics
+from ..science.config import VARIANTS
 from .report import judged_claims, t_half_width
-from .runs import collect_metrics
 from .verdicts import paper_difference
 
 CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE beats paired"),
@@ -28,9 +28,9 @@ CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE 
 
 
 def budget_runs(root="results/label-budget", table1="results", budgets=None) -> pd.DataFrame:
-    """One row per finished run (:func:`jade_core.runs.collect_metrics`, which gives
+    """One row per finished run (:func:`jade_core.experiments.runs.collect_metrics`, which gives
     ``labels_per_class``, ``steps`` and ``device``); Table 1's runs of the three models (the grid
-    ``sweeps/table1.yml``, selected by configuration: :func:`jade_core.grid.select`) are the 100-labels
+    ``sweeps/table1.yml``, selected by configuration: :func:`jade_core.experiments.grid.select`) are the 100-labels
     point."""
     found = sorted(int(p.name.split("-")[1]) for p in Path(root).glob("labels-*") if p.name.split("-")[1].isdigit())
     parts = [collect_metrics(f"{root}/labels-{b}") for b in budgets or found]
@@ -57,9 +57,9 @@ def budget_summary(runs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def budget_claims(runs: pd.DataFrame, claims=CLAIMS, alpha: float = 0.05) -> pd.DataFrame:
-    """Per budget and claim ``(a, b, text)``: :func:`jade_core.report.claim_test` (a - b, negative: a
+    """Per budget and claim ``(a, b, text)``: :func:`jade_core.reporting.report.claim_test` (a - b, negative: a
     better), Holm's correction of both tests over all rows, and the verdict of
-    :func:`jade_core.verdicts.judge` with all rows one family."""
+    :func:`jade_core.reporting.verdicts.judge` with all rows one family."""
     groups = list(runs.groupby("labels_per_class")) if len(runs) else []
     return judged_claims([({"labels_per_class": int(b), "claim": text}, g, a, c,
                            paper_difference(a, c) if int(b) == 100 else float("nan"))

@@ -237,7 +237,7 @@ def available_protocols(data_dir, download: bool = False) -> list:
 
 def to_float(x: np.ndarray) -> torch.Tensor:
     """uint8 pixels to float32 in [0, 1], with a channel axis for MNIST."""
-    t = torch.from_numpy(np.ascontiguousarray(x)).float().div_(255.0)
+    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).div_(255.0)  # a copy: x may be read-only
     return t.unsqueeze(1) if t.ndim == 3 else t
 
 
@@ -303,10 +303,11 @@ def build_splits(cfg: RunConfig, need_mnist: bool = True) -> Splits:
         n_val = min(cfg.mnist_val_size or len(my) - MNIST_TRAIN_SIZE, len(my) - MNIST_TRAIN_SIZE)
         n_te = min(cfg.mnist_test_size or len(ty), len(ty))
         splits.update(
-            mnist_train=(to_float(mx[:n_tr]), torch.from_numpy(my[:n_tr])),
+            # labels copied (np.array): the loaded arrays are read-only and shared (_load_npz_once)
+            mnist_train=(to_float(mx[:n_tr]), torch.from_numpy(np.array(my[:n_tr]))),
             mnist_val=(to_float(mx[MNIST_TRAIN_SIZE:MNIST_TRAIN_SIZE + n_val]),
-                       torch.from_numpy(my[MNIST_TRAIN_SIZE:MNIST_TRAIN_SIZE + n_val])),
-            mnist_test=(to_float(tx[:n_te]), torch.from_numpy(ty[:n_te])),
+                       torch.from_numpy(np.array(my[MNIST_TRAIN_SIZE:MNIST_TRAIN_SIZE + n_val]))),
+            mnist_test=(to_float(tx[:n_te]), torch.from_numpy(np.array(ty[:n_te]))),
         )
         info.update(mnist_source=[msrc, tsrc], n_mnist_train=n_tr, n_mnist_val=n_val, n_mnist_test=n_te,
                     mnist_train_fingerprint=fingerprint(mx[:n_tr], my[:n_tr]),

@@ -21,9 +21,12 @@ import tempfile
 
 import numpy as np
 
-from . import figcheck
-from .book import build_book, check_numbers, run_matrix
-from .config import (
+from ..experiments.lifecycle import train
+from ..experiments.runs import collect_recipe, collect_table1, load_run, provenance, rename_to_scheme
+from ..experiments.studies import run_study
+from ..experiments.sweep import load_sweep, run_all
+from ..reporting.report import markdown_table1
+from ..science.config import (
     LR_SCHEDULES,
     OPTIMIZERS,
     PRECISIONS,
@@ -37,15 +40,12 @@ from .config import (
     default_data_dir,
     resolve_config,
 )
-from .data import DataError, build_splits, export_mirror, load_split
-from .evaluate import evaluate
-from .lifecycle import train
+from ..science.data import DataError, build_splits, export_mirror, load_split
+from ..science.evaluate import evaluate
+from ..science.split import LOCAL_DEVELOPMENT, LOCAL_EVALUATION, local_parts
+from . import figcheck
+from .book import build_book, check_numbers, run_matrix
 from .notebook import ACCEPT_SKIPPED
-from .report import markdown_table1
-from .runs import collect_recipe, collect_table1, load_run, provenance, rename_to_scheme
-from .split import LOCAL_DEVELOPMENT, LOCAL_EVALUATION, local_parts
-from .studies import run_study
-from .sweep import load_sweep, run_all
 
 # Fields with a flag of their own below (several seeds, the variant and profile choices).
 _SPECIAL = ("variant", "profile", "seed")
@@ -114,7 +114,7 @@ def cmd_evaluate(a):
     # paths are resolved afresh (the recorded data_dir may be another machine's); precision and
     # memory format are the run's own, so the recorded errors are reproduced exactly
     cfg = dataclasses.replace(run.config, data_dir=a.data_dir or default_data_dir())
-    from .lifecycle import check_same_data  # the images the run recorded, or a clear refusal
+    from ..experiments.lifecycle import check_same_data  # the images the run recorded, or a clear refusal
     check_same_data(cfg)
     splits = build_splits(cfg, need_mnist="mnist" in run.model.datasets)
     model = run.model.to(memory_format=torch.channels_last) if cfg.channels_last else run.model
@@ -239,7 +239,7 @@ def cmd_check_numbers(a):
 
 
 def cmd_book(a):
-    if a.accept_skipped:  # read by every chapter's kernel (jade_core.notebook.report_skipped)
+    if a.accept_skipped:  # read by every chapter's kernel (jade_core.tooling.notebook.report_skipped)
         os.environ[ACCEPT_SKIPPED] = "1"
     build_book(profile=a.profile, data_dir=a.data_dir, force=a.force, skip_build=a.skip_build,
                reuse_only=a.reuse_only, only=a.only, jobs=a.jobs)
@@ -283,7 +283,7 @@ def main(argv=None):
     p.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
     p.set_defaults(func=cmd_matrix)
     p = sub.add_parser("sweep", help="train the runs of a sweep file (e.g. sweeps/matching-search.yml)")
-    p.add_argument("file", help="a sweep YAML file (format: jade_core.sweep.load_sweep)")
+    p.add_argument("file", help="a sweep YAML file (format: jade_core.experiments.sweep.load_sweep)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (each uses the run's threads)")
     p.add_argument("--data-dir")
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would happen")

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .paper import TABLE1  # the one module that quotes the paper
+from ..science.paper import TABLE1  # the one module that quotes the paper
 
 VERDICTS = ("reproduced", "contradicted", "inconclusive")
 PRIMARY_TEST = "paired t-test, Holm-adjusted; verdict from the t interval at the family's level (1 − α/m)"
@@ -47,7 +47,7 @@ MAX_SEEDS = 500
 
 def paper_difference(a: str, b: str) -> float:
     """The paper's own SVHN error difference A − B (pp), from its Table 1 means
-    (:data:`jade_core.paper.TABLE1`); NaN when the paper has no row for A or B."""
+    (:data:`jade_core.science.paper.TABLE1`); NaN when the paper has no row for A or B."""
     means = {r.variant: r.svhn_mean for r in TABLE1.itertuples() if r.variant}
     return float(means[a] - means[b]) if a in means and b in means else float("nan")
 

@@ -23,7 +23,7 @@ sigmoid(decoder) and fixed standard deviation ``sigma`` per pixel and channel.
 All functions return per-image values (sum over dimensions); the training
 objective averages them over the batch. Optional weights (``w_*``) multiply
 the terms; Eq. 2 has none, so these functions default to 1. The training
-configuration (:class:`jade_core.config.RunConfig`) raises the classification
+configuration (:class:`jade_core.science.config.RunConfig`) raises the classification
 weight ``w_cls``, chosen on validation data: with Eq. 2 as written the SVHN
 reconstruction term (thousands of nats) drowns the classifier.
 """

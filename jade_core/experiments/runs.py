@@ -19,6 +19,7 @@ files and never retrain.
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import json
@@ -36,12 +37,12 @@ import pandas as pd
 import torch
 from filelock import FileLock, Timeout
 
-from . import __version__
-from .config import PROFILES, ConfigError, JadeError, RunConfig, validate
-from .data import SHAPES, to_float
-from .evaluate import predict
-from .models import build_model
-from .train import svhn_train_ce
+from .. import __version__
+from ..science.config import PROFILES, ConfigError, JadeError, RunConfig, validate
+from ..science.data import SHAPES, to_float
+from ..science.evaluate import predict
+from ..science.models import build_model
+from ..science.train import svhn_train_ce
 
 FILES = ("config.json", "metrics.json", "curve.csv")  # what makes a run finished
 WEIGHTS = "weights.pt"                                 # written by every run, kept in git for some
@@ -50,7 +51,7 @@ WEIGHTS = "weights.pt"                                 # written by every run, k
 def relative(p) -> str:
     """A path as the project names it (relative to the checkout), so a page never shows this machine's."""
     try:
-        return str(Path(p).resolve().relative_to(Path(__file__).resolve().parents[1]))
+        return str(Path(p).resolve().relative_to(Path(__file__).resolve().parents[2]))
     except ValueError:
         return str(p)
 
@@ -64,17 +65,22 @@ def _sources_digest(files) -> str:
     return h.hexdigest()[:16]
 
 
+PKG = Path(__file__).resolve().parents[1]  # jade_core/
+
+
 def source_hash() -> str:
-    """sha256 (16 hex) of the package's Python sources: which code trained a run, with or without git."""
-    return _sources_digest((f.name, f.read_bytes()) for f in Path(__file__).parent.glob("*.py"))
+    """sha256 (16 hex) of the package's Python sources, every sub-package's too (named by their path inside
+    the package, so the flat layout of older commits hashes as it did): which code trained a run, with or
+    without git."""
+    return _sources_digest((f.relative_to(PKG).as_posix(), f.read_bytes()) for f in PKG.rglob("*.py"))
 
 
 def git_commit() -> str | None:
     """The commit of the working tree the package is imported from, if it is a git checkout."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PKG, capture_output=True,
                              text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=Path(__file__).parent,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=PKG,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return (out.stdout.strip() + ("+dirty" if dirty else "")) if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
@@ -416,7 +422,7 @@ def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataF
 
 def collect_table1(output_dir="results", protocol=None) -> pd.DataFrame:
     """The runs of Table 1: the grid ``sweeps/table1.yml`` (three models and the ablations, labelled
-    e.g. ``jade_nomatch``), selected by the configuration each run recorded (:func:`jade_core.grid.select`)."""
+    e.g. ``jade_nomatch``), selected by the configuration each run recorded (:func:`jade_core.experiments.grid.select`)."""
     from .grid import select  # grid builds on this module's run rows
     return select("table1", output_dir, protocol)
 
@@ -460,8 +466,42 @@ def finalize(cfg: RunConfig, work: Path) -> Path:
 
 
 # The package files whose changes can change what a run produces (data, model, losses, loop, saving).
-TRAINING_CODE = ("augment.py", "config.py", "data.py", "evaluate.py", "lifecycle.py", "losses.py", "models.py", "runs.py",
-                 "train.py")
+TRAINING_CODE = ("science/augment.py", "science/config.py", "science/data.py", "science/evaluate.py",
+                 "experiments/lifecycle.py", "science/losses.py", "science/models.py", "experiments/runs.py",
+                 "science/train.py")  # inside jade_core/
+
+
+def code_of(source: bytes) -> str:
+    """What a module computes: its syntax tree without imports and docstrings (which moving a module
+    between sub-packages rewrites), comments and layout aside."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list):
+            node.body = [n for n in body if not isinstance(n, (ast.Import, ast.ImportFrom))
+                         and not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
+                                  and isinstance(n.value.value, str))] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def training_code_changed(repo: Path, commit: str) -> list:
+    """The files of :data:`TRAINING_CODE` whose code (:func:`code_of`) at ``commit`` differs from this
+    checkout's (found at their path then, or at the flat ``jade_core/<name>`` of the layout before the
+    sub-packages)."""
+    changed = []
+    for f in TRAINING_CODE:
+        paths = (f"jade_core/{f}", f"jade_core/{Path(f).name}")
+        now = next((code_of((repo / p).read_bytes()) for p in paths if (repo / p).exists()), None)
+        then = None
+        for path in paths:
+            try:
+                then = code_of(_git(repo, "show", f"{commit}:{path}"))
+                break
+            except subprocess.CalledProcessError:
+                continue
+        if then != now:
+            changed.append(Path(f).name)
+    return changed
 
 
 def _git(repo: Path, *args, stdin: bytes | None = None) -> bytes:
@@ -474,8 +514,8 @@ def _source_hashes(repo: Path) -> dict:
     commits = _git(repo, "rev-list", "HEAD").decode().split()
     wanted = []
     for c in commits:
-        names = [n for n in _git(repo, "ls-tree", "--name-only", c, "jade_core/").decode().split()
-                 if n.endswith(".py") and n.count("/") == 1]
+        names = [n for n in _git(repo, "ls-tree", "-r", "--name-only", c, "jade_core/").decode().split()
+                 if n.endswith(".py")]
         wanted.append((c, sorted(names)))
     blobs = _git(repo, "cat-file", "--batch", stdin="".join(f"{c}:{n}\n" for c, ns in wanted for n in ns).encode())
     out, pos = {}, 0
@@ -484,7 +524,7 @@ def _source_hashes(repo: Path) -> dict:
         for n in names:
             end = blobs.index(b"\n", pos)
             size = int(blobs[pos:end].split()[2])
-            files.append((Path(n).name, blobs[end + 1:end + 1 + size]))
+            files.append((n[len("jade_core/"):], blobs[end + 1:end + 1 + size]))
             pos = end + 1 + size + 1
         out.setdefault(_sources_digest(files), c)  # newest commit with that source
     return out
@@ -497,7 +537,7 @@ def provenance(paths, repo=None, here: str | None = None) -> pd.DataFrame:
     A run records its git commit and its source hash (:func:`versions`); the source hash is traced to
     a commit of this repository's history when the commit was not clean. Re-running a run whose
     training code is unchanged should reproduce it; ``jade verify RUN`` checks one."""
-    repo = Path(repo) if repo else Path(__file__).resolve().parents[1]
+    repo = Path(repo) if repo else Path(__file__).resolve().parents[2]
     here = here or source_hash()
     try:
         by_source = _source_hashes(repo)
@@ -521,10 +561,12 @@ def provenance(paths, repo=None, here: str | None = None) -> pd.DataFrame:
                       "cannot be compared: trained with uncommitted changes")
         else:
             try:
-                changed = _git(repo, "diff", "--name-only", code, "--",
-                               *[f"jade_core/{f}" for f in TRAINING_CODE]).decode().split()
+                if subprocess.run(["git", "cat-file", "-e", f"{code}^{{commit}}"], cwd=repo,
+                                  capture_output=True).returncode:
+                    raise ValueError(code)
+                changed = training_code_changed(repo, code)
                 status = ("same training code as this checkout" if not changed else
-                          "training code changed since: " + ", ".join(Path(f).name for f in changed))
+                          "training code changed since: " + ", ".join(changed))
             except Exception:
                 status = f"cannot be compared: commit {code[:10]} is not in this clone's history"
         rows.append({"code": (code or src or "–")[:10], "runs": len(runs), "training code": status})

@@ -8,7 +8,7 @@
   (2,500..7,999), the same for every seed, model and budget. ``paper``: pool and validation
   from the SVHN train split, error on the whole test split.
 
-Nothing here reads files or tensors: :mod:`jade_core.data` loads the images and applies these positions.
+Nothing here reads files or tensors: :mod:`jade_core.science.data` loads the images and applies these positions.
 """
 from __future__ import annotations
 

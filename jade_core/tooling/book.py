@@ -22,15 +22,15 @@ from pathlib import Path
 
 import yaml
 
+from ..experiments.grid import expected, missing
+from ..experiments.sweep import run_all
+from ..science.config import VARIANTS, JadeError, resolve_config
 from . import ledger as _ledger
 from . import sitecheck
-from .config import VARIANTS, JadeError, resolve_config
 from .figcheck import write_made_with
-from .grid import expected, missing
 from .ledger import COMMITTED, PAGE, link_numbers, numbers_page, stale_numbers, write_numbers
-from .sweep import run_all
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KERNEL = "python3"
 LAST = ("intro",)  # chapters that read what every other chapter's runs produced
 
@@ -66,7 +66,7 @@ def chapter_grids(profile: str, only=None) -> list:
 
 
 def train_grids(profile: str, data_dir=None, only=None, reuse_only=False, workers: int = 2, dry_run=False) -> list:
-    """Train, through the one runner (:func:`jade_core.sweep.run_all`), the runs missing from the grids
+    """Train, through the one runner (:func:`jade_core.experiments.sweep.run_all`), the runs missing from the grids
     the chapters read; with ``reuse_only``, refuse (listing them) instead. Returns the runner's results."""
     todo = [kw for g in chapter_grids(profile, only) for kw in missing(g, profile, data_dir=data_dir)]
     if not todo:
@@ -96,7 +96,7 @@ def plan_waves(names: list, jobs: int) -> list:
 
 def _execute_one(src: str, target: str, params: dict, threads: int | None, ledger: str | None = None) -> tuple:
     """Execute one notebook with papermill (in a worker process); returns (seconds, error or None).
-    ``ledger``: the folder where the kernel records every number it glues (:mod:`jade_core.ledger`)."""
+    ``ledger``: the folder where the kernel records every number it glues (:mod:`jade_core.tooling.ledger`)."""
 
     import papermill as pm  # the book's extra: a plain install trains and tests without it
 
@@ -142,7 +142,7 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
     waves = [[todo[k] for k in wave] for wave in plan_waves([t[1]["notebook"] for t in todo], jobs)]
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     start = time.time()
-    from .sweep import die_with_parent  # a killed `jade book` takes its notebook workers with it
+    from ..experiments.sweep import die_with_parent  # a killed `jade book` takes its notebook workers with it
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"),
                              initializer=die_with_parent) as pool:
         for wave in waves:
@@ -305,7 +305,7 @@ def check_site(html: Path) -> None:
 
 
 def look_at_site(profile: str) -> None:
-    """The browser check of :mod:`jade_core.sitecheck` on the built site, with screenshots under
+    """The browser check of :mod:`jade_core.tooling.sitecheck` on the built site, with screenshots under
     ``_build/screenshots/<profile>/``; says so and returns when no browser is available here."""
     why = sitecheck.available()
     if why:
@@ -339,8 +339,8 @@ def build_book(profile="paper", data_dir=None, force=False, skip_build=False, on
 # The run matrix: every run of the grids the book's chapters read (book/matrix.yml names the grids).
 
 def matrix_runs(profile: str, data_dir=None, variants=None, results=None) -> list:
-    """Keyword arguments of :func:`jade_core.config.resolve_config` for every run of the grids the book's
-    chapters read (:func:`jade_core.book.chapter_grids`), optionally only those of some variants."""
+    """Keyword arguments of :func:`jade_core.science.config.resolve_config` for every run of the grids the book's
+    chapters read (:func:`jade_core.tooling.book.chapter_grids`), optionally only those of some variants."""
     out, seen = [], set()
     for g in chapter_grids(profile):
         for _, kw in expected(g, profile, results=results, data_dir=data_dir):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .plotting import FROM_WEIGHTS, PIXEL_TOLERANCE, compare_png, from_weights  # noqa: F401 (the rule, shared)
+from ..reporting.plotting import FROM_WEIGHTS, PIXEL_TOLERANCE, compare_png, from_weights  # noqa: F401 (the rule, shared)
 
 MADE_WITH = "made-with.json"  # the plotting stack that drew the figures, beside them
 

@@ -11,20 +11,20 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import brentq
 
-from . import latent, paper
-from .config import VARIANTS, ConfigError, RunConfig
-from .data import MNIST_TRAIN_SIZE, fingerprint
-from .grid import select
-from .losses import LIKELIHOODS
+from ..experiments.grid import select
+from ..experiments.runs import collect_metrics, collect_recipe, finished_runs, load_run, relative
+from ..experiments.selection import matching_happens, matching_summary
+from ..experiments.studies import RECIPE_SEEDS
+from ..science import latent, paper
+from ..science.config import VARIANTS, ConfigError, RunConfig
+from ..science.data import MNIST_TRAIN_SIZE, fingerprint
+from ..science.losses import LIKELIHOODS
+from ..science.split import LOCAL_DEVELOPMENT, LOCAL_EVALUATION
+from ..science.train import on_plateau
 from .plotting import VARIANT_NAMES
-from .runs import collect_metrics, collect_recipe, finished_runs, load_run, relative
-from .selection import matching_happens, matching_summary
-from .split import LOCAL_DEVELOPMENT, LOCAL_EVALUATION
-from .studies import RECIPE_SEEDS
-from .train import on_plateau
 from .verdicts import describe, judge, paper_difference
 
-PAPER_TABLE1 = paper.TABLE1  # Table 1 of the paper, quoted in jade_core.paper
+PAPER_TABLE1 = paper.TABLE1  # Table 1 of the paper, quoted in jade_core.science.paper
 VARIANT_ORDER = ("single", "paired", "jade", "jade_nomatch")
 
 # The paper's claims, and the ablation that says whether matching itself helps: (a, b, text) = "a has
@@ -36,7 +36,7 @@ CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE 
 
 def failed_to_train(runs: pd.DataFrame) -> pd.Series:
     """Runs whose SVHN *training* cross-entropy in the last epoch is still near chance: the plateau rule
-    of training (:func:`jade_core.train.on_plateau`, >= 0.9 ln 10), applied to ``final_train_ce``.
+    of training (:func:`jade_core.science.train.on_plateau`, >= 0.9 ln 10), applied to ``final_train_ce``.
 
     Decided from the training loss alone, never from evaluation images: such a
     run never left the initial plateau (an optimisation failure, not a
@@ -113,7 +113,7 @@ def t_half_width(x, alpha: float = 0.05) -> float:
 def claim_test(runs: pd.DataFrame, a: str, b: str, metric: str = "svhn_error", alpha: float = 0.05) -> dict:
     """Paired comparison of ``a`` against ``b`` over the seeds both have: mean difference a - b
     (negative: a has lower error), its (1 - alpha) t confidence interval, the two-sided paired t-test
-    and Wilcoxon signed-rank test, wins, and the per-seed ``differences`` (for :mod:`jade_core.verdicts`)."""
+    and Wilcoxon signed-rank test, wins, and the per-seed ``differences`` (for :mod:`jade_core.reporting.verdicts`)."""
     pa = runs[runs.variant == a].set_index("seed")[metric]
     pb = runs[runs.variant == b].set_index("seed")[metric]
     seeds = sorted(set(pa.dropna().index) & set(pb.dropna().index))
@@ -140,7 +140,7 @@ def family_of(runs: pd.DataFrame, claims=CLAIMS) -> list:
 def claims_table(runs: pd.DataFrame, claims, alpha: float = 0.05) -> pd.DataFrame:
     """One row per claim ``(a, b, text)`` = "a has lower error than b", the claims forming one family:
     :func:`claim_test`, Holm-adjusted p-values of both tests over the family, and the declared rule of
-    :mod:`jade_core.verdicts` (the paper's difference, the interval at the family's level, a verdict of
+    :mod:`jade_core.reporting.verdicts` (the paper's difference, the interval at the family's level, a verdict of
     *reproduced* / *contradicted* / *inconclusive*, the difference the rule detects with 80 % power and
     the seeds it would need at the paper's effect)."""
     return judged_claims([({"claim": text}, runs, a, b, paper_difference(a, b)) for a, b, text in claims], alpha)
@@ -149,7 +149,7 @@ def claims_table(runs: pd.DataFrame, claims, alpha: float = 0.05) -> pd.DataFram
 def judged_claims(items, alpha: float = 0.05) -> pd.DataFrame:
     """The claims table of one family: ``items`` = ``(labels, runs, a, b, paper difference)``, one per
     claim; each row is ``labels``, :func:`claim_test` of a against b on ``runs`` and the rule of
-    :func:`jade_core.verdicts.judge` with the family's size, then Holm's correction of both tests over it."""
+    :func:`jade_core.reporting.verdicts.judge` with the family's size, then Holm's correction of both tests over it."""
     rows = []
     for labels, runs, a, b, paper_diff in items:
         c = claim_test(runs, a, b, alpha=alpha)
@@ -164,7 +164,7 @@ def judged_claims(items, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def markdown_table1(runs: pd.DataFrame, recipe: str | None = None, claims: bool = True) -> str:
-    """Table 1 and (``claims``) the claims as Markdown, beside the paper's own numbers (:mod:`jade_core.paper`):
+    """Table 1 and (``claims``) the claims as Markdown, beside the paper's own numbers (:mod:`jade_core.science.paper`):
     the one renderer of ``jade table``, the README (which quotes it verbatim, tested) and the book's Table 1
     chapter. ``recipe``: the name of the training recipe the runs share, said in the first line."""
     protocols = sorted(set(runs.protocol))
@@ -222,7 +222,7 @@ def tuning_table(tuning_dir="results/tuning") -> tuple:
     Returns ``(table, curves)``: per candidate its variant, the settings the
     search varies, the final validation numbers (SVHN error on the validation
     images outside the pool, cross-domain centroid accuracy, matching KL), and
-    whether the declared matching rule (:mod:`jade_core.selection`) passes;
+    whether the declared matching rule (:mod:`jade_core.experiments.selection`) passes;
     ``curves`` maps name to the learning curve. Evaluation images are not read.
     """
 
@@ -250,19 +250,19 @@ LATENT_COLUMNS = ["variant", "seed", "content_within", "style_within", "content_
 
 def latent_key(run_path, images_fingerprint: str) -> str:
     """What one run's Figure 2 numbers are a function of: sha256 of its ``weights.pt``, the images
-    (:func:`jade_core.data.fingerprint`) and the analysis code (:data:`LATENT_CODE`). Two equal keys
+    (:func:`jade_core.science.data.fingerprint`) and the analysis code (:data:`LATENT_CODE`). Two equal keys
     give the same numbers, so a cached row with this key can stand in for recomputing it."""
     h = hashlib.sha256(images_fingerprint.encode())
     h.update((Path(run_path) / "weights.pt").read_bytes())
-    here = Path(__file__).parent
+    science = Path(__file__).resolve().parents[1] / "science"
     for name in LATENT_CODE:
-        h.update(name.encode() + b"\0" + (here / name).read_bytes())
+        h.update(name.encode() + b"\0" + (science / name).read_bytes())
     return h.hexdigest()[:20]
 
 
 def latent_table(runs: pd.DataFrame, svhn_split, cache=None) -> pd.DataFrame:
-    """Figure 2 numbers (:func:`jade_core.latent.latent_summary`) of every run in ``runs`` (a
-    :func:`jade_core.runs.collect_table1` frame) on ``svhn_split`` = (x, y), with the cross-domain
+    """Figure 2 numbers (:func:`jade_core.science.latent.latent_summary`) of every run in ``runs`` (a
+    :func:`jade_core.experiments.runs.collect_table1` frame) on ``svhn_split`` = (x, y), with the cross-domain
     centroid accuracy of its ``metrics.json``. One row per run; never trains.
 
     ``cache``: a CSV file of earlier rows with their :func:`latent_key`. A row is taken from it only
@@ -383,7 +383,7 @@ def mnist_gap(table1="results", schedule="results/mnist-schedule") -> pd.DataFra
 
     - the runs of ``schedule`` (one folder per sweep run: the plain recipe with a one-cycle schedule),
     - Table 1's runs of the same models and seeds (the plain recipe, constant learning rate),
-    - the tuned recipe's runs (:func:`jade_core.runs.collect_recipe` of ``table1``; paired and JADE).
+    - the tuned recipe's runs (:func:`jade_core.experiments.runs.collect_recipe` of ``table1``; paired and JADE).
 
     Columns: variant, seed, recipe (:func:`recipe_label`), steps, mnist_val_error, mnist_error,
     svhn_val_error, svhn_error."""
@@ -531,7 +531,7 @@ OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW"}
 
 def departures(cfg, seeds: tuple) -> pd.DataFrame:
     """Every departure from the paper and every choice it leaves open, read from a run's configuration
-    (``cfg``, a :class:`jade_core.config.RunConfig`) and the code's own constants (the protocol's cut, the
+    (``cfg``, a :class:`jade_core.science.config.RunConfig`) and the code's own constants (the protocol's cut, the
     MNIST split, the likelihoods); ``seeds``: (fewest, most) seeds per model."""
     dev, ev = LOCAL_DEVELOPMENT, LOCAL_EVALUATION
     rows = [

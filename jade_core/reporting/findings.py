@@ -12,25 +12,26 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import audit, budget, grid, report, selection, studies, verdicts
-from .config import ConfigError, RunConfig, resolve_config
-from .data import available_protocols, build_splits, load_split
-from .models import N_CLASSES
+from ..experiments import audit, grid, selection, studies
+from ..experiments.runs import collect_recipe, saved_run_config
+from ..science.config import ConfigError, RunConfig, resolve_config
+from ..science.data import available_protocols, build_splits, load_split
+from ..science.models import N_CLASSES
+from ..science.train import PLATEAU_FRACTION
+from . import budget, report, verdicts
 from .plotting import VARIANT_NAMES
-from .runs import collect_recipe, saved_run_config
-from .train import PLATEAU_FRACTION
 from .verdicts import describe
 
 
 def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
     """``(values, read)``: the intro's glue values (key -> text) and the run folders they were computed
-    from. ``runs``: Table 1's runs of the build's protocol (:func:`jade_core.notebook.table_runs`)."""
+    from. ``runs``: Table 1's runs of the build's protocol (:func:`jade_core.tooling.notebook.table_runs`)."""
     values, read = {}, list(runs.path)
     claims = report.claims_table(runs, report.family_of(runs)) if len(runs) else pd.DataFrame()
     said = {c.claim: describe(c) for c in claims.itertuples()}
     for a, b, text in report.CLAIMS:
         values[f"intro_{a}_{b}"] = said.get(text, f"{text}: not run yet.")
-    old_file = Path(__file__).resolve().parents[1] / "results" / "superseded" / "old-cut-runs-2026-11.csv"
+    old_file = Path(__file__).resolve().parents[2] / "results" / "superseded" / "old-cut-runs-2026-11.csv"
     old = pd.read_csv(old_file) if profile == "paper" else None
     for v in ("single", "paired", "jade"):
         g = old[old.variant == v].svhn_error if old is not None else pd.Series(dtype=float)
@@ -105,8 +106,8 @@ def _mnist(runs: pd.DataFrame, output_dir) -> str:
 
 
 def figure2(table: pd.DataFrame) -> tuple:
-    """Figure 2's finding from :func:`jade_core.report.latent_table`: ``(controls, values)``. ``controls``:
-    one row per control (paired, single) of :func:`jade_core.report.content_steadiness`; ``values``: the
+    """Figure 2's finding from :func:`jade_core.reporting.report.latent_table`: ``(controls, values)``. ``controls``:
+    one row per control (paired, single) of :func:`jade_core.reporting.report.content_steadiness`; ``values``: the
     chapter's glue values (the ratios, p-values, seed counts, JADE's content/style ratio and the answer).
 
     JADE's content/style ratio is the geometric mean over seeds of content_within / style_within (below
@@ -143,8 +144,8 @@ def figure2(table: pd.DataFrame) -> tuple:
 
 def tuning(tuning_dir, runs: pd.DataFrame) -> dict:
     """The tuning chapter's finding (the matching search of ``sweeps/matching-search.yml``): the candidates'
-    table and curves (:func:`jade_core.report.tuning_table`), the declared rule's choice
-    (:func:`jade_core.selection.choose`), the ``reference`` run (Table 1's w_match = 0 ablation at the
+    table and curves (:func:`jade_core.reporting.report.tuning_table`), the declared rule's choice
+    (:func:`jade_core.experiments.selection.choose`), the ``reference`` run (Table 1's w_match = 0 ablation at the
     search's seed, found by configuration among ``runs``) and every glue value of the page (``values``).
     Raises ConfigError when the folder or its runs are missing, naming the command that makes them."""
 
@@ -236,9 +237,9 @@ def tuning(tuning_dir, runs: pd.DataFrame) -> dict:
 
 
 def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
-    """The Table 1 chapter's finding from every finished Table 1 run (:func:`jade_core.notebook.table_runs`):
+    """The Table 1 chapter's finding from every finished Table 1 run (:func:`jade_core.tooling.notebook.table_runs`):
     the runs of one protocol (the paper's when there are any), their ``summary`` and ``claims``
-    (:func:`jade_core.report.claims_table` over the family), and every glue value of the page (``values``):
+    (:func:`jade_core.reporting.report.claims_table` over the family), and every glue value of the page (``values``):
     the per-model numbers, the plateau rule's settings and outcome, the computed caveats and one verdict
     sentence per claim. Raises ConfigError when no run has finished."""
     if runs.empty:
@@ -279,7 +280,7 @@ def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
 def budget_page(output_dir, profile: str, data_dir) -> dict:
     """The label-budget chapter's finding: in the smoke profile the tiny study is trained first; in the paper
     profile a missing run is an error naming the command. Returns the length ``choice`` table, the ``runs``,
-    ``summary`` and ``claims`` (:mod:`jade_core.budget`) and every glue value of the page (``values``)."""
+    ``summary`` and ``claims`` (:mod:`jade_core.reporting.budget`) and every glue value of the page (``values``)."""
     root = str(Path(output_dir) / "label-budget")
     plan = studies.PLANS[profile]
     with contextlib.redirect_stdout(io.StringIO()):  # the per-run lines of the smoke study's training
@@ -321,7 +322,7 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
 
 
 def data_page(profile: str, seed: int, data_dir) -> dict:
-    """The data chapter's numbers: the splits of ``seed`` (:func:`jade_core.data.build_splits`), the raw SVHN
+    """The data chapter's numbers: the splits of ``seed`` (:func:`jade_core.science.data.build_splits`), the raw SVHN
     and MNIST arrays they are cut from, the class counts of every split, the glue values and the lines that
     state the cut's checkable facts (sources, sizes, the pool's overlap with the next seed's, the largest
     official index a pool or validation image has, fingerprints)."""

@@ -1,7 +1,7 @@
 """Where every number comes from: the ledger of glued values, its page, and the links to it.
 
 While ``jade book`` executes a chapter, every value the chapter glues
-(:func:`jade_core.notebook.glue`) is recorded with the run folders it was
+(:func:`jade_core.tooling.notebook.glue`) is recorded with the run folders it was
 computed from (the runs the chapter read, unless the call names its own), each
 run's configuration digest, the code version and the commands that regenerate
 those runs and the page. ``jade book`` merges the records into ``numbers.json``
@@ -19,10 +19,10 @@ import os
 import re
 from pathlib import Path
 
-from .grid import semantic_key
-from .runs import git_commit, relative, source_hash
+from ..experiments.grid import semantic_key
+from ..experiments.runs import git_commit, relative, source_hash
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHAPTER = "JADE_CHAPTER"          # set by the book runner for each chapter's kernel
 LEDGER_DIR = "JADE_LEDGER_DIR"    # where the kernel writes its records
 COMMITTED = ROOT / "results" / "numbers.json"  # the paper build's ledger, checked by `jade check-numbers`
@@ -181,7 +181,7 @@ def link_numbers(html_dir: Path, staged_dir: Path, chapters: list) -> int:
 
 # Chapters that compute numbers from a forward pass of trained weights at build time (the swaps grid):
 # their last float bits may differ between CPU kinds (oneDNN picks kernels by instruction set), as the
-# forward-pass figures' pixels may (jade_core.figcheck), so a number there may move by one unit of its last
+# forward-pass figures' pixels may (jade_core.tooling.figcheck), so a number there may move by one unit of its last
 # digit. Every other chapter reads recorded metrics or the Figure 2 cache and must match exactly.
 FORWARD_PASS_CHAPTERS = ("swaps",)
 NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")

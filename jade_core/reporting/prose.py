@@ -1,15 +1,16 @@
 """The numbers the book's prose quotes that no run computes, each from the one place that holds it.
 
-The paper's (:mod:`jade_core.paper`), the architecture's as built (:mod:`jade_core.models`), the local
-protocol's (:mod:`jade_core.split`, :mod:`jade_core.data`) and the configuration's defaults
-(:class:`jade_core.config.RunConfig`). Every chapter glues them (:func:`jade_core.notebook.check_parameters`),
+The paper's (:mod:`jade_core.science.paper`), the architecture's as built (:mod:`jade_core.science.models`), the local
+protocol's (:mod:`jade_core.science.split`, :mod:`jade_core.science.data`) and the configuration's defaults
+(:class:`jade_core.science.config.RunConfig`). Every chapter glues them (:func:`jade_core.tooling.notebook.check_parameters`),
 so its Markdown writes ``{glue:text}`arch_svhn_filters``` instead of typing "64, 96, 64 and 8"; the digit
-scan (:func:`jade_core.ledger.typed_numbers`) fails on any number typed instead.
+scan (:func:`jade_core.tooling.ledger.typed_numbers`) fails on any number typed instead.
 """
 from __future__ import annotations
 
-from . import data, models, paper, split, studies
-from .config import PROFILES, RunConfig
+from ..experiments import studies
+from ..science import data, models, paper, split
+from ..science.config import PROFILES, RunConfig
 
 
 def _n(x) -> str:
@@ -35,9 +36,9 @@ def _power(x: float) -> str:
 
 
 PAPER = "the paper"
-MODELS = "jade_core.models (the sizes Section 3 gives)"
-PROTOCOL = "jade_core.split (the local protocol of ../shared/data/README.md)"
-CONFIG = "jade_core.config.RunConfig (the paper profile)"
+MODELS = "jade_core.science.models (the sizes Section 3 gives)"
+PROTOCOL = "jade_core.science.split (the local protocol of ../shared/data/README.md)"
+CONFIG = "jade_core.science.config.RunConfig (the paper profile)"
 
 
 def numbers() -> dict:
@@ -70,15 +71,15 @@ def numbers() -> dict:
         "proto_eval_range": (_range(*split.LOCAL_EVALUATION), PROTOCOL),
         "proto_eval_size": (_n(split.LOCAL_EVALUATION[1] - split.LOCAL_EVALUATION[0]), PROTOCOL),
         "proto_mirror_size": (_n(split.LOCAL_EVALUATION[1]), PROTOCOL),
-        "proto_mnist_shape": (" × ".join(map(str, data.SHAPES["mnist"])), "jade_core.data"),
-        "proto_svhn_shape": (" × ".join(map(str, data.SHAPES["svhn"][1:])), "jade_core.data"),
-        "proto_mnist_train": (_n(data.MNIST_TRAIN_SIZE), "jade_core.data"),
-        "proto_mnist_rest": (_n(data.MNIST_FULL_TRAIN - data.MNIST_TRAIN_SIZE), "jade_core.data"),
+        "proto_mnist_shape": (" × ".join(map(str, data.SHAPES["mnist"])), "jade_core.science.data"),
+        "proto_svhn_shape": (" × ".join(map(str, data.SHAPES["svhn"][1:])), "jade_core.science.data"),
+        "proto_mnist_train": (_n(data.MNIST_TRAIN_SIZE), "jade_core.science.data"),
+        "proto_mnist_rest": (_n(data.MNIST_FULL_TRAIN - data.MNIST_TRAIN_SIZE), "jade_core.science.data"),
     })
     budgets = studies.PLANS["paper"].budgets
-    out["study_budgets"] = (_and(budgets), "jade_core.studies.PLANS (the label-budget study)")
+    out["study_budgets"] = (_and(budgets), "jade_core.experiments.studies.PLANS (the label-budget study)")
     out["study_budgets_all"] = (_and(budgets + (RunConfig.labels_per_class,)),
-                                "jade_core.studies.PLANS, with Table 1's budget")
+                                "jade_core.experiments.studies.PLANS, with Table 1's budget")
     cfg = {**RunConfig.defaults(), **PROFILES["paper"]}
     out.update({f"cfg_{k}": (_n(cfg[k]), CONFIG) for k in
                 ("labels_per_class", "val_per_class", "batch_size", "mnist_batch_size", "epochs", "svhn_sigma")})

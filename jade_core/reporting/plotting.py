@@ -20,8 +20,8 @@ import numpy as np  # noqa: E402
 import pandas as pd
 import seaborn as sns  # noqa: E402
 
-from . import swaps
-from .selection import MARGIN_PP, MIN_CENTROID_ACCURACY
+from ..experiments.selection import MARGIN_PP, MIN_CENTROID_ACCURACY
+from ..science import swaps
 
 DPI = 100
 VARIANT_NAMES = {"single": "Single classifier", "paired": "Paired classifier", "jade": "JADE",
@@ -34,7 +34,7 @@ def style():
 
 
 # The figures drawn from a forward pass of trained weights, whose last float bits may differ between CPU
-# kinds (oneDNN picks kernels by instruction set), and how far their pixels may move (jade_core.figcheck).
+# kinds (oneDNN picks kernels by instruction set), and how far their pixels may move (jade_core.tooling.figcheck).
 FROM_WEIGHTS = ("figure2-*.png", "swaps-*.png", "*-recon-*.png")
 PIXEL_TOLERANCE = (4 / 255, 0.001)   # (largest channel difference, fraction of channels allowed beyond it)
 
@@ -284,7 +284,7 @@ def matching_curve(curve, path, title="Matching over training (validation images
 
 def budget_curve(summary, path, title="SVHN error against labelled SVHN images per class"):
     """Mean SVHN error ± 95 % t interval per variant at each label budget (log x axis), from
-    :func:`jade_core.budget.budget_summary`; variants offset slightly so the intervals do not overlap."""
+    :func:`jade_core.reporting.budget.budget_summary`; variants offset slightly so the intervals do not overlap."""
     style()
     fig, ax = plt.subplots(figsize=(6.5, 4))
     order = [v for v in VARIANT_NAMES if v in set(summary["variant"])]
@@ -336,7 +336,7 @@ def swap_grid(content, style_imgs, grid, path, title=None):
 
 
 def swap_figure(run, kind: int, data: dict, tag: str, seed: int, figures) -> Path:
-    """One swap grid of the swaps chapter: kind ``kind`` of :data:`jade_core.swaps.KINDS` for ``run``, the
+    """One swap grid of the swaps chapter: kind ``kind`` of :data:`jade_core.science.swaps.KINDS` for ``run``, the
     first image of each digit as content and the first eight images of the style dataset as style, drawn
     to ``figures/swaps-<tag>-<decoder>-<content>content-seed<seed>.png``. ``data``: dataset -> (x, y)."""
     title, content, style, decoder = swaps.KINDS[kind]

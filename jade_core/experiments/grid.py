@@ -2,9 +2,9 @@
 configuration.
 
 A grid (``sweeps/table1.yml``: three models × the profile's seeds, and the
-``w_match = 0`` ablation) expands to :func:`jade_core.config.resolve_config`
-keyword arguments by :func:`jade_core.sweep.expand_sweep`, trains through the
-one runner (:func:`jade_core.sweep.run_all`: local workers, or Dask), and is
+``w_match = 0`` ablation) expands to :func:`jade_core.science.config.resolve_config`
+keyword arguments by :func:`jade_core.experiments.sweep.expand_sweep`, trains through the
+one runner (:func:`jade_core.experiments.sweep.run_all`: local workers, or Dask), and is
 read back by :func:`select`: every finished run in the grid's folders whose
 ``config.json`` has the configuration of one of the grid's runs. A folder's
 name is a label for people and never decides membership: renaming every run
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import PROFILES, ConfigError, JadeError, RunConfig, resolve_config
+from ..science.config import PROFILES, ConfigError, JadeError, RunConfig, resolve_config
 from .runs import NOT_RUNS, is_finished, run_identity, run_row
 from .sweep import expand_sweep
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SWEEPS = ROOT / "sweeps"
 
 
@@ -75,7 +75,7 @@ def _scan(roots: list) -> tuple:
 
 def select(name: str, results="results", protocol=None, profiles=None) -> pd.DataFrame:
     """The finished runs of grid ``name`` under ``results``: one row per run
-    (:func:`jade_core.runs.run_row`, ``variant`` = the grid's label, e.g. ``jade_nomatch``), chosen by the
+    (:func:`jade_core.experiments.runs.run_row`, ``variant`` = the grid's label, e.g. ``jade_nomatch``), chosen by the
     configuration each run recorded (matched against the grid of the profile it was made under). Runs
     whose files cannot be read are not rows; they are listed in ``df.attrs["skipped"]`` as
     ``(path, why)`` and warned about, so a page can say so. Two runs with one configuration are refused."""

@@ -60,14 +60,14 @@ class RunConfig:
     w_cls: float = 30000.0           # ... except the classification term of JADE: with 1 the classifier barely
                                      # learns (reconstruction is ~3,000 nats); chosen on validation (book: tuning)
     w_kl: float = 1.0
-    w_match: float = 30.0            # chosen on validation by the declared rule (book: tuning, jade_core/selection.py)
+    w_match: float = 30.0            # chosen on validation by the declared rule (book: tuning, jade_core/experiments/selection.py)
     w_match_warmup: int = 0          # >0: w_match ramps up linearly over this many epochs (0: constant)
     restart_epoch: int = 30          # plateau rule: after this epoch, a run whose mean SVHN training cross-entropy
     max_restarts: int = 3            # is still >= 0.9 ln 10 restarts from the next initialisation (at most this often);
                                      # healthy runs leave the plateau by epoch 11-16 (old-cut training curves)
     # The training recipe. The defaults are the paper's plain recipe (no augmentation, Adam, constant
     # learning rate); the tuned recipe of the Table 1 chapter sets these, chosen on validation
-    # (sweeps/recipe-search.yml, jade_core/selection.py). Augmentation touches the SVHN batch only.
+    # (sweeps/recipe-search.yml, jade_core/experiments/selection.py). Augmentation touches the SVHN batch only.
     optimizer: str = "adam"          # adam | adamw (decoupled weight decay)
     lr_schedule: str = "constant"    # constant | onecycle (warm-up to lr, then cosine decay, over the whole run)
     aug_shift: int = 0               # random translation of SVHN images by up to this many pixels (edges repeated)

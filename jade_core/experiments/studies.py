@@ -7,14 +7,14 @@ Table 1 trains 2,400 steps (150 epochs of 16 batches of 64). Search: seed 0
 of each variant and budget trains 4,800 steps; the learning rate is constant,
 so its state after s steps is that of an s-step run, and the validation error
 on its curve at s = 1,200, 2,400 and 4,800 steps is that of each candidate
-length. Rule (:func:`jade_core.selection.choose_steps`): per budget and
+length. Rule (:func:`jade_core.experiments.selection.choose_steps`): per budget and
 variant, the candidate with the lowest validation error (ties: fewer steps).
 Final: seeds 0-4 at the chosen length. Validation every 80 steps and the
 plateau rule at 480 steps, as in Table 1 (every 5 epochs, epoch 30).
 
 **Tuned recipe** (book: Table 1, second table). Search: the single
 classifier, seed 0, 100 labels per class, over the candidates of
-``sweeps/recipe-search.yml``. Rule (:func:`jade_core.selection.choose_recipe`):
+``sweeps/recipe-search.yml``. Rule (:func:`jade_core.experiments.selection.choose_recipe`):
 the lowest SVHN validation error. Final: the chosen recipe unchanged for all
 three variants, seeds 0-4.
 
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import VARIANTS, ConfigError, RunConfig, resolve_config
+from ..science.config import VARIANTS, ConfigError, RunConfig, resolve_config
 from .grid import locate
 from .selection import STEP_CANDIDATES, choose_recipe, choose_steps
 from .sweep import load_sweep, run_all
@@ -111,7 +111,7 @@ def recipe_final_runs(recipe: dict, root: str = RECIPE_DIR, seeds=None, **extra)
 
 
 def _finished(runs: list) -> list:
-    """Each run's finished folder, found by its configuration (:func:`jade_core.grid.locate`); a clear
+    """Each run's finished folder, found by its configuration (:func:`jade_core.experiments.grid.locate`); a clear
     error naming the first that is not finished."""
     paths = locate(runs)
     for kw, d in zip(runs, paths):
@@ -122,7 +122,7 @@ def _finished(runs: list) -> list:
 
 
 def budget_choice(root: str = BUDGET_DIR, **extra) -> dict:
-    """Apply :func:`jade_core.selection.choose_steps` to the finished search runs; returns
+    """Apply :func:`jade_core.experiments.selection.choose_steps` to the finished search runs; returns
     ``{"steps": {budget: {variant: steps}}, "table": [...]}`` (raises if a search run is missing)."""
     steps, rows = {}, []
     search = budget_search_runs(root, **extra)
@@ -136,7 +136,7 @@ def budget_choice(root: str = BUDGET_DIR, **extra) -> dict:
 
 
 def recipe_choice(search: list) -> dict:
-    """Apply :func:`jade_core.selection.choose_recipe` to the finished recipe-search runs ``search``
+    """Apply :func:`jade_core.experiments.selection.choose_recipe` to the finished recipe-search runs ``search``
     (:func:`recipe_search_runs`)."""
     rows = []
     for kw, d in zip(search, _finished(search)):

@@ -6,11 +6,11 @@ that pairing is what the matching KL of Eq. 2 needs, and it samples MNIST
 images uniformly within each class. The paired classifier passes the two
 batches through the shared MLP one after the other and minimises the sum of
 the two cross-entropies; JADE minimises the negative of Eq. 2
-(:func:`jade_core.losses.jade_objective`). An epoch is one pass over the
+(:func:`jade_core.science.losses.jade_objective`). An epoch is one pass over the
 labelled SVHN pool.
 
 The run folder around a run (reuse, resume, checkpoints, the move into place) is
-:mod:`jade_core.lifecycle`; this module is the science: sampler, loss of each
+:mod:`jade_core.experiments.lifecycle`; this module is the science: sampler, loss of each
 variant, optimiser, the loop with its restart rule, the final metrics.
 
 Optimiser: Adam. The paper names none of optimiser, learning rate, batch
@@ -269,7 +269,7 @@ def final_metrics(cfg: RunConfig, state: FitState, splits) -> dict:
                "final_svhn_train_ce": svhn_train_ce(state.curve[-1]),
                "plateau": on_plateau(svhn_train_ce(state.curve[-1]))}
     if splits.svhn_val is not None:
-        # per image: a smaller validation set's error can be read back (jade_core.audit.small_validation_errors)
+        # per image: a smaller validation set's error can be read back (jade_core.experiments.audit.small_validation_errors)
         metrics["svhn_val"] = evaluate(model, splits.svhn_val, "svhn", cfg.precision, cl, device, per_image=True)
     if paired:
         metrics["mnist"] = evaluate(model, splits.mnist_test, "mnist", cfg.precision, cl, device)

@@ -11,7 +11,7 @@ shared content space is really shared, measured on validation images only:
 
 where the centroid accuracy classifies SVHN validation content means by the
 nearest class centroid of MNIST validation content means
-(:func:`jade_core.evaluate.matching_report`). The second condition rules out
+(:func:`jade_core.science.evaluate.matching_report`). The second condition rules out
 a content space collapsed onto the prior: it "matches" trivially (KL ~ 0) but
 its centroids coincide, so its centroid accuracy is near chance (10 %).
 
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import RunConfig, resolve_config
+from ..science.config import RunConfig, resolve_config
 from .grid import expected, locate
 from .sweep import load_sweep
 
@@ -66,7 +66,7 @@ def matching_summary(metrics: dict) -> dict:
             "val_kl_match": m.get("kl_match", np.nan)}
 
 
-# --- The studies beyond the paper (jade_core.studies); both rules declared before their searches ran. ---
+# --- The studies beyond the paper (jade_core.experiments.studies); both rules declared before their searches ran. ---
 
 STEP_CANDIDATES = (1200, 2400, 4800)
 
@@ -338,7 +338,7 @@ def settings_report(choice: dict, stability: dict | None = None) -> str:
              "of which lie in today's evaluation part: those three settings were partly chosen on the images Table 1 "
              "reports on. They are re-chosen on the development part only, on the search seeds "
              f"{', '.join(map(str, SEARCH_SEEDS))} that no reported table uses, in the default precision "
-             f"(`{SETTINGS_SEARCH}`; rules `jade_core.selection.choose_setting` and `choose_epochs`, declared before "
+             f"(`{SETTINGS_SEARCH}`; rules `jade_core.experiments.selection.choose_setting` and `choose_epochs`, declared before "
              f"the search ran). **{choice['runs_finished']} of its {choice['runs_planned']} runs are finished.**", ""]
     so_far = "so far " if choice["runs_finished"] < choice["runs_planned"] else ""  # provisional until all finish
     cands = {"w_cls": W_CLS_CANDIDATES, "mnist_batch_size": MNIST_BATCH_CANDIDATES, "w_match": W_MATCH_CANDIDATES}

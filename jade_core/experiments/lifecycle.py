@@ -2,7 +2,7 @@
 
 A finished run with the same configuration is reused (after checking its files load and its data
 fingerprints match); an unfinished one resumes from the checkpoint in ``<run>.partial``; otherwise a
-fresh run starts. The loop itself, with its restart rule, is :func:`jade_core.train.fit`.
+fresh run starts. The loop itself, with its restart rule, is :func:`jade_core.science.train.fit`.
 """
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .config import ConfigError, RunConfig, resolve_config
-from .data import build_splits
-from .models import count_parameters
+from ..science.config import ConfigError, RunConfig, resolve_config
+from ..science.data import build_splits
+from ..science.models import count_parameters
+from ..science.train import FitState, _set_rng_state, final_metrics, fit
 from .runs import check_existing, finalize, is_finished, load_run, partial_dir, run_lock, save_torch, versions, write_json
-from .train import FitState, _set_rng_state, final_metrics, fit
 
 
 def check_same_data(cfg: RunConfig) -> None:
@@ -55,7 +55,7 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
     reused; an unfinished one resumes from its last checkpoint; one with a
     different configuration raises unless ``force``. The run folder is locked
     for the whole call: a second process on the same folder stops with
-    :class:`jade_core.runs.RunBusy` (or waits, ``wait=True``).
+    :class:`jade_core.experiments.runs.RunBusy` (or waits, ``wait=True``).
     ``stop_after_epoch`` stops after that epoch's checkpoint (used to test resuming).
     The loop itself is :func:`fit` (with the plateau rule); the abandoned attempts of a restart are
     recorded in ``metrics.json`` (``restarts``).
