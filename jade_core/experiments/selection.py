@@ -404,7 +404,7 @@ def dose_response_runs(results=None) -> list:
     """``[(w_match, resolve_config keyword arguments)]`` of the dose-response: the runs of
     :data:`DOSE_SWEEP` and, for the doses it does not make, the JADE and ablation runs of
     :data:`DOSE_TABLE1_GRID` on :data:`DOSE_SEEDS` (the same settings, so not made twice)."""
-    own = load_sweep(DOSE_SWEEP, profile="paper")[1]
+    own = [kw for _, kw in expected(Path(DOSE_SWEEP).stem, "paper", results)]  # this checkout's sweep file
     shared = [kw for label, kw in expected(DOSE_TABLE1_GRID, "paper", results)
               if label in ("jade", "jade_nomatch") and kw["seed"] in DOSE_SEEDS]
     return [(resolve_config(**kw).w_match, kw) for kw in own + shared]

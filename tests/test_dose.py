@@ -1,0 +1,58 @@
+"""The w_match dose-response read back from planted runs: by configuration, with intervals and verdicts."""
+import json
+
+import numpy as np
+import pytest
+from jade_core.experiments.selection import DOSE_SEEDS, DOSE_W_MATCH, dose_response_runs
+from jade_core.reporting import dose
+from jade_core.science.config import resolve_config
+
+
+def _plant(kw, error, kl_per_dim, centroid=70.0):
+    cfg = resolve_config(**kw)
+    d = cfg.run_dir
+    d.mkdir(parents=True)
+    (d / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
+    (d / "metrics.json").write_text(json.dumps({
+        "svhn": {"error": error, "n": 5500}, "svhn_val": {"error": error + 1},
+        "matching_val": {"kl_match_per_dim": [kl_per_dim] * 10, "centroid_accuracy": centroid}}))
+    (d / "curve.csv").write_text("epoch,svhn_ce\n1,0.1\n")
+    return d
+
+
+def test_every_dose_against_no_matching_with_family_intervals(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                         # the grids' folders are relative: plant them here
+    for w, kw in dose_response_runs():
+        if w == 1000.0:
+            continue                                    # one dose not run yet
+        helps = 3.0 if w in (10.0, 30.0) else 0.0       # matching helps at two doses only
+        spread = 0.0 if w in (0.0, 3.0) else 0.1 * (kw["seed"] % 2)   # 3: the same difference on every seed
+        _plant(kw, 30.0 - helps + spread, 10.0 / (1 + w))
+    other = dict(dose_response_runs()[0][1], w_cls=1.0)   # another configuration in the same folder
+    _plant(other, 1.0, 0.0)
+    runs = dose.dose_runs()
+    assert len(runs) == (len(DOSE_W_MATCH) - 1) * len(DOSE_SEEDS) and 1.0 not in set(runs.svhn_error)
+    s = dose.dose_summary(runs).set_index("w_match")
+    assert s.loc[0.0, "verdict"] == "" and s.loc[1000.0, "seeds"] == 0
+    assert s.loc[1000.0, "verdict"] == "too few seeds"
+    assert s.loc[10.0, "vs_no_matching"] == pytest.approx(-3.0 + 0.1 * 2 / 5) and s.loc[10.0, "verdict"] == "reproduced"
+    assert s.loc[300.0, "verdict"] == "inconclusive"
+    assert s.loc[3.0, "verdict"] == "too few seeds"          # no spread: no interval
+    assert s.loc[0.0, "matched"] == "0/5" and s.loc[100.0, "matched"] == "5/5"   # 10/101 <= 0.5 nats
+    assert s.loc[30.0, "val_kl_per_dim"] == pytest.approx(10 / 31)
+    e = runs[runs.w_match == 30.0].svhn_error.to_numpy()
+    assert s.loc[30.0, "svhn_error_ci"] == pytest.approx(2.776445 * e.std(ddof=1) / np.sqrt(5), rel=1e-5)
+
+
+def test_the_family_is_the_doses_with_an_interval(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    for w, kw in dose_response_runs():
+        if w in (0.0, 10.0, 30.0):
+            _plant(kw, 30.0 - (w > 0) + rng.normal(0, 0.5), 1.0)
+    s = dose.dose_summary(dose.dose_runs()).set_index("w_match")
+    d = (dose.dose_runs().pivot(index="seed", columns="w_match", values="svhn_error"))
+    diff = (d[10.0] - d[0.0]).to_numpy()
+    from scipy import stats
+    half = stats.t.ppf(1 - 0.05 / 4, 4) * diff.std(ddof=1) / np.sqrt(5)   # m = 2 doses with an interval
+    assert s.loc[10.0, "vs_high"] - s.loc[10.0, "vs_no_matching"] == pytest.approx(half)
