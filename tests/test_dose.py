@@ -30,7 +30,7 @@ def test_every_dose_against_no_matching_with_family_intervals(tmp_path, monkeypa
         _plant(kw, 30.0 - helps + spread, 10.0 / (1 + w))
     other = dict(dose_response_runs()[0][1], w_cls=1.0)   # another configuration in the same folder
     _plant(other, 1.0, 0.0)
-    runs = dose.dose_runs()
+    runs = dose.dose_runs(tmp_path)
     assert len(runs) == (len(DOSE_W_MATCH) - 1) * len(DOSE_SEEDS) and 1.0 not in set(runs.svhn_error)
     s = dose.dose_summary(runs).set_index("w_match")
     assert s.loc[0.0, "verdict"] == "" and s.loc[1000.0, "seeds"] == 0
@@ -50,9 +50,24 @@ def test_the_family_is_the_doses_with_an_interval(tmp_path, monkeypatch):
     for w, kw in dose_response_runs():
         if w in (0.0, 10.0, 30.0):
             _plant(kw, 30.0 - (w > 0) + rng.normal(0, 0.5), 1.0)
-    s = dose.dose_summary(dose.dose_runs()).set_index("w_match")
-    d = (dose.dose_runs().pivot(index="seed", columns="w_match", values="svhn_error"))
+    s = dose.dose_summary(dose.dose_runs(tmp_path)).set_index("w_match")
+    d = (dose.dose_runs(tmp_path).pivot(index="seed", columns="w_match", values="svhn_error"))
     diff = (d[10.0] - d[0.0]).to_numpy()
     from scipy import stats
     half = stats.t.ppf(1 - 0.05 / 4, 4) * diff.std(ddof=1) / np.sqrt(5)   # m = 2 doses with an interval
     assert s.loc[10.0, "vs_high"] - s.loc[10.0, "vs_no_matching"] == pytest.approx(half)
+
+
+def test_the_page_says_which_doses_help_and_whether_the_answer_is_provisional(tmp_path, monkeypatch):
+    from jade_core.reporting import findings
+    monkeypatch.chdir(tmp_path)
+    pairs = dose_response_runs()
+    for w, kw in pairs:
+        if w != 1000.0:
+            _plant(kw, 30.0 - 3.0 * (w == 10.0) + 0.1 * (kw["seed"] % 2) * (w > 0), 0.1 if w == 300.0 else 5.0)
+    v = findings.dose_page(tmp_path)["values"]
+    assert v["dose_finished"] == str(len(pairs) - len(DOSE_SEEDS)) and v["dose_planned"] == str(len(pairs))
+    assert v["dose_helps"] == "10" and v["dose_matched"] == "300" and v["dose_hurts"] == "none"
+    assert v["dose_answer"].startswith(f"{len(pairs) - len(DOSE_SEEDS)} of the {len(pairs)} runs are finished")
+    assert "lowers the SVHN error by the verdict rule at w_match = 10;" not in v["dose_answer"]
+    assert "at w_match = 10." in v["dose_answer"] and "matched in at least one run at w_match = 300" in v["dose_answer"]

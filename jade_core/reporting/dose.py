@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..experiments.grid import locate
+from ..experiments.grid import ROOT, locate
 from ..experiments.selection import DOSE_W_MATCH, dose_response_runs, posteriors_matched
 from .report import t_half_width
 from .verdicts import ALPHA, family_interval, verdict
@@ -26,12 +26,14 @@ RUN_COLUMNS = ["w_match", "seed", "svhn_error", "svhn_val_error", "val_kl_per_di
                "matched", "path"]
 
 
-def dose_runs(results=None) -> pd.DataFrame:
+def dose_runs(root=None) -> pd.DataFrame:
     """One row per finished dose-response run (found by configuration, :func:`jade_core.experiments.grid.locate`):
     its matching weight and seed, SVHN evaluation and validation error, the validation matching KL per
     content dimension (the mean over the 10 of ``kl_match_per_dim``), the validation centroid accuracy and
-    whether the declared rule calls its posteriors matched."""
-    pairs = dose_response_runs(results)
+    whether the declared rule calls its posteriors matched. The grids' folders are relative to ``root``
+    (default: this checkout, wherever the working directory is)."""
+    root = Path(root) if root is not None else ROOT
+    pairs = [(w, {**kw, "output_dir": str(root / kw["output_dir"])}) for w, kw in dose_response_runs()]
     rows = []
     for (w, kw), path in zip(pairs, locate([kw for _, kw in pairs])):
         if path is None:
@@ -79,3 +81,21 @@ def dose_summary(runs: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
                      "vs_no_matching": float(d.mean()) if len(d) else np.nan, "vs_low": low, "vs_high": high,
                      "verdict": "" if w == 0 else verdict(low, high, np.nan)})
     return pd.DataFrame(rows)
+
+
+def markdown_dose_table(summary: pd.DataFrame) -> str:
+    """:func:`dose_summary` as the chapter's Markdown table: every dose, '–' where nothing is finished."""
+    def cell(mean, half, digits=2):
+        if np.isnan(mean):
+            return "–"
+        return f"{mean:,.{digits}f}" + ("" if np.isnan(half) else f" ± {half:,.{digits}f}")
+    lines = ["| w_match | seeds | SVHN error (%) | KL per content dim (nats) | centroid accuracy (%) | matched | "
+             "against w_match = 0 (pp), family interval | verdict |", "|---|---|---|---|---|---|---|---|"]
+    for r in summary.itertuples():
+        vs = "–" if np.isnan(r.vs_no_matching) else (
+            f"{r.vs_no_matching:+.2f}" + ("" if np.isnan(r.vs_low) else f" [{r.vs_low:+.2f}, {r.vs_high:+.2f}]"))
+        lines.append(f"| {r.w_match:g} | {r.seeds} | {cell(r.svhn_error, r.svhn_error_ci)} | "
+                     f"{cell(r.val_kl_per_dim, r.val_kl_per_dim_ci, 1)} | "
+                     f"{cell(r.val_centroid_accuracy, r.val_centroid_accuracy_ci, 1)} | {r.matched} | {vs} | "
+                     f"{r.verdict or '–'} |")
+    return "\n".join(lines)

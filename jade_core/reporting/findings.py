@@ -18,7 +18,7 @@ from ..science.config import ConfigError, RunConfig, resolve_config
 from ..science.data import available_protocols, build_splits, load_split
 from ..science.models import N_CLASSES
 from ..science.train import PLATEAU_FRACTION
-from . import budget, report, verdicts
+from . import budget, dose, report, verdicts
 from .plotting import VARIANT_NAMES
 from .verdicts import describe
 
@@ -357,3 +357,37 @@ def intro_page(runs: pd.DataFrame, output_dir, profile: str, data_dir) -> tuple:
     values, read = intro(runs[runs.protocol == protocol] if len(runs) else runs, output_dir, profile)
     return {"protocol": protocol, "protocols_available": " and ".join(available_protocols(data_dir)) or "none",
             **values}, read
+
+
+def dose_page(root=None) -> dict:
+    """The dose-response chapter's finding (:mod:`jade_core.reporting.dose`): its ``runs``, ``summary`` and
+    every glue value of the page (``values``): how many of the planned runs are finished, the declared
+    rule, the doses that lower the error against ``w_match = 0`` by the verdict rule and those whose
+    posteriors the rule calls matched, and the answer sentence. Never trains: the runs are made by
+    ``jade sweep sweeps/matching-dose.yml`` and the re-made Table 1."""
+    runs = dose.dose_runs(root)
+    summary = dose.dose_summary(runs)
+    planned = len(selection.dose_response_runs())
+    fmt = lambda ws: ", ".join(f"{w:g}" for w in ws) or "none"
+    helps = [r.w_match for r in summary.itertuples() if r.verdict == "reproduced"]
+    hurts = [r.w_match for r in summary.itertuples() if r.verdict == "contradicted"]
+    judged = [r.w_match for r in summary.itertuples() if r.verdict in verdicts.VERDICTS]
+    matched = [r.w_match for r in summary.itertuples() if r.seeds and r.matched.split("/")[0] != "0"]
+    values = {"dose_planned": str(planned), "dose_finished": str(len(runs)),
+              "dose_doses": fmt(selection.DOSE_W_MATCH), "dose_seeds": fmt(selection.DOSE_SEEDS),
+              "dose_rule_kl": f"{selection.MATCHED_KL_PER_DIM:g}", "dose_shared": selection.DOSE_TABLE1_GRID,
+              "dose_helps": fmt(helps), "dose_hurts": fmt(hurts), "dose_matched": fmt(matched),
+              "dose_judged": str(len(judged)), "dose_ci": f"{100 * (1 - verdicts.ALPHA):g}"}
+    if len(runs) < planned:
+        state = (f"{len(runs)} of the {planned} runs are finished, so this answer is provisional: "
+                 f"{len(judged)} of the {len(selection.DOSE_W_MATCH) - 1} doses above 0 have the two common seeds "
+                 "with w_match = 0 that an interval needs. ")
+    else:
+        state = ""
+    values["dose_answer"] = state + (
+        f"Against JADE without matching, matching lowers the SVHN error by the verdict rule at w_match = "
+        f"{fmt(helps)}" if helps else "At no dose does matching lower the SVHN error by the verdict rule") + (
+        f"; it raises it at {fmt(hurts)}." if hurts else ".") + (
+        f" The declared matching rule calls the posteriors matched in at least one run at w_match = {fmt(matched)}."
+        if matched else " No run's posteriors are matched by the declared rule, at any dose finished.")
+    return {"runs": runs, "summary": summary, "values": values}

@@ -302,6 +302,30 @@ def budget_curve(summary, path, title="SVHN error against labelled SVHN images p
     return save(fig, path)
 
 
+def dose_curve(summary, path, rule_kl=None):
+    """The w_match dose-response (:func:`jade_core.reporting.dose.dose_summary`): mean SVHN error, validation
+    matching KL per content dimension (log axis, with the declared rule's threshold ``rule_kl``) and
+    cross-domain centroid accuracy, each ± its 95 % t interval, against w_match (symmetric-log axis, so
+    w_match = 0 has a place); doses without a finished run are left out."""
+    style()
+    d = summary[summary.seeds > 0].sort_values("w_match")
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    panels = (("svhn_error", "SVHN error (%)"), ("val_kl_per_dim", "KL per content dim (nats)"),
+              ("val_centroid_accuracy", "centroid accuracy (%)"))
+    for ax, (col, label) in zip(axes, panels):
+        ax.errorbar(d.w_match, d[col], yerr=d[f"{col}_ci"].fillna(0), marker="o", capsize=3,
+                    color=sns.color_palette("colorblind")[2])
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set(xlabel="w_match (symmetric log scale)", ylabel=label)
+    axes[1].set_yscale("log")
+    if rule_kl is not None:
+        axes[1].axhline(rule_kl, color="grey", linestyle="--", label="declared matching rule")
+        axes[1].legend()
+    fig.suptitle("JADE at each matching weight, everything else equal")
+    fig.tight_layout()
+    return save(fig, path)
+
+
 def swap_grid(content, style_imgs, grid, path, title=None):
     """Content/style swaps: ``grid[i, j]`` decodes the content of ``content[i]`` (rows) with the style
     of ``style_imgs[j]`` (columns); the first column and row show the two sources. Float images in

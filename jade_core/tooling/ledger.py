@@ -83,6 +83,8 @@ def commands(chapter: str, profile: str, params: dict, grids: list) -> dict:
         remake = f"{run} --seed {params.get('seed', 0)} --profile {profile}"
     elif chapter == "budget":
         remake = "jade study budget --workers 2"
+    elif chapter == "matching":
+        remake = "jade sweep sweeps/matching-dose.yml --workers 2; jade sweep sweeps/table1-remake.yml --workers 2"
     elif chapter == "tuning":
         remake = "jade sweep sweeps/matching-search.yml --workers 2; jade sweep sweeps/settings-search.yml --workers 2"
     elif grids:
