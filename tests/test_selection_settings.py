@@ -96,7 +96,8 @@ def test_settings_choice_reads_finished_search_runs_by_configuration(tmp_path, m
     import json
     sweep = tmp_path / "s.yml"
     sweep.write_text(f"""name: s
-base: {{protocol: local, epochs: 20, eval_every: 10, precision: fp32}}
+base: {{protocol: local, epochs: 20, eval_every: 10, precision: fp32, w_cls: 30000.0, w_match: 30.0,
+       mnist_batch_size: 256}}
 output_dir: {tmp_path}/out/{{run}}
 grids:
   - {{variant: [jade], w_cls: [10000.0, 30000.0, 100000.0, 300000.0], seed: [100]}}
