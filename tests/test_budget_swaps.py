@@ -176,3 +176,24 @@ def test_the_swaps_answer_reads_a_planted_agreement_table():
     assert "matching helps both cross-dataset swaps (one seed, seed 3)." in text
     rows[3]["content_agreement"] = 10.0                       # JADE worse than without matching on the last cross swap
     assert "helps one cross-dataset swap and hurts the other" in sw.answer(pd.DataFrame(rows), seed=3)
+
+
+def test_the_remade_budget_study_has_one_design_with_table1():
+    """sweeps/label-budget.yml: every run trains Table 1's number of steps, validates and checks the plateau at
+    its step counts, and differs from Table 1's re-made run of its model only in the budget and the epochs
+    that make those steps."""
+    from jade_core.experiments.grid import expected
+    from jade_core.science.config import resolve_config
+    table1 = {kw["variant"]: resolve_config(**kw) for label, kw in expected("table1-remake", "paper")
+              if label in ("single", "paired", "jade") and kw["seed"] == 0}
+    runs = [resolve_config(**kw) for _, kw in expected("label-budget", "paper")]
+    assert sorted({c.labels_per_class for c in runs}) == [10, 25, 50] and len(runs) == 45
+    t = table1["jade"]
+    for c in runs:
+        spe = c.steps_per_epoch
+        assert (c.epochs * spe, c.eval_every * spe, c.restart_epoch * spe) == \
+            (t.epochs * t.steps_per_epoch, t.eval_every * t.steps_per_epoch, t.restart_epoch * t.steps_per_epoch)
+        keep = ("labels_per_class", "epochs", "eval_every", "restart_epoch", "seed")
+        ref = table1[c.variant]
+        assert {k: v for k, v in c.semantic().items() if k not in keep} == \
+            {k: v for k, v in ref.semantic().items() if k not in keep}, c.run_name
