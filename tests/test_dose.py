@@ -71,3 +71,17 @@ def test_the_page_says_which_doses_help_and_whether_the_answer_is_provisional(tm
     assert v["dose_answer"].startswith(f"{len(pairs) - len(DOSE_SEEDS)} of the {len(pairs)} runs are finished")
     assert "lowers the SVHN error by the verdict rule at w_match = 10;" not in v["dose_answer"]
     assert "at w_match = 10." in v["dose_answer"] and "matched in at least one run at w_match = 300" in v["dose_answer"]
+
+
+def test_an_end_of_the_grid_that_wins_is_said_to_need_extending(tmp_path, monkeypatch):
+    from jade_core.reporting import findings
+    monkeypatch.chdir(tmp_path)
+    for w, kw in dose_response_runs():
+        _plant(kw, 30.0 - 0.001 * w + 0.1 * (kw["seed"] % 2), 1.0)    # the strongest matching is best
+    v = findings.dose_page(tmp_path)["values"]
+    assert v["dose_best"] == "1000" and "an end of the grid: by the grid's own rule" in v["dose_edge"]
+    for p in (tmp_path / "results" / "matching-dose").glob("*w_match-1000.0*"):
+        import shutil
+        shutil.rmtree(p)                                              # while a dose is missing, no call yet
+    v = findings.dose_page(tmp_path)["values"]
+    assert v["dose_best"] == "300" and v["dose_edge"].startswith("Not every dose has a finished run")

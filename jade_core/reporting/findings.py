@@ -384,6 +384,16 @@ def dose_page(root=None) -> dict:
                  "with w_match = 0 that an interval needs. ")
     else:
         state = ""
+    done = summary[summary.seeds > 0]
+    best = float(done.loc[done.svhn_error.idxmin(), "w_match"]) if len(done) else None
+    values["dose_best"] = "none yet" if best is None else f"{best:g}"
+    ends = (min(selection.DOSE_W_MATCH), max(selection.DOSE_W_MATCH))
+    values["dose_edge"] = (
+        "No dose is finished yet." if best is None else
+        "Not every dose has a finished run, so whether an end of the grid wins is not judged yet."
+        if len(done) < len(summary) else
+        "That is an end of the grid: by the grid's own rule it is extended past that end before anything is "
+        "concluded." if best in ends else "That dose lies inside the grid.")
     values["dose_answer"] = state + (
         f"Against JADE without matching, matching lowers the SVHN error by the verdict rule at w_match = "
         f"{fmt(helps)}" if helps else "At no dose does matching lower the SVHN error by the verdict rule") + (
