@@ -92,3 +92,16 @@ def test_seeds_per_profile_and_a_missing_profile(tmp_path):
     f.write_text("name: [unclosed\n")
     with pytest.raises(ConfigError, match="is not valid YAML"):
         expand_sweep(f)
+
+
+def test_tidy_runs_of_one_grid_renames_its_runs_only(tmp_path):
+    from jade_core.tooling.cli import main
+    _copy_table1(tmp_path)
+    other = tmp_path / "study" / "runs" / "single" / "named-by-hand"
+    shutil.copytree(tmp_path / "runs" / "single" / "local-seed0", other)   # a study's run, named by hand
+    for run in sorted((tmp_path / "runs").glob("*/*")):
+        run.rename(run.with_name("by-hand-" + run.name))
+    assert main(["tidy-runs", str(tmp_path), "--grid", "table1"]) in (0, None)
+    assert sorted(p.name for p in (tmp_path / "runs" / "jade").iterdir()) == [f"local-seed{s}" for s in range(10)]
+    assert other.exists()                                                  # not the grid's: left alone
+    assert main(["tidy-runs", str(tmp_path)]) in (0, None) and not other.exists()   # everything's tidy-up

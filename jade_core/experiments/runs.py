@@ -349,13 +349,16 @@ def config_tag(run_name: str) -> str:
     return re.sub(r"^(local|paper)-?", "", re.sub(r"-?seed\d+$", "", run_name))
 
 
-def rename_to_scheme(output_dir, dry_run: bool = False) -> list:
+def rename_to_scheme(output_dir, dry_run: bool = False, only=None) -> list:
     """Rename every finished run folder under ``output_dir`` (searched recursively for ``runs/``) to
-    the name its configuration gives it; returns ``(old, new)`` pairs. A folder whose new name is
-    taken is left alone and reported."""
+    the name its configuration gives it -- or only the folders in ``only``; returns ``(old, new)`` pairs. A
+    folder whose new name is taken is left alone and reported."""
     moves = []
+    keep = None if only is None else {Path(p).resolve() for p in only}
     for metrics in sorted(Path(output_dir).glob("**/runs/*/*/metrics.json")):
         d = metrics.parent
+        if keep is not None and d.resolve() not in keep:
+            continue
         if d.name.endswith((".partial", ".old")) or not is_finished(d):
             continue
         try:

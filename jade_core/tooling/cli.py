@@ -21,6 +21,7 @@ import tempfile
 
 import numpy as np
 
+from ..experiments import grid
 from ..experiments.lifecycle import train
 from ..experiments.runs import collect_recipe, collect_table1, load_run, provenance, rename_to_scheme
 from ..experiments.studies import run_study
@@ -220,7 +221,8 @@ def _report_runs(results):
 
 
 def cmd_tidy_runs(a):
-    moves = rename_to_scheme(a.dir, dry_run=a.dry_run)
+    only = None if a.grid is None else list(grid.select(a.grid, a.dir).path)  # one grid's runs only
+    moves = rename_to_scheme(a.dir, dry_run=a.dry_run, only=only)
     for old, new in moves:
         print(f"{old} -> {new}" if new else f"{old}: left alone, the name its configuration gives it is taken")
     print(f"{sum(n is not None for _, n in moves)} run folders {'to rename' if a.dry_run else 'renamed'} under {a.dir}.")
@@ -303,6 +305,7 @@ def main(argv=None):
     p = sub.add_parser("tidy-runs", help="rename run folders to the names their configurations give them")
     p.add_argument("dir", nargs="?", default="results", help="folder searched for runs/ (default results)")
     p.add_argument("--dry-run", action="store_true", help="only list the renames")
+    p.add_argument("--grid", help="only the runs of this grid (sweeps/<grid>.yml), e.g. table1")
     p.set_defaults(func=cmd_tidy_runs)
     p = sub.add_parser("check-figures", help="compare the regenerated figures/ with the committed ones (CI)")
     p.set_defaults(func=cmd_check_figures)
