@@ -231,3 +231,14 @@ def test_latent_summary_uses_its_seed_and_names_its_counts():
     assert s3["content_within"] == pytest.approx(np.nanmean(a3[:, :10]), rel=1e-12)
     assert s3["style_within"] == pytest.approx(np.nanmean(a3[:, 10:]), rel=1e-12)
     assert s3["min_class_count"] == 300
+
+
+def test_the_ratio_over_seeds_is_the_geometric_mean_of_each_seeds_content_style_ratio():
+    from jade_core.science.latent import content_style_ratio_over_seeds
+    rng = np.random.default_rng(0)
+    arrays = [rng.uniform(0.1, 2, size=(10, 20)) for _ in range(3)]
+    per_seed = [content_style_ratio(a) for a in arrays]
+    content = [np.nanmean(a[:, :10]) for a in arrays]
+    style = [np.nanmean(a[:, 10:]) for a in arrays]
+    assert content_style_ratio_over_seeds(content, style) == pytest.approx(np.exp(np.mean(np.log(per_seed))))
+    assert content_style_ratio_over_seeds([1, 4], [2, 2]) == pytest.approx(1.0)     # 0.5 and 2 cancel

@@ -14,6 +14,7 @@ from scipy import stats
 
 from ..experiments import audit, grid, selection, studies
 from ..experiments.runs import collect_recipe, saved_run_config
+from ..science import latent
 from ..science.config import ConfigError, RunConfig, resolve_config
 from ..science.data import available_protocols, build_splits, load_split
 from ..science.models import N_CLASSES
@@ -110,7 +111,7 @@ def figure2(table: pd.DataFrame) -> tuple:
     one row per control (paired, single) of :func:`jade_core.reporting.report.content_steadiness`; ``values``: the
     chapter's glue values (the ratios, p-values, seed counts, JADE's content/style ratio and the answer).
 
-    JADE's content/style ratio is the geometric mean over seeds of content_within / style_within (below
+    JADE's content/style ratio is :func:`jade_core.science.latent.content_style_ratio_over_seeds` (below
     1: content steadier than style, as the paper reads Figure 2); the effect is specific to JADE only
     when its content is significantly steadier than both classifiers' bottlenecks."""
     rows, values = [], {}
@@ -123,7 +124,7 @@ def figure2(table: pd.DataFrame) -> tuple:
         values[f"f2_p_{control}"] = "–" if np.isnan(c["p"]) else f"{c['p']:.2g}"
         values[f"f2_n_{control}"] = str(c["seeds"])
     j = table[table.variant == "jade"]
-    ratio = float(np.exp(np.log(j.content_within / j.style_within).mean()))
+    ratio = latent.content_style_ratio_over_seeds(j.content_within, j.style_within)
     values["f2_content_style"] = f"{ratio:.2f}"
     values["f2_min_seeds"] = str(report.STEADINESS_MIN_SEEDS)
     values["f2_answer"] = (

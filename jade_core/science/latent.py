@@ -77,6 +77,14 @@ def content_style_ratio(normalised: np.ndarray, n_content: int = LATENT_CONTENT)
     return float(np.nanmean(normalised[:, :n_content]) / np.nanmean(normalised[:, n_content:]))
 
 
+def content_style_ratio_over_seeds(content_within, style_within) -> float:
+    """:func:`content_style_ratio` combined over seeds: the geometric mean of each seed's
+    ``content_within / style_within`` (the two means of :func:`latent_summary`, whose ratio is that seed's
+    :func:`content_style_ratio`); a ratio's mean is taken on the log scale, so halving and doubling cancel."""
+    c, s = np.asarray(content_within, dtype=float), np.asarray(style_within, dtype=float)
+    return float(np.exp(np.log(c / s).mean()))
+
+
 def eta_squared(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Between-class share of variance of each latent dimension (eta^2, one value per dimension):
 
