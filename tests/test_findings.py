@@ -21,7 +21,9 @@ def test_a_planted_3pp_effect_is_found_and_a_null_is_not(tmp_path):
     assert values["intro_paired_single"].startswith("paired beats single: -3.") and ": reproduced" in values["intro_paired_single"]
     assert "inconclusive" in values["intro_jade_paired"] or "contradicted" in values["intro_jade_paired"]
     assert values["intro_seeds"] == "Single classifier 10, Paired classifier 10, JADE 10, JADE, w_match = 0 10"
-    assert values["intro_recipe"] == values["intro_mnist"] == "not run in this profile" and len(read) == 40
+    assert values["intro_recipe"] == values["intro_mnist"] == "not run in this profile"
+    dose = findings.dose_page()                                     # the committed dose-response, as its chapter
+    assert len(read) == 40 + len(dose["runs"]) and values["intro_dose"] == dose["values"]["dose_answer"]
     null, _ = findings.intro(_runs(0.0, seed=1), tmp_path, "smoke")
     assert ": reproduced" not in null["intro_paired_single"]
     assert ": contradicted" in null["intro_paired_single"]          # a null rules out the paper's -2.14 pp
@@ -35,7 +37,8 @@ def test_a_planted_reversal_is_called_one(tmp_path):
 
 def test_nothing_run_says_so(tmp_path):
     values, read = findings.intro(_runs(1.0).iloc[:0], tmp_path, "smoke")
-    assert values["intro_paired_single"] == "paired beats single: not run yet." and read == []
+    assert values["intro_paired_single"] == "paired beats single: not run yet."
+    assert read == list(findings.dose_page()["runs"].path)          # only the committed dose-response's runs
 
 
 def _run_folders(tmp_path, effect, n=10, seed=0):

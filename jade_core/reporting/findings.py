@@ -57,6 +57,9 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
     values["intro_recipe"], recipe_runs = _recipe(output_dir)
     read += recipe_runs
     values["intro_mnist"] = _mnist(runs, output_dir)
+    d = dose_page()  # the committed dose-response runs, in every profile (it never trains)
+    values["intro_dose"] = d["values"]["dose_answer"]
+    read += list(d["runs"].path)
     return values, read
 
 
