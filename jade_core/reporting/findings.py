@@ -388,6 +388,9 @@ def dose_page(root=None) -> dict:
                  "with w_match = 0 that an interval needs. ")
     else:
         state = ""
+    cav = audit.caveats(runs, results=grid.ROOT / "results") if len(runs) else {}
+    for key in ("copies_text", "overlap_text", "arithmetic_text"):
+        values[f"dose_{key}"] = cav.get(key) or "(no run finished yet)"
     done = summary[summary.seeds > 0]
     best = float(done.loc[done.svhn_error.idxmin(), "w_match"]) if len(done) else None
     values["dose_best"] = "none yet" if best is None else f"{best:g}"
