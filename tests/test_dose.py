@@ -12,7 +12,8 @@ def _plant(kw, error, kl_per_dim, centroid=70.0):
     cfg = resolve_config(**kw)
     d = cfg.run_dir
     d.mkdir(parents=True)
-    (d / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
+    (d / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "data": {
+        "pool_official_index": list(range(100 * cfg.seed, 100 * cfg.seed + 1000))}}))  # seeds' pools overlap
     (d / "metrics.json").write_text(json.dumps({
         "svhn": {"error": error, "n": 5500}, "svhn_val": {"error": error + 1},
         "matching_val": {"kl_match_per_dim": [kl_per_dim] * 10, "centroid_accuracy": centroid}}))
@@ -68,6 +69,7 @@ def test_the_page_says_which_doses_help_and_whether_the_answer_is_provisional(tm
     v = findings.dose_page(tmp_path)["values"]
     assert v["dose_finished"] == str(len(pairs) - len(DOSE_SEEDS)) and v["dose_planned"] == str(len(pairs))
     assert v["dose_helps"] == "10" and v["dose_matched"] == "300" and v["dose_hurts"] == "none"
+    assert "share on average" in v["dose_overlap_text"] and "in fp32 on cpu" in v["dose_arithmetic_text"]
     assert v["dose_answer"].startswith(f"{len(pairs) - len(DOSE_SEEDS)} of the {len(pairs)} runs are finished")
     assert "lowers the SVHN error by the verdict rule at w_match = 10;" not in v["dose_answer"]
     assert "at w_match = 10." in v["dose_answer"] and "matched in at least one run at w_match = 300" in v["dose_answer"]
