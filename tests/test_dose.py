@@ -87,3 +87,18 @@ def test_an_end_of_the_grid_that_wins_is_said_to_need_extending(tmp_path, monkey
         shutil.rmtree(p)                                              # while a dose is missing, no call yet
     v = findings.dose_page(tmp_path)["values"]
     assert v["dose_best"] == "300" and v["dose_edge"].startswith("Not every dose has a finished run")
+
+
+def test_the_detectable_difference_is_the_rules_at_the_observed_spread(tmp_path, monkeypatch):
+    from jade_core.reporting.verdicts import detectable_by_rule
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(3)
+    for w, kw in dose_response_runs():
+        if w in (0.0, 10.0, 30.0):
+            _plant(kw, 30.0 + rng.normal(0, 1.0), 1.0)
+    runs = dose.dose_runs(tmp_path)
+    s = dose.dose_summary(runs).set_index("w_match")
+    d = runs.pivot(index="seed", columns="w_match", values="svhn_error")
+    diff = (d[30.0] - d[0.0]).to_numpy()
+    assert s.loc[30.0, "detectable"] == pytest.approx(detectable_by_rule(diff.std(ddof=1), 5, 2))
+    assert np.isnan(s.loc[100.0, "detectable"]) and "| detectable (80 % power, pp) |" in dose.markdown_dose_table(s.reset_index())

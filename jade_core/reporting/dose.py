@@ -20,7 +20,7 @@ import pandas as pd
 from ..experiments.grid import ROOT, locate
 from ..experiments.selection import DOSE_W_MATCH, dose_response_runs, posteriors_matched
 from .report import t_half_width
-from .verdicts import ALPHA, family_interval, verdict
+from .verdicts import ALPHA, POWER, detectable_by_rule, family_interval, verdict
 
 RUN_COLUMNS = ["w_match", "seed", "svhn_error", "svhn_val_error", "val_kl_per_dim", "val_centroid_accuracy",
                "matched", "path"]
@@ -57,7 +57,9 @@ def dose_summary(runs: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     """Per dose (every one of ``DOSE_W_MATCH``, finished or not): seeds, mean and 95 % half-width of the
     SVHN error, of the validation KL per content dimension and of the centroid accuracy, how many runs the
     matching rule passes, and against ``w_match = 0`` on common seeds the mean SVHN difference, its interval
-    at the family's level (1 - alpha/m, m = the doses above 0 with two common seeds or more) and the verdict."""
+    at the family's level (1 - alpha/m, m = the doses above 0 with two common seeds or more), the verdict and
+    the smallest true difference the rule calls *reproduced* with :data:`POWER` at the observed spread
+    (:func:`jade_core.reporting.verdicts.detectable_by_rule`): what an *inconclusive* rules out."""
     zero = runs[runs.w_match == 0].set_index("seed").svhn_error
     diffs = {}
     for w in DOSE_W_MATCH:
@@ -75,11 +77,12 @@ def dose_summary(runs: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
         cen, cen_h = _mean_ci(g.val_centroid_accuracy)
         d = diffs.get(w, np.array([]))
         low, high = family_interval(d, m, alpha) if len(d) else (np.nan, np.nan)
+        det = detectable_by_rule(float(d.std(ddof=1)), len(d), m, alpha) if len(d) > 1 else np.nan
         rows.append({"w_match": w, "seeds": len(g), "svhn_error": err, "svhn_error_ci": err_h,
                      "val_kl_per_dim": kl, "val_kl_per_dim_ci": kl_h, "val_centroid_accuracy": cen,
                      "val_centroid_accuracy_ci": cen_h, "matched": f"{int(g.matched.sum())}/{len(g)}",
                      "vs_no_matching": float(d.mean()) if len(d) else np.nan, "vs_low": low, "vs_high": high,
-                     "verdict": "" if w == 0 else verdict(low, high, np.nan)})
+                     "verdict": "" if w == 0 else verdict(low, high, np.nan), "detectable": det})
     return pd.DataFrame(rows)
 
 
@@ -90,12 +93,13 @@ def markdown_dose_table(summary: pd.DataFrame) -> str:
             return "–"
         return f"{mean:,.{digits}f}" + ("" if np.isnan(half) else f" ± {half:,.{digits}f}")
     lines = ["| w_match | seeds | SVHN error (%) | KL per content dim (nats) | centroid accuracy (%) | matched | "
-             "against w_match = 0 (pp), family interval | verdict |", "|---|---|---|---|---|---|---|---|"]
+             f"against w_match = 0 (pp), family interval | verdict | detectable ({100 * POWER:g} % power, pp) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in summary.itertuples():
         vs = "–" if np.isnan(r.vs_no_matching) else (
             f"{r.vs_no_matching:+.2f}" + ("" if np.isnan(r.vs_low) else f" [{r.vs_low:+.2f}, {r.vs_high:+.2f}]"))
         lines.append(f"| {r.w_match:g} | {r.seeds} | {cell(r.svhn_error, r.svhn_error_ci)} | "
                      f"{cell(r.val_kl_per_dim, r.val_kl_per_dim_ci, 1)} | "
                      f"{cell(r.val_centroid_accuracy, r.val_centroid_accuracy_ci, 1)} | {r.matched} | {vs} | "
-                     f"{r.verdict or '–'} |")
+                     f"{r.verdict or '–'} | {'–' if np.isnan(r.detectable) else f'{r.detectable:.2f}'} |")
     return "\n".join(lines)

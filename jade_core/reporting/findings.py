@@ -381,7 +381,8 @@ def dose_page(root=None) -> dict:
               "dose_doses": fmt(selection.DOSE_W_MATCH), "dose_seeds": fmt(selection.DOSE_SEEDS),
               "dose_rule_kl": f"{selection.MATCHED_KL_PER_DIM:g}", "dose_shared": selection.DOSE_TABLE1_GRID,
               "dose_helps": fmt(helps), "dose_hurts": fmt(hurts), "dose_matched": fmt(matched),
-              "dose_judged": str(len(judged)), "dose_ci": f"{100 * (1 - verdicts.ALPHA):g}"}
+              "dose_judged": str(len(judged)), "dose_ci": f"{100 * (1 - verdicts.ALPHA):g}",
+              "dose_power": f"{100 * verdicts.POWER:g}"}
     if len(runs) < planned:
         state = (f"{len(runs)} of the {planned} runs are finished, so this answer is provisional: "
                  f"{len(judged)} of the {len(selection.DOSE_W_MATCH) - 1} doses above 0 have the two common seeds "
