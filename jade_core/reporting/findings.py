@@ -385,8 +385,9 @@ def dose_page(root=None) -> dict:
               "dose_power": f"{100 * verdicts.POWER:g}"}
     if len(runs) < planned:
         state = (f"{len(runs)} of the {planned} runs are finished, so this answer is provisional: "
-                 f"{len(judged)} of the {len(selection.DOSE_W_MATCH) - 1} doses above 0 have the two common seeds "
-                 "with w_match = 0 that an interval needs. ")
+                 f"{len(judged)} of the {len(selection.DOSE_W_MATCH) - 1} doses above 0 "
+                 f"{'has' if len(judged) == 1 else 'have'} the two common seeds with w_match = 0 that an interval "
+                 "needs. ")
     else:
         state = ""
     cav = audit.caveats(runs, results=grid.ROOT / "results") if len(runs) else {}
