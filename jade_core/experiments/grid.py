@@ -19,10 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..science.config import PROFILES, ConfigError, JadeError, RunConfig, resolve_config
-from .runs import NOT_RUNS, is_finished, run_identity, run_row
+from .runs import NOT_RUNS, ROOT, is_finished, run_identity, run_row
 from .sweep import expand_sweep
 
-ROOT = Path(__file__).resolve().parents[2]
 SWEEPS = ROOT / "sweeps"
 
 

@@ -48,10 +48,14 @@ FILES = ("config.json", "metrics.json", "curve.csv")  # what makes a run finishe
 WEIGHTS = "weights.pt"                                 # written by every run, kept in git for some
 
 
+PKG = Path(__file__).resolve().parents[1]  # jade_core/
+ROOT = PKG.parent                          # the project checkout: results/, sweeps/, book/ (the one place)
+
+
 def relative(p) -> str:
     """A path as the project names it (relative to the checkout), so a page never shows this machine's."""
     try:
-        return str(Path(p).resolve().relative_to(Path(__file__).resolve().parents[2]))
+        return str(Path(p).resolve().relative_to(ROOT))
     except ValueError:
         return str(p)
 
@@ -63,9 +67,6 @@ def _sources_digest(files) -> str:
     for name, data in sorted(files):
         h.update(name.encode() + b"\0" + data)
     return h.hexdigest()[:16]
-
-
-PKG = Path(__file__).resolve().parents[1]  # jade_core/
 
 
 def source_hash() -> str:
@@ -540,7 +541,7 @@ def provenance(paths, repo=None, here: str | None = None) -> pd.DataFrame:
     A run records its git commit and its source hash (:func:`versions`); the source hash is traced to
     a commit of this repository's history when the commit was not clean. Re-running a run whose
     training code is unchanged should reproduce it; ``jade verify RUN`` checks one."""
-    repo = Path(repo) if repo else Path(__file__).resolve().parents[2]
+    repo = Path(repo) if repo else ROOT
     here = here or source_hash()
     try:
         by_source = _source_hashes(repo)

@@ -32,7 +32,7 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
     said = {c.claim: describe(c) for c in claims.itertuples()}
     for a, b, text in report.CLAIMS:
         values[f"intro_{a}_{b}"] = said.get(text, f"{text}: not run yet.")
-    old_file = Path(__file__).resolve().parents[2] / "results" / "superseded" / "old-cut-runs-2026-11.csv"
+    old_file = grid.ROOT / "results" / "superseded" / "old-cut-runs-2026-11.csv"
     old = pd.read_csv(old_file) if profile == "paper" else None
     for v in ("single", "paired", "jade"):
         g = old[old.variant == v].svhn_error if old is not None else pd.Series(dtype=float)

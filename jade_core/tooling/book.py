@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from ..experiments.grid import expected, missing
+from ..experiments.runs import ROOT
 from ..experiments.sweep import run_all
 from ..science.config import VARIANTS, JadeError, resolve_config
 from . import ledger as _ledger
@@ -30,7 +31,6 @@ from . import sitecheck
 from .figcheck import write_made_with
 from .ledger import COMMITTED, PAGE, link_numbers, numbers_page, stale_numbers, write_numbers
 
-ROOT = Path(__file__).resolve().parents[2]
 KERNEL = "python3"
 LAST = ("intro",)  # chapters that read what every other chapter's runs produced
 

@@ -20,9 +20,8 @@ import re
 from pathlib import Path
 
 from ..experiments.grid import semantic_key
-from ..experiments.runs import git_commit, relative, source_hash
+from ..experiments.runs import ROOT, git_commit, relative, source_hash
 
-ROOT = Path(__file__).resolve().parents[2]
 CHAPTER = "JADE_CHAPTER"          # set by the book runner for each chapter's kernel
 LEDGER_DIR = "JADE_LEDGER_DIR"    # where the kernel writes its records
 COMMITTED = ROOT / "results" / "numbers.json"  # the paper build's ledger, checked by `jade check-numbers`

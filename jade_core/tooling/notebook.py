@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..experiments.lifecycle import train
-from ..experiments.runs import collect_table1, load_run, relative
+from ..experiments.runs import ROOT, collect_table1, load_run, relative
 from ..reporting import plotting
 from ..reporting.prose import numbers
 from ..science.config import PROFILES, ConfigError, JadeError, default_data_dir, resolve_config
@@ -35,7 +35,7 @@ def project_root() -> Path:
     for d in (Path.cwd(), *Path.cwd().parents):
         if (d / "_config.yml").exists() and (d / "jade_core").is_dir():
             return d
-    return Path(__file__).resolve().parents[2]
+    return ROOT
 
 
 def project_path(path) -> Path:
