@@ -8,10 +8,7 @@
 set -uo pipefail
 limit=${1:-420}
 out=${2:-studies.tar.gz}
-export PYTHONUNBUFFERED=1
-python3 -c "import torch; assert torch.cuda.is_available(); print('torch', torch.__version__, torch.cuda.get_device_name())" || exit 1
-# a quick check that a JADE run trains on this device before the long ones start
-python3 -m jade_core train --variant jade --profile smoke --device cuda --output-dir /tmp/gpu-smoke || exit 1
+source "$(dirname "$0")/gpu-check.sh"  # a CUDA device, and a tiny JADE run on it
 timeout "$limit" python3 -m jade_core study budget --workers 9 --device cuda > budget.log 2>&1 &
 timeout "$limit" python3 -m jade_core study recipe --workers 5 --device cuda > recipe.log 2>&1 &
 wait

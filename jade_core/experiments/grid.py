@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..science.config import PROFILES, ConfigError, JadeError, RunConfig, resolve_config
-from .runs import NOT_RUNS, ROOT, is_finished, run_identity, run_row
+from .runs import NOT_RUNS, ROOT, is_finished, run_row, saved_run_config
 from .sweep import expand_sweep
 
 SWEEPS = ROOT / "sweeps"
@@ -41,10 +41,10 @@ def expected(name: str, profile: str, results=None, data_dir=None) -> list:
 
 
 def semantic_key(saved: dict) -> str:
-    """What makes two runs the same run: the fields that change the result (:meth:`RunConfig.semantic`),
-    the protocol aside (a table reads one protocol at a time). A field the run did not record takes its
-    profile's value, then the default."""
-    sem = {k: v for k, v in json.loads(run_identity(saved)).items() if k != "protocol"}
+    """What makes two runs the same run (:func:`jade_core.experiments.runs.run_identity`), the protocol
+    aside (a table reads one protocol at a time). A field the run did not record takes its profile's value,
+    then the default."""
+    sem = {k: v for k, v in saved_run_config(saved).semantic().items() if k != "protocol"}
     return json.dumps(sem, sort_keys=True, default=str)
 
 

@@ -235,6 +235,10 @@ def _settings_runs(kws: list) -> tuple:
     return table, curves
 
 
+SETTING_RULES = {"w_cls": "w_cls", "mnist_batch_size": "MNIST batch", "w_match": "w_match", "epochs": "length"}
+# the settings search's rules (settings_rules' keys), with the name the report gives each
+
+
 def settings_rules(table: pd.DataFrame, curves: dict, epoch_candidates=None) -> dict:
     """Every rule of the settings search applied to its runs' ``table`` and validation ``curves``
     (:func:`_settings_runs`): ``{"w_cls", "mnist_batch_size", "w_match", "epochs"}``, each the rule's
@@ -298,7 +302,7 @@ def small_validation_stability(choice: dict, per_class: int = SMALL_VAL_PER_CLAS
     short = {p: c.loc[c.epoch.isin(EPOCH_CANDIDATES) & c.svhn_val_error.notna(), ["epoch", "svhn_val_error"]]
              .reset_index(drop=True) for p, c in curves.items()}
     counts = {p: np.rint(c.svhn_val_error.to_numpy() * n_val[p] / 100).astype(int) for p, c in short.items()}
-    full = {f: (choice.get(f) or {}).get("chosen") for f in ("w_cls", "mnist_batch_size", "w_match", "epochs")}
+    full = {f: (choice.get(f) or {}).get("chosen") for f in SETTING_RULES}
     picks = {f: [] for f in full}
     m = 10 * per_class
     for _ in range(draws):
@@ -364,20 +368,19 @@ def settings_report(choice: dict, stability: dict | None = None) -> str:
            f"{JADE_RUN_MINUTES_TARGET:g}-minute target of one Table 1 JADE run at one thread, so it was not "
            "searched; a longer run may do better." if e["at_edge"] else ".")))
     if stability:
-        names = {"w_cls": "w_cls", "mnist_batch_size": "MNIST batch", "w_match": "w_match", "epochs": "length"}
         k, n = stability["per_class"], len(choice["table"])
         per = int(np.asarray(choice["table"].val_confusion.iloc[0]).sum() // 10) if n else 0
         lines += ["", f"**Would a choice change with {k} validation images per digit instead of {per}?** Simulated "
                   f"from each run's recorded errors per digit ({stability['draws']} draws of {k} random images of each "
                   "digit per run; runs drawn independently, which overstates changes, since one seed's candidates "
                   "share their images): the same "
-                  + ", ".join(f"{names[f]} in {100 * stability[f]['same']:.0f} % of draws"
+                  + ", ".join(f"{SETTING_RULES[f]} in {100 * stability[f]['same']:.0f} % of draws"
                               + (f" (else mostly {stability[f]['other']:,g})" if stability[f]["other"] is not None
-                                 else "") for f in names if f in stability)
+                                 else "") for f in SETTING_RULES if f in stability)
                   + ". The w_match rule is applied at the chosen w_cls, so it changes with it too. A user with "
                   f"{10 * k} validation images would often have chosen otherwise: the candidates differ by less "
                   "than a small validation set can resolve (Oliver et al., 2018)."]
-    decided = all(choice.get(f) is not None for f in ("w_cls", "mnist_batch_size", "w_match", "epochs"))
+    decided = all(choice.get(f) is not None for f in SETTING_RULES)
     lines += ["", "Every rule has decided. Table 1 and its ablation are being re-made with these settings "
               "(`sweeps/table1-remake.yml`); until that is finished, the book's Table 1 uses the carried-over values."
               if decided and not so_far else

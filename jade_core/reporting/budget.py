@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..experiments.grid import select
-from ..experiments.runs import collect_metrics
+from ..experiments.runs import collect_metrics, collect_table1
 from ..science.config import VARIANTS
 from .report import judged_claims, t_half_width
 from .verdicts import paper_difference
@@ -35,7 +34,7 @@ def budget_runs(root="results/label-budget", table1="results", budgets=None) -> 
     found = sorted(int(p.name.split("-")[1]) for p in Path(root).glob("labels-*") if p.name.split("-")[1].isdigit())
     parts = [collect_metrics(f"{root}/labels-{b}") for b in budgets or found]
     if table1 is not None:
-        t1 = select("table1", table1)
+        t1 = collect_table1(table1)
         parts.append(t1[t1.variant.isin(VARIANTS)])  # the three models, not the ablation beside them
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

@@ -11,8 +11,7 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import brentq
 
-from ..experiments.grid import select
-from ..experiments.runs import collect_metrics, collect_recipe, finished_runs, load_run, relative
+from ..experiments.runs import collect_metrics, collect_recipe, collect_table1, finished_runs, load_run, relative
 from ..experiments.selection import matching_happens, matching_summary
 from ..experiments.studies import RECIPE_SEEDS
 from ..science import latent, paper
@@ -254,7 +253,7 @@ def latent_key(run_path, images_fingerprint: str) -> str:
     give the same numbers, so a cached row with this key can stand in for recomputing it."""
     h = hashlib.sha256(images_fingerprint.encode())
     h.update((Path(run_path) / "weights.pt").read_bytes())
-    science = Path(__file__).resolve().parents[1] / "science"
+    science = Path(latent.__file__).parent
     for name in LATENT_CODE:
         h.update(name.encode() + b"\0" + (science / name).read_bytes())
     return h.hexdigest()[:20]
@@ -394,7 +393,7 @@ def mnist_gap(table1="results", schedule="results/mnist-schedule") -> pd.DataFra
     if not parts:
         return pd.DataFrame(columns=cols)
     sched = pd.concat(parts, ignore_index=True)
-    plain = select("table1", table1)  # Table 1's runs, by configuration
+    plain = collect_table1(table1)  # Table 1's runs, by configuration
     plain = plain[plain.variant.isin(VARIANTS) & plain.set_index(["variant", "seed"]).index.isin(
         list(zip(sched.variant, sched.seed)))]
     tuned = collect_recipe(table1)[0]

@@ -211,7 +211,8 @@ def load_split(data_dir, dataset: str, split: str, download: bool = False):
                         "mirror such as ../shared/data, or allow a download with download=True.")
     npz = root / f"{dataset}_{split}.npz"
     if npz.exists():
-        x, y, index = _load_npz_once(str(npz.resolve()), npz.stat().st_mtime_ns, npz.stat().st_size, dataset)
+        st = npz.stat()
+        x, y, index = _load_npz_once(str(npz.resolve()), st.st_mtime_ns, st.st_size, dataset)
         return x, y, index, f"mirror:{npz.name}"
     if download:
         root.mkdir(parents=True, exist_ok=True)
