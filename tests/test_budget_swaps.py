@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from jade_core.experiments import studies
 from jade_core.reporting import budget
 from jade_core.science import swaps
 from jade_core.science.models import LATENT_CONTENT, build_model
@@ -52,11 +53,20 @@ def test_budget_runs_reads_study_folders_and_table1(tmp_path):
         d = root / "runs" / "paired" / ("local-l10-seed0" if b == 10 else "local-seed0")  # named by its config
         d.mkdir(parents=True)
         (d / "config.json").write_text(json.dumps({"config": {"variant": "paired", "protocol": "local", "seed": 0,
-                                                              "labels_per_class": b, "device": "cuda" if b == 10 else "cpu"}}))
+                                                              "labels_per_class": b, "device": "cuda" if b == 10 else "cpu",
+                                                              **studies.study_settings("paper")}}))
         (d / "metrics.json").write_text(json.dumps({"svhn": {"error": 50.0 if b == 10 else 30.0, "n": 5500},
                                                     "steps": 4800 if b == 10 else 2400, "train_seconds": 1.0}))
         (d / "curve.csv").write_text("epoch,svhn_ce\n1,0.5\n")
+    remade = tmp_path / "t1" / "remake" / "runs" / "paired" / "local-seed0"  # the re-made Table 1: other settings,
+    remade.mkdir(parents=True)                                                # not the GPU study's 100-label point
+    for f in ("metrics.json", "curve.csv"):
+        (remade / f).write_text((d / f).read_text())
+    (remade / "config.json").write_text(json.dumps({"config": {"variant": "paired", "protocol": "local", "seed": 0,
+                                                               "labels_per_class": 100}}))
     r = budget.budget_runs(tmp_path / "lb", table1=tmp_path / "t1").set_index("labels_per_class")
+    other = budget.budget_runs(tmp_path / "lb", table1=tmp_path / "t1", profile="smoke").set_index("labels_per_class")
+    assert "remake" not in r.loc[100, "path"] and "remake" in other.loc[100, "path"]  # each profile its own Table 1
     assert r.loc[10, "device"] == "cuda" and r.loc[100, "device"] == "cpu" and r.loc[10, "steps"] == 4800
     assert r.loc[100, "svhn_error"] == 30.0
     for i, m in enumerate(sorted(tmp_path.glob("**/runs/*/*/metrics.json"))):  # a name decides nothing
@@ -184,7 +194,7 @@ def test_the_remade_budget_study_has_one_design_with_table1():
     that make those steps."""
     from jade_core.experiments.grid import expected
     from jade_core.science.config import resolve_config
-    table1 = {kw["variant"]: resolve_config(**kw) for label, kw in expected("table1-remake", "paper")
+    table1 = {kw["variant"]: resolve_config(**kw) for label, kw in expected("table1", "paper")
               if label in ("single", "paired", "jade") and kw["seed"] == 0}
     runs = [resolve_config(**kw) for _, kw in expected("label-budget", "paper")]
     assert sorted({c.labels_per_class for c in runs}) == [10, 25, 50] and len(runs) == 45

@@ -118,7 +118,17 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path):
     # b classifies best but its centroids fail the rule (20 % < 50 %): a is chosen, b reported beside it
     assert v["tuning_chosen"] == "a" and v["tuning_best"] == "b" and v["tuning_n"] == "3"
     assert v["tuning_w_match_low"] == "30" and v["tuning_w_match_high"] == "1,000"
-    assert "not finished yet" in v["tuning_reference"] and v["tuning_stopped"] == "Every candidate finished."
+    assert "is not in this profile" in v["tuning_reference"] and v["tuning_stopped"] == "Every candidate finished."
+    # the committed configuration must carry this search's reading and the settings search's re-chosen weights
+    assert not t["consistent"]                                       # a's w_match 30 is not the default
+    from jade_core.science.config import RunConfig
+    rechosen = {"w_cls": {"chosen": RunConfig.w_cls}, "w_match": {"chosen": RunConfig.w_match},
+                "mnist_batch_size": {"chosen": RunConfig.mnist_batch_size}, "epochs": {"chosen": RunConfig.epochs}}
+    t = findings.tuning(tmp_path / "t", _runs(1.0).iloc[:0], rechosen)
+    assert t["consistent"] and t["values"]["tuning_pick_replaced"] == f"w_match 30 → {RunConfig.w_match:g}"
+    assert t["values"]["tuning_pick_kept"] == "rec_reduction = sum, w_match_warmup = 0"
+    rechosen["epochs"] = {"chosen": RunConfig.epochs + 50}           # a length the configuration does not carry
+    assert not findings.tuning(tmp_path / "t", _runs(1.0).iloc[:0], rechosen)["consistent"]
 
 
 def test_the_data_page_states_the_cut_of_the_smoke_profile(data_dir):

@@ -14,9 +14,16 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 def _copy_table1(dst: Path) -> None:
-    """The committed Table 1 and ablation runs, without their weights (a table reads none)."""
-    for sub in ("runs", "ablation"):
-        shutil.copytree(RESULTS / sub, dst / sub, ignore=shutil.ignore_patterns("weights.pt"))
+    """The committed Table 1 and ablation runs (sweeps/table1.yml: under results/remake/), without their
+    weights (a table reads none)."""
+    shutil.copytree(RESULTS / "remake", dst / "remake", ignore=shutil.ignore_patterns("weights.pt"))
+
+
+def _run(root: Path, variant: str, seed: int) -> Path:
+    """The folder of Table 1's ``variant`` run of ``seed`` under ``root``, whatever it is called."""
+    (path,) = [p.parent for p in (root / "remake" / "runs" / variant).glob("*/config.json")
+               if json.loads(p.read_text())["config"]["seed"] == seed]
+    return path
 
 
 def test_renaming_every_run_folder_leaves_table1_unchanged(tmp_path):
@@ -31,7 +38,7 @@ def test_renaming_every_run_folder_leaves_table1_unchanged(tmp_path):
 
 def test_a_run_of_another_configuration_in_the_folder_is_not_table1s(tmp_path):
     _copy_table1(tmp_path)
-    src = tmp_path / "runs" / "jade" / "local-seed3"
+    src = _run(tmp_path, "jade", 3)
     cfg = json.loads((src / "config.json").read_text())
     cfg["config"]["w_match"] = 300.0                                    # now a run of another configuration
     (src / "config.json").write_text(json.dumps(cfg))
@@ -42,7 +49,7 @@ def test_a_run_of_another_configuration_in_the_folder_is_not_table1s(tmp_path):
 
 def test_the_same_run_twice_is_refused_with_both_folders(tmp_path):
     _copy_table1(tmp_path)
-    a = tmp_path / "runs" / "single" / "local-seed1"
+    a = _run(tmp_path, "single", 1)
     shutil.copytree(a, a.with_name("copy-of-seed1"))
     with pytest.raises(ConfigError, match="two finished runs of single seed 1 have the same configuration"):
         collect_table1(tmp_path)
@@ -50,9 +57,9 @@ def test_the_same_run_twice_is_refused_with_both_folders(tmp_path):
 
 def test_an_unreadable_run_is_listed_not_dropped_quietly(tmp_path):
     _copy_table1(tmp_path)
-    bad = tmp_path / "runs" / "paired" / "local-seed2"
+    bad = _run(tmp_path, "paired", 2)
     (bad / "metrics.json").write_text((bad / "metrics.json").read_text()[:200])
-    with pytest.warns(UserWarning, match="skipping .*local-seed2"):
+    with pytest.warns(UserWarning, match=f"skipping .*{bad.name}"):
         t = collect_table1(tmp_path)
     assert len(t) == 39 and [p for p, _ in t.attrs["skipped"]] == [str(bad)]
 
@@ -98,10 +105,10 @@ def test_tidy_runs_of_one_grid_renames_its_runs_only(tmp_path):
     from jade_core.tooling.cli import main
     _copy_table1(tmp_path)
     other = tmp_path / "study" / "runs" / "single" / "named-by-hand"
-    shutil.copytree(tmp_path / "runs" / "single" / "local-seed0", other)   # a study's run, named by hand
-    for run in sorted((tmp_path / "runs").glob("*/*")):
+    shutil.copytree(_run(tmp_path, "single", 0), other)                   # a study's run, named by hand
+    for run in sorted((tmp_path / "remake" / "runs").glob("*/*")):
         run.rename(run.with_name("by-hand-" + run.name))
     assert main(["tidy-runs", str(tmp_path), "--grid", "table1"]) in (0, None)
-    assert sorted(p.name for p in (tmp_path / "runs" / "jade").iterdir()) == [f"local-seed{s}" for s in range(10)]
+    assert sorted(p.name for p in (tmp_path / "remake" / "runs" / "jade").iterdir()) == [f"local-seed{s}" for s in range(10)]
     assert other.exists()                                                  # not the grid's: left alone
     assert main(["tidy-runs", str(tmp_path)]) in (0, None) and not other.exists()   # everything's tidy-up

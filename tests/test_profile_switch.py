@@ -1,5 +1,5 @@
 """The studies name the settings they ran with, so changing the paper profile's defaults (as the re-made
-Table 1 will: sweeps/table1-remake.yml) leaves every committed study run found, none to retrain."""
+Table 1 did: sweeps/table1.yml) leaves every committed study run found, none to retrain."""
 import json
 from pathlib import Path
 
@@ -39,3 +39,16 @@ def test_without_the_named_settings_the_switch_would_lose_them(monkeypatch):
     monkeypatch.setitem(studies.PLANS, "paper", studies.BudgetPlan(settings=()))
     monkeypatch.setitem(config.PROFILES, "paper", dict(CHOSEN))
     assert grid.locate(studies.budget_search_runs()) == [None] * 9
+
+
+def test_the_studies_share_the_settings_of_the_table1_they_compare_to():
+    """The GPU label-budget study, the recipe search and the MNIST-schedule runs compare to the first Table 1
+    (studies.STUDY_TABLE1_GRID): each names exactly that grid's settings, and those are not the defaults."""
+    import yaml
+    first = studies.study_settings("paper")
+    assert first and any(config.RunConfig.defaults()[k] != v for k, v in first.items())
+    assert dict(studies.PLANS["paper"].settings) == first
+    for name in ("recipe-search", "mnist-schedule"):
+        base = yaml.safe_load((ROOT / "sweeps" / f"{name}.yml").read_text())["base"]
+        assert {k: base[k] for k in first} == first, name
+    assert studies.study_settings("smoke") == {}  # the smoke studies train at the defaults, as its Table 1

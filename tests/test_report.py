@@ -80,10 +80,14 @@ def test_recipe_label_names_the_schedule_or_the_tuned_recipe():
 def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tmp_path):
     import json
 
+    from jade_core.experiments.studies import study_settings
+    first = study_settings("paper")                                     # the settings the schedule runs share
+    assert first and first["precision"] == "bf16"
     for seed in (0, 1, 2):
-        _fake_run(tmp_path, "paired", seed, 1.7)                         # Table 1, constant rate
-    _fake_run(tmp_path, "jade", 0, 1.2)
-    _fake_run(tmp_path, "paired", 0, 9.9, lr=0.002)                    # another configuration: not Table 1's
+        _fake_run(tmp_path, "paired", seed, 1.7, **first)                # the first Table 1, constant rate
+    _fake_run(tmp_path, "jade", 0, 1.2, **first)
+    _fake_run(tmp_path, "paired", 0, 9.9, lr=0.002, **first)           # another configuration: not Table 1's
+    _fake_run(tmp_path / "remake", "paired", 0, 5.5)                    # the re-made Table 1: other settings
     _fake_run(tmp_path / "ms" / "p2400", "paired", 0, 1.2, lr_schedule="onecycle", restart_epoch=100)
     _fake_run(tmp_path / "ms" / "p4800", "paired", 0, 1.1, lr_schedule="onecycle", restart_epoch=100, epochs=300)
     _fake_run(tmp_path / "recipe", "paired", 3, 0.8, lr_schedule="onecycle", optimizer="adamw", epochs=600)
@@ -113,7 +117,8 @@ def _rename_every_run(root):
 def test_report_defaults_read_the_results_folder(tmp_path, monkeypatch):
     """Without arguments, mnist_gap and tuning_table read results/, results/mnist-schedule and results/tuning."""
     monkeypatch.chdir(tmp_path)
-    _fake_run(tmp_path / "results", "paired", 0, 1.7)
+    from jade_core.experiments.studies import study_settings
+    _fake_run(tmp_path / "results", "paired", 0, 1.7, **study_settings("paper"))
     _fake_run(tmp_path / "results" / "mnist-schedule" / "p2400", "paired", 0, 1.2, lr_schedule="onecycle")
     _fake_run(tmp_path / "results" / "tuning" / "wm-30", "jade", 0, 1.5, w_match=30.0)
     gap = report.mnist_gap()
@@ -208,7 +213,7 @@ def test_recipe_findings_of_the_committed_study_and_of_none(tmp_path):
     results = Path(__file__).resolve().parents[1] / "results"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        search, text, final = report.recipe_findings(results, collect_table1(results))
+        search, text, final = report.recipe_findings(results, collect_table1(results, grid="table1-bf16"))
     assert len(final) == 15 and "chosen" in search.columns and "SVHN validation error (%)" in search.columns
     assert text.startswith("The chosen recipe, **") and text.count(": contradicted") == 3
     assert "leans against JADE" in text

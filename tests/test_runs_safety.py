@@ -142,8 +142,15 @@ def test_evaluate_reproduces_the_recorded_errors_and_verify_retrains(smoke, caps
     assert main(["evaluate", str(path), "--data-dir", smoke["data_dir"]]) == 0
     out = _json.loads(capsys.readouterr().out)
     assert out["error_percent"] == out["recorded"]
-    assert main(["verify", str(path), "--data-dir", smoke["data_dir"]]) == 0
+    record = path.parent / "verify-records"
+    assert main(["verify", str(path), "--data-dir", smoke["data_dir"], "--record", str(record)]) == 0
     assert "reproduced within 0.0 pp" in capsys.readouterr().out
+    (written,) = record.glob("*.txt")
+    assert written.name == f"paired-{path.name}.txt"
+    from jade_core.reporting.report import verify_records
+    (line,) = verify_records(record, [path])                   # the Table 1 chapter's line of this run
+    assert line.startswith("`jade verify ") and "svhn: recorded" in line and "**reproduced within 0.0 pp (largest difference 0.000 pp).**" in line
+    assert verify_records(record, []) == []                    # a run the table does not read: not shown
 
 
 def test_a_finished_run_is_not_reused_on_other_data(smoke, tmp_path):

@@ -424,11 +424,13 @@ def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataF
     return out
 
 
-def collect_table1(output_dir="results", protocol=None) -> pd.DataFrame:
+def collect_table1(output_dir="results", protocol=None, grid="table1") -> pd.DataFrame:
     """The runs of Table 1: the grid ``sweeps/table1.yml`` (three models and the ablations, labelled
-    e.g. ``jade_nomatch``), selected by the configuration each run recorded (:func:`jade_core.experiments.grid.select`)."""
+    e.g. ``jade_nomatch``), selected by the configuration each run recorded (:func:`jade_core.experiments.grid.select`).
+    ``grid="table1-bf16"``: the first version's Table 1, the baseline of the studies made with its settings
+    (:data:`jade_core.experiments.studies.STUDY_TABLE1_GRID`)."""
     from .grid import select  # grid builds on this module's run rows
-    return select("table1", output_dir, protocol)
+    return select(grid, output_dir, protocol)
 
 
 def has_settings(saved_config: dict, settings: dict) -> bool:

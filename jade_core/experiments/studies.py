@@ -29,11 +29,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from ..science.config import VARIANTS, ConfigError, RunConfig, resolve_config
-from .grid import locate
+from .grid import grid_file, locate
+from .runs import collect_table1
 from .selection import STEP_CANDIDATES, choose_recipe, choose_steps
 from .sweep import load_sweep, run_all
+
+# The Table 1 grid each profile's studies compare to. The paper profile's GPU label-budget study, tuned recipe
+# and MNIST-schedule runs were made with the first version's settings (bf16, w_cls 30,000, w_match 30, MNIST
+# batch 256: BudgetPlan.settings, sweeps/recipe-search.yml, sweeps/mnist-schedule.yml), so their Table 1 is
+# that version's (sweeps/table1-bf16.yml), not the re-made one: a comparison shares its settings. The smoke
+# studies train at the defaults, as the smoke Table 1 does.
+STUDY_TABLE1_GRID = {"paper": "table1-bf16", "smoke": "table1"}
 
 BUDGET_DIR = "results/label-budget"
 RECIPE_DIR = "results/recipe"
@@ -60,6 +69,26 @@ PLANS = {"paper": BudgetPlan(),
                              settings=())}
 
 
+def study_table1(output_dir="results", profile="paper", protocol=None) -> pd.DataFrame:
+    """Table 1's runs made with the studies' settings (:data:`STUDY_TABLE1_GRID`), selected by configuration:
+    the 100-label point of the label-budget study, the plain recipe beside the tuned one."""
+    return collect_table1(output_dir, protocol, grid=STUDY_TABLE1_GRID[profile])
+
+
+def study_settings(profile="paper") -> dict:
+    """The settings the studies of ``profile`` share with their Table 1 (the ``base`` of
+    :data:`STUDY_TABLE1_GRID`'s sweep file: precision, w_cls, w_match, MNIST batch); {} for the defaults."""
+    spec = yaml.safe_load(grid_file(STUDY_TABLE1_GRID[profile]).read_text())
+    return dict(spec.get("base") or {})
+
+
+def settings_words(settings: dict) -> str:
+    """``{"precision": "bf16", "w_cls": 30000.0}`` -> ``"bf16, w_cls 30,000"``: settings as a page says them."""
+    names = {"precision": "", "mnist_batch_size": "MNIST batch "}
+    return ", ".join(f"{names.get(k, k + ' ')}{v:,g}" if isinstance(v, float) else f"{names.get(k, k + ' ')}{v}"
+                     for k, v in settings.items())
+
+
 def steps_per_epoch(labels_per_class: int, batch_size: int = 64) -> int:
     """:attr:`RunConfig.steps_per_epoch` of a pool of ``labels_per_class`` images per digit."""
     return RunConfig(labels_per_class=labels_per_class, batch_size=batch_size).steps_per_epoch
@@ -80,6 +109,11 @@ def budget_run(variant: str, labels: int, seed: int, steps: int, output_dir: str
                 **{**dict(plan.settings), **extra})
 
 
+def budget_folder(root, labels: int) -> str:
+    """Where the final runs of budget ``labels`` go (and are read from, by configuration)."""
+    return f"{root}/labels-{labels}"
+
+
 def budget_search_runs(root: str = BUDGET_DIR, **extra) -> list:
     plan = PLANS[extra.get("profile", "paper")]
     return [budget_run(v, b, plan.search_seed, max(plan.step_candidates), f"{root}/length/labels-{b}", **extra)
@@ -88,7 +122,7 @@ def budget_search_runs(root: str = BUDGET_DIR, **extra) -> list:
 
 def budget_final_runs(choice: dict, root: str = BUDGET_DIR, **extra) -> list:
     plan = PLANS[extra.get("profile", "paper")]
-    return [budget_run(v, b, s, choice[str(b)][v], f"{root}/labels-{b}", **extra)
+    return [budget_run(v, b, s, choice[str(b)][v], budget_folder(root, b), **extra)
             for s in plan.seeds for b in plan.budgets for v in VARIANTS]
 
 

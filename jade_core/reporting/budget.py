@@ -12,12 +12,11 @@ which the paper did not run).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from ..experiments.runs import collect_metrics, collect_table1
+from ..experiments.runs import collect_metrics
+from ..experiments.studies import PLANS, budget_folder, study_table1
 from ..science.config import VARIANTS
 from .report import judged_claims, t_half_width
 from .verdicts import paper_difference
@@ -26,15 +25,14 @@ CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE 
           ("jade", "single", "JADE beats single")]
 
 
-def budget_runs(root="results/label-budget", table1="results", budgets=None) -> pd.DataFrame:
+def budget_runs(root="results/label-budget", table1="results", budgets=None, profile="paper") -> pd.DataFrame:
     """One row per finished run (:func:`jade_core.experiments.runs.collect_metrics`, which gives
-    ``labels_per_class``, ``steps`` and ``device``); Table 1's runs of the three models (the grid
-    ``sweeps/table1.yml``, selected by configuration: :func:`jade_core.experiments.grid.select`) are the 100-labels
-    point."""
-    found = sorted(int(p.name.split("-")[1]) for p in Path(root).glob("labels-*") if p.name.split("-")[1].isdigit())
-    parts = [collect_metrics(f"{root}/labels-{b}") for b in budgets or found]
+    ``labels_per_class``, ``steps`` and ``device``); Table 1's runs of the three models made with the study's
+    settings (:func:`jade_core.experiments.studies.study_table1`: in the paper profile the first version's
+    Table 1, ``sweeps/table1-bf16.yml``, selected by configuration) are the 100-labels point."""
+    parts = [collect_metrics(budget_folder(root, b)) for b in budgets or PLANS[profile].budgets]  # the plan's folders
     if table1 is not None:
-        t1 = collect_table1(table1)
+        t1 = study_table1(table1, profile)
         parts.append(t1[t1.variant.isin(VARIANTS)])  # the three models, not the ablation beside them
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

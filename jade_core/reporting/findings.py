@@ -38,6 +38,13 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
         g = old[old.variant == v].svhn_error if old is not None else pd.Series(dtype=float)
         values[f"old_{v}"] = report.fmt(g.mean(), g.std(ddof=1)) if len(g) else "–"
     values["old_seeds"] = str(old.seed.nunique()) if old is not None else "–"
+    # the first Table 1 on today's cut (bf16, the carried-over settings), superseded by the re-made one
+    first = studies.study_table1(output_dir, profile) if profile == "paper" else pd.DataFrame()
+    fsum = report.summary_table(first).set_index("variant") if len(first) else pd.DataFrame()
+    for v in ("single", "paired", "jade", "jade_nomatch"):
+        values[f"first_{v}"] = report.fmt(fsum.loc[v].svhn_mean, fsum.loc[v].svhn_sd) if v in fsum.index else "–"
+    values["first_seeds"] = str(int(fsum.seeds.min())) if len(fsum) else "–"
+    values["first_settings"] = studies.settings_words(studies.study_settings(profile)) if len(fsum) else "–"
     values["old_eval"] = f"{int(old.n_svhn_eval.iloc[0]):,}" if old is not None else "–"
     values["intro_planned_seeds"] = str(len({kw["seed"] for label, kw in grid.expected("table1", profile,
                                                                                      results=output_dir)
@@ -46,7 +53,7 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
     values["intro_seeds"] = ", ".join(f"{VARIANT_NAMES[v]} {int(counts.get(v, 0))}" for v in report.VARIANT_ORDER)
 
     broot = Path(output_dir) / "label-budget"
-    bruns = budget.budget_runs(broot, table1=output_dir) if broot.exists() else pd.DataFrame()
+    bruns = budget.budget_runs(broot, table1=output_dir, profile=profile) if broot.exists() else pd.DataFrame()
     read += list(bruns.path) if len(bruns) else []
     bclaims = budget.budget_claims(bruns).set_index("claim") if len(bruns) else pd.DataFrame()
     for key, text in (("ps", "paired beats single"), ("jp", "JADE beats paired")):
@@ -56,7 +63,7 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
             for r in rows.itertuples())
     values["intro_recipe"], recipe_runs = _recipe(output_dir)
     read += recipe_runs
-    values["intro_mnist"] = _mnist(runs, output_dir)
+    values["intro_mnist"] = _mnist(runs, output_dir, profile)
     d = dose_page()  # the committed dose-response runs, in every profile (it never trains)
     values["intro_dose"] = d["values"]["dose_answer"]
     read += list(d["runs"].path)
@@ -83,9 +90,9 @@ def _recipe(output_dir) -> tuple:
     return rtext, list(rfinal.path)
 
 
-def _mnist(runs: pd.DataFrame, output_dir) -> str:
+def _mnist(runs: pd.DataFrame, output_dir, profile: str = "paper") -> str:
     summ = report.summary_table(runs).set_index("variant") if len(runs) else pd.DataFrame()
-    gap = report.mnist_gap(output_dir, Path(output_dir) / "mnist-schedule")
+    gap = report.mnist_gap(output_dir, Path(output_dir) / "mnist-schedule", profile)
 
     def by_model(recipe, column):
         """Per model, ``column`` of the MNIST-gap runs of ``recipe`` (2,400 steps for the plain recipes)."""
@@ -93,8 +100,9 @@ def _mnist(runs: pd.DataFrame, output_dir) -> str:
 
     if summ.empty or not len(gap):
         return "not run in this profile"
+    plain = by_model("plain, constant learning rate", "mnist_error")
     one, tuned = by_model("plain, one-cycle schedule", "mnist_error"), by_model("tuned recipe", "mnist_error")
-    one_mean, tuned_mean = one.mean(), tuned.mean()
+    plain_mean, one_mean, tuned_mean = plain.mean(), one.mean(), tuned.mean()
     if tuned_mean.empty or one_mean.empty:
         return "not run in this profile"
 
@@ -103,7 +111,11 @@ def _mnist(runs: pd.DataFrame, output_dir) -> str:
     paper_mnist = report.PAPER_TABLE1.set_index("variant").mnist_mean
     return (f"with the plain recipe ours is {summ.loc['paired'].mnist_mean:.2f} % (paired) and "
             f"{summ.loc['jade'].mnist_mean:.2f} % (JADE) against the paper's {paper_mnist['paired']:.2f} and "
-            f"{paper_mnist['jade']:.2f} %; with a one-cycle learning rate at the same length "
+            f"{paper_mnist['jade']:.2f} %; in the first version's settings "
+            f"({studies.settings_words(studies.study_settings(profile))}), "
+            f"where the schedule and recipe runs were made, the plain recipe gives "
+            f"{plain_mean.get('paired', float('nan')):.2f} and {plain_mean.get('jade', float('nan')):.2f} % "
+            f"({seeds(plain)} seeds), a one-cycle learning rate at the same length "
             f"{one_mean.get('paired', float('nan')):.2f} and {one_mean.get('jade', float('nan')):.2f} % "
             f"({seeds(one)} seeds), with the tuned recipe {tuned_mean.get('paired', float('nan')):.2f} and "
             f"{tuned_mean.get('jade', float('nan')):.2f} % ({seeds(tuned)} seeds)")
@@ -146,11 +158,14 @@ def figure2(table: pd.DataFrame) -> tuple:
     return pd.DataFrame(rows), values
 
 
-def tuning(tuning_dir, runs: pd.DataFrame) -> dict:
+def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None) -> dict:
     """The tuning chapter's finding (the matching search of ``sweeps/matching-search.yml``): the candidates'
     table and curves (:func:`jade_core.reporting.report.tuning_table`), the declared rule's choice
     (:func:`jade_core.experiments.selection.choose`), the ``reference`` run (Table 1's w_match = 0 ablation at the
-    search's seed, found by configuration among ``runs``) and every glue value of the page (``values``).
+    search's seed, found by configuration among ``runs``: the first Table 1's, made with the search's settings)
+    and every glue value of the page (``values``). ``settings``: the settings search's outcome
+    (:func:`jade_core.experiments.selection.settings_choice`), whose choices the committed configuration must
+    carry where it re-chose this search's (``consistent``).
     Raises ConfigError when the folder or its runs are missing, naming the command that makes them."""
 
     make = "run `jade sweep sweeps/matching-search.yml` first"
@@ -165,7 +180,7 @@ def tuning(tuning_dir, runs: pd.DataFrame) -> dict:
     pick = choice["chosen"] or best
     seed = int(table.seed.iloc[0])
     nomatch = runs[(runs.variant == "jade_nomatch") & (runs.seed == seed)] if len(runs) else runs
-    reference = [{"label": f"w_match = 0 (Table 1's ablation, seed {seed})",
+    reference = [{"label": f"w_match = 0 (the first Table 1's ablation, seed {seed})",
                   **selection.matching_summary(json.loads((Path(p) / "metrics.json").read_text()))}
                  for p in nomatch.path[:1]] if len(nomatch) else []
     chosen = RunConfig()
@@ -190,8 +205,8 @@ def tuning(tuning_dir, runs: pd.DataFrame) -> dict:
     if reference:
         r = reference[0]
         v["tuning_reference"] = (
-            f"The grey square is Table 1's ablation run of seed {seed} (w_match = 0, every other setting as in the "
-            f"chosen JADE), for reference; it is not a candidate. Without the matching term its matching KL on "
+            f"The grey square is the first Table 1's ablation run of seed {seed} (w_match = 0, every other setting "
+            f"as in the search), for reference; it is not a candidate. Without the matching term its matching KL on "
             f"validation pairs is {r['val_kl_match']:.3g} nats, against {rows.loc[pick, 'val_kl_match']:.3g} for the "
             f"chosen setting, yet its centroid accuracy is {r['val_centroid_accuracy']:.1f} % (own accuracy "
             f"{100 - r['svhn_val_error']:.1f} %)" +
@@ -199,10 +214,12 @@ def tuning(tuning_dir, runs: pd.DataFrame) -> dict:
              "domains, so the centroid check is necessary but not sufficient; the KL is what tells matching apart."
              if ref_passes else ", which fails the rule."))
     else:
-        v["tuning_reference"] = f"(Table 1's w_match = 0 ablation of seed {seed} is not finished yet, so it is not drawn.)"
+        v["tuning_reference"] = (f"(The first Table 1's w_match = 0 ablation of seed {seed}, made with this search's "
+                                 "settings, is not in this profile, so it is not drawn.)")
     v["tuning_answer"] = (
         f"{len(choice['matching'])} of {len(table)} settings match by the rule declared below; the best of them on "
-        f"SVHN validation error is {pick}, and it is the paper profile's JADE." if choice["chosen"] else
+        f"SVHN validation error is {pick}. It fixed the reading of the reconstruction term that the paper profile "
+        "keeps; its loss weights were re-chosen with the settings below, on search seeds." if choice["chosen"] else
         "No setting both matches and classifies: by the rule declared below, none of the "
         f"{len(table)} settings has a shared content space; the paper profile keeps the best-classifying one.")
     if ref_passes:
@@ -233,11 +250,22 @@ def tuning(tuning_dir, runs: pd.DataFrame) -> dict:
                        f"{last.svhn_val_error:.1f} %; chance is {chance:g} %), and each epoch took {slower:.1f} times "
                        "as long as the other candidates' (median); its partial curve is kept in the folder")
     v["tuning_stopped"] = ("; ".join(stopped) + ".") if stopped else "Every candidate finished."
-    committed = (chosen.rec_reduction, chosen.w_cls, chosen.w_match, chosen.w_match_warmup)
+    # The committed configuration is what the searches chose: the reading of the reconstruction term and
+    # the warm-up from this matching search; w_cls, w_match, the MNIST batch and the length from the settings
+    # search that re-chose them on search seeds (its rules win where both chose, being the later, on the
+    # development part) -- the build fails if they ever disagree.
     r = rows.loc[pick]
-    consistent = committed == (r.rec_reduction, r.w_cls, r.w_match, r.w_match_warmup)
+    want = {"rec_reduction": r.rec_reduction, "w_match_warmup": int(r.w_match_warmup), "w_cls": float(r.w_cls),
+            "w_match": float(r.w_match)}
+    if settings is not None:
+        want.update({f: settings[f]["chosen"] for f in selection.SETTING_RULES if settings.get(f)})
+    committed = {f: getattr(chosen, f) for f in want}
+    v["tuning_pick_kept"] = ", ".join(f"{f} = {want[f]:g}" if isinstance(want[f], float) else f"{f} = {want[f]}"
+                                      for f in ("rec_reduction", "w_match_warmup"))
+    v["tuning_pick_replaced"] = ", ".join(f"{f} {r[f]:g} → {want[f]:g}" for f in ("w_cls", "w_match")
+                                          if float(r[f]) != float(want[f])) or "none"
     return {"table": table, "curves": curves, "choice": choice, "reference": reference, "values": v,
-            "consistent": consistent, "committed": committed, "pick": pick}
+            "consistent": committed == want, "committed": committed, "pick": want}
 
 
 def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
@@ -264,7 +292,8 @@ def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
                                       for r in runs[runs.attempts > 1].itertuples()) or "none",
          "t1_plateau_fraction": f"{PLATEAU_FRACTION:g}", "t1_restart_epoch": str(cfg.restart_epoch),
          "t1_max_restarts": str(cfg.max_restarts), "t1_steps": f"{int(runs.steps.median()):,}",
-         "t1_alpha": f"{verdicts.ALPHA:g}", "t1_power": f"{100 * verdicts.POWER:g}"}
+         "t1_alpha": f"{verdicts.ALPHA:g}", "t1_power": f"{100 * verdicts.POWER:g}",
+         "t1_study_settings": studies.settings_words(studies.study_settings(profile)) or "the defaults"}
     for variant in report.VARIANT_ORDER:
         r = summary.loc[variant] if variant in summary.index else None
         v[f"t1_{variant}_svhn"] = report.fmt(r.svhn_mean, r.svhn_sd) if r is not None else "not run"
@@ -295,7 +324,7 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
         raise ConfigError(f"{len(missing)} runs of the label-budget study are not finished (first: {missing[0]}); "
                           "run `jade study budget` (hours of CPU; see sweeps/gpu-studies.sh), then build again.")
     choice = pd.DataFrame(studies.budget_choice(root, profile=profile)["table"])
-    runs = budget.budget_runs(root, table1=output_dir)
+    runs = budget.budget_runs(root, table1=output_dir, profile=profile)
     summary, claims = budget.budget_summary(runs), budget.budget_claims(runs)
     study = runs[runs.labels_per_class.isin(plan.budgets)]
     ref = summary[~summary.labels_per_class.isin(plan.budgets)]
@@ -317,7 +346,9 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
          "b_smallest": str(smallest), "b_smallest_spe": str(spe), "b_paper_epochs": str(t1.epochs),
          "b_smallest_steps": f"{t1.epochs * spe:,}", "b_eval_steps": str(plan.eval_steps),
          "b_restart_steps": str(plan.restart_steps), "b_t1_eval_every": str(plan.eval_steps // t1.steps_per_epoch),
-         "b_t1_restart_epoch": str(plan.restart_steps // t1.steps_per_epoch), "b_t1_spe": str(t1.steps_per_epoch)}
+         "b_t1_restart_epoch": str(plan.restart_steps // t1.steps_per_epoch), "b_t1_spe": str(t1.steps_per_epoch),
+         "b_settings": studies.settings_words(dict(plan.settings)) or "the defaults",
+         "b_ref_grid": f"sweeps/{studies.STUDY_TABLE1_GRID[profile]}.yml"}
     cav = audit.caveats(study, output_dir)
     v.update({f"b_{k}": cav[k] for k in ("copies_text", "overlap_text", "arithmetic_text")})
     v["b_steps_caveat"] = budget.length_caveat(summary[summary.labels_per_class.isin(plan.budgets)])

@@ -18,12 +18,24 @@ import os
 import re
 import sys
 import tempfile
+import time
+from pathlib import Path
 
 import numpy as np
 
 from ..experiments import grid
 from ..experiments.lifecycle import train
-from ..experiments.runs import collect_recipe, collect_table1, load_run, provenance, rename_to_scheme
+from ..experiments.runs import (
+    ROOT,
+    collect_recipe,
+    collect_table1,
+    git_commit,
+    load_run,
+    provenance,
+    relative,
+    rename_to_scheme,
+    training_code_changed,
+)
 from ..experiments.studies import run_study
 from ..experiments.sweep import load_sweep, run_all
 from ..reporting.report import markdown_table1
@@ -128,23 +140,47 @@ def cmd_evaluate(a):
 
 
 def cmd_verify(a):
-    """Retrain a run's configuration in a temporary folder and compare each metric with the recorded one."""
+    """Retrain a run's configuration in a temporary folder and compare each metric with the recorded one;
+    with ``--record DIR`` also write the comparison to ``DIR/<variant>-<run folder>.txt`` (the Table 1
+    chapter shows the records of its own runs: :func:`jade_core.reporting.report.verify_records`)."""
 
     run = load_run(a.run, weights=False)
+    start = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = dataclasses.replace(run.config, data_dir=a.data_dir or default_data_dir(), output_dir=tmp)
         again = load_run(train(cfg, progress=True), weights=False).metrics
-    worst = 0.0
+    wall = time.time() - start
+    worst, lines = 0.0, []
     for key in ("svhn", "svhn_val", "mnist", "mnist_val"):
         if key in run.metrics and key in again:
             d = again[key]["error"] - run.metrics[key]["error"]
             worst = max(worst, abs(d))
-            print(f"{key:>9}: recorded {run.metrics[key]['error']:.3f} %, retrained {again[key]['error']:.3f} % "
-                  f"(difference {d:+.3f} pp)")
+            lines.append(f"{key:>9}: recorded {run.metrics[key]['error']:.3f} %, retrained {again[key]['error']:.3f} % "
+                         f"(difference {d:+.3f} pp)")
     ok = worst <= a.tolerance
-    print(f"{'reproduced' if ok else 'NOT reproduced'} within {a.tolerance} pp (largest difference {worst:.3f} pp); "
-          "bit-identical results need the same CPU kind, torch version and thread count (recorded in config.json)")
+    lines.append(f"{'reproduced' if ok else 'NOT reproduced'} within {a.tolerance} pp (largest difference {worst:.3f} pp); "
+                 "bit-identical results need the same CPU kind, torch version and thread count (recorded in config.json)")
+    print("\n".join(lines))
+    if a.record:
+        made = (json.loads((run.path / "config.json").read_text()).get("versions") or {}).get("git_commit") or "?"
+        here = git_commit() or "?"
+        changed = training_code_changed(ROOT, made.split("+")[0]) if made != "?" else []
+        head = [f"# jade verify {relative(run.path)}",
+                f"# run trained by commit {made[:7]}" + (" (training code changed since)" if changed else "")
+                + f"; retrained on {time.strftime('%Y-%m-%d')} by the code of commit {here[:7]}, {cfg.threads} "
+                f"thread{'s' if cfg.threads > 1 else ''}, {cpu_name()}, wall {wall / 60:.0f} min"]
+        out = Path(a.record) / f"{cfg.variant}-{run.path.name}.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(head + lines) + "\n")
+        print(f"recorded in {out}")
     return 0 if ok else 1
+
+
+def cpu_name() -> str:
+    """This machine's CPU model and core count, as a verify record says it (Linux /proc/cpuinfo)."""
+    info = Path("/proc/cpuinfo")
+    m = re.search(r"^model name\s*:\s*(.+)$", info.read_text(), re.M) if info.exists() else None
+    return f"{m.group(1).strip() if m else 'unknown CPU'}, {os.cpu_count()} cores"
 
 
 def cmd_table(a):
@@ -261,6 +297,7 @@ def main(argv=None):
     p.add_argument("run", help="a finished run folder")
     p.add_argument("--data-dir")
     p.add_argument("--tolerance", type=float, default=0.0, help="largest accepted difference, percentage points")
+    p.add_argument("--record", metavar="DIR", help="also write the comparison to DIR (e.g. results/verify)")
     p.set_defaults(func=cmd_verify)
     p = sub.add_parser("table", help="Table 1 from the finished runs (never trains)")
     p.add_argument("--output-dir", default="results")

@@ -83,7 +83,7 @@ def commands(chapter: str, profile: str, params: dict, grids: list) -> dict:
     elif chapter == "budget":
         remake = "jade study budget --workers 2"
     elif chapter == "matching":
-        remake = "jade sweep sweeps/matching-dose.yml --workers 2; jade sweep sweeps/table1-remake.yml --workers 2"
+        remake = "jade sweep sweeps/matching-dose.yml --workers 2; jade sweep sweeps/table1.yml --workers 2"
     elif chapter == "tuning":
         remake = "jade sweep sweeps/matching-search.yml --workers 2; jade sweep sweeps/settings-search.yml --workers 2"
     elif grids:
