@@ -320,3 +320,25 @@ def test_train_flags_are_generated_from_every_config_field():
     assert "passes over the labelled SVHN pool" in help_text                  # help = the field's comment
     with pytest.raises(SystemExit):
         p.parse_args(["--optimizer", "sgd"])
+
+
+def test_a_run_is_reused_by_its_configuration_whatever_its_folder_is_called(smoke, monkeypatch):
+    """Changing the profile's defaults renames where a run is expected (RunConfig.run_name tags what differs
+    from them); the finished run of the same configuration is still reused, by train and by the runner,
+    not trained again beside it."""
+    from jade_core.experiments.sweep import run_all
+    from jade_core.science import config
+    first = train(variant="single", progress=False, lr=0.002, **smoke)
+    assert "lr0.002" in first.name
+    monkeypatch.setitem(config.PROFILES, "smoke", {**config.PROFILES["smoke"], "lr": 0.002})  # the new default
+    assert "lr" not in resolve_config("single", **smoke).run_name
+    assert train(variant="single", progress=False, **smoke) == first          # reused where it is
+    assert run_all([dict(variant="single", seed=0, **smoke)], dry_run=True)[0] == {"run": str(first), "status": "reused",
+                                                                          "seconds": 0.0}
+    renamed = first.with_name("named-by-hand")
+    first.rename(renamed)
+    assert train(variant="single", progress=False, **smoke) == renamed
+    assert [p for p in renamed.parent.iterdir() if not p.name.startswith(".")] == [renamed]   # none trained beside it
+    other = resolve_config("single", **{**smoke, "lr": 0.003})                 # another configuration: not this run
+    assert run_all([dict(variant="single", seed=0, lr=0.003, **smoke)], dry_run=True)[0]["status"] == "to train"
+    assert other.run_dir != renamed

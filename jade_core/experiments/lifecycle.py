@@ -18,13 +18,14 @@ from ..science.config import ConfigError, RunConfig, resolve_config
 from ..science.data import build_splits
 from ..science.models import count_parameters
 from ..science.train import FitState, _set_rng_state, final_metrics, fit
-from .runs import check_existing, finalize, is_finished, load_run, partial_dir, run_lock, save_torch, versions, write_json
+from .runs import check_existing, finalize, is_finished, load_run, partial_dir, run_lock, same_run, save_torch, versions, write_json
 
 
-def check_same_data(cfg: RunConfig) -> None:
-    """A finished run is reused only on the same images: the fingerprints of the data it recorded
-    must equal those of the data directory now (a different mirror with the same layout is refused)."""
-    saved = json.loads((cfg.run_dir / "config.json").read_text()).get("data", {})
+def check_same_data(cfg: RunConfig, run_dir: Path | None = None) -> None:
+    """A finished run (``run_dir``, default ``cfg.run_dir``) is reused only on the same images: the
+    fingerprints of the data it recorded must equal those of the data directory now (a different mirror
+    with the same layout is refused)."""
+    saved = json.loads(((run_dir or cfg.run_dir) / "config.json").read_text()).get("data", {})
     now = build_splits(cfg, need_mnist=cfg.variant != "single").info
     diff = [k for k in now if k.endswith("_fingerprint") and k in saved and saved[k] != now[k]]
     if diff:
@@ -63,6 +64,11 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
     if cfg is None:
         cfg = resolve_config(**overrides)
     check_machine(cfg, training=False)
+    found = None if force or is_finished(cfg.run_dir) else same_run(cfg)
+    if found is not None:  # the same run in a folder of another name (named under earlier defaults, or by hand)
+        load_run(found, weights=(found / "weights.pt").exists())
+        check_same_data(cfg, found)
+        return found
     if not force and is_finished(cfg.run_dir) and check_existing(cfg, force) == "reuse":
         # pure reuse writes nothing, so it takes no lock: a read-only checkout reads its runs
         check_reusable(cfg)

@@ -318,6 +318,26 @@ def run_identity(saved_config: dict) -> str:
     return json.dumps(saved_run_config(saved_config).semantic(), sort_keys=True, default=str)
 
 
+def same_run(cfg: RunConfig) -> Path | None:
+    """The finished run of ``cfg`` in its own folder (``<output_dir>/runs/<variant>/``), under whatever name:
+    :attr:`RunConfig.run_dir` when that is finished, else the first finished folder beside it whose recorded
+    configuration is the same run (:func:`run_identity`, same profile) -- one named under earlier defaults,
+    or renamed by hand. None when there is none. What decides reuse is the configuration, not the name."""
+    if is_finished(cfg.run_dir):
+        return cfg.run_dir
+    want = run_identity(cfg.to_dict())
+    for p in sorted(m.parent for m in cfg.run_dir.parent.glob("*/metrics.json")):
+        if p.name.endswith(NOT_RUNS) or not is_finished(p):
+            continue
+        try:
+            saved = _saved_config(p)
+            if saved.get("profile", RunConfig.profile) == cfg.profile and run_identity(saved) == want:
+                return p
+        except (ConfigError, TypeError):
+            continue  # unreadable: not this run (finished_runs and the tables report it)
+    return None
+
+
 def finished_runs(output_dir="results", protocol=None) -> list:
     """Paths of every finished run under ``output_dir/runs/<variant>/``, sorted, whatever the folders are
     called: a folder's name is a label for people and never decides membership. Work folders and copies

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from ..science.config import PROFILES, ConfigError, RunConfig, resolve_config
 from .lifecycle import train
-from .runs import first_line, is_finished
+from .runs import first_line, same_run
 
 
 def _train_one(kw: dict) -> dict:
@@ -182,9 +182,9 @@ def run_all(runs: list, workers: int = 2, dry_run=False, scheduler: str | None =
         raise ConfigError(f"workers must be an integer >= 1, got {workers!r}; pass --workers 1 or more.")
     todo, results = [], []
     for kw in runs:
-        run_dir = resolve_config(**kw).run_dir
-        if is_finished(run_dir):
-            results.append({"run": str(run_dir), "status": "reused", "seconds": 0.0})
+        found = same_run(resolve_config(**kw))  # by configuration, whatever the folder is called
+        if found is not None:
+            results.append({"run": str(found), "status": "reused", "seconds": 0.0})
         else:
             todo.append(kw)
     # seed by seed (a sitting cut short leaves balanced seeds), the longest model of a seed first so
