@@ -231,3 +231,16 @@ def test_departures_are_read_from_the_configuration_and_the_code():
     assert t["optimiser"] == "AdamW" and t["learning rate"] == "0.003" and t["seeds"] == "3–10 per model"
     assert t["MNIST likelihood"] == LIKELIHOODS["mnist"] and t["MNIST split"] == "first 45,000 train / the rest validation"
     assert report.departures(resolve_config("jade", data_dir="."), (1, 1)).set_index("what")["here"]["optimiser"] == "Adam"
+
+
+def test_recipe_selection_caveat_measures_the_gain_of_picking_the_best_and_names_a_reported_search_seed():
+    choice = {"chosen": "b", "table": [{"candidate": "a", "svhn_val_error": 14.0},
+                                       {"candidate": "b", "svhn_val_error": 11.0},
+                                       {"candidate": "c", "svhn_val_error": 14.0}]}
+    final = pd.DataFrame({"seed": [0, 1, 2]})
+    text = report.recipe_selection_caveat(choice, final, search_seeds=[0])
+    assert "2.00 pp below the mean of the 3 candidates" in text and "The search ran on seed 0, which the final" in text
+    apart = report.recipe_selection_caveat(choice, final, search_seeds=[100, 101])
+    assert "2.00 pp" in apart and "final runs also report" not in apart
+    from jade_core.experiments import studies
+    assert studies.recipe_search_seeds() == [0]          # the committed search: on a reported seed

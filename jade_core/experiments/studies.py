@@ -33,7 +33,7 @@ import yaml
 
 from ..science.config import VARIANTS, ConfigError, RunConfig, resolve_config
 from .grid import grid_file, locate
-from .runs import collect_table1
+from .runs import ROOT, collect_table1
 from .selection import STEP_CANDIDATES, choose_recipe, choose_steps
 from .sweep import load_sweep, run_all
 
@@ -137,6 +137,12 @@ def recipe_overrides(search_kw: dict) -> dict:
 
 
 RECIPE_SEEDS = (0, 1, 2, 3, 4)
+
+
+def recipe_search_seeds(path=RECIPE_SEARCH) -> list:
+    """The seeds the recipe search ran on (its sweep file's runs; a relative path is the project's)."""
+    path = Path(path) if Path(path).is_absolute() else ROOT / path
+    return sorted({kw["seed"] for kw in load_sweep(path)[1]})
 
 
 def recipe_final_runs(recipe: dict, root: str = RECIPE_DIR, seeds=None, **extra) -> list:
