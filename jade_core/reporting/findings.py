@@ -347,13 +347,21 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
          "b_smallest_steps": f"{t1.epochs * spe:,}", "b_eval_steps": str(plan.eval_steps),
          "b_restart_steps": str(plan.restart_steps), "b_t1_eval_every": str(plan.eval_steps // t1.steps_per_epoch),
          "b_t1_restart_epoch": str(plan.restart_steps // t1.steps_per_epoch), "b_t1_spe": str(t1.steps_per_epoch),
-         "b_settings": studies.settings_words(dict(plan.settings)) or "the defaults",
-         "b_ref_grid": f"sweeps/{studies.STUDY_TABLE1_GRID[profile]}.yml"}
+         "b_ref_text": _study_table1_text(profile)}
     cav = audit.caveats(study, output_dir)
     v.update({f"b_{k}": cav[k] for k in ("copies_text", "overlap_text", "arithmetic_text")})
     v["b_steps_caveat"] = budget.length_caveat(summary[summary.labels_per_class.isin(plan.budgets)])
     v.update(budget.answers(claims))
     return {"choice": choice, "runs": runs, "summary": summary, "claims": claims, "values": v}
+
+
+def _study_table1_text(profile: str) -> str:
+    """Which Table 1 a study of ``profile`` compares to, in words (:data:`studies.STUDY_TABLE1_GRID`)."""
+    name = studies.STUDY_TABLE1_GRID[profile]
+    if name == "table1":
+        return "Table 1's runs (sweeps/table1.yml, the same settings)"
+    return (f"the Table 1 runs made with the study's settings ({studies.settings_words(studies.study_settings(profile))}: "
+            f"sweeps/{name}.yml, the first version's Table 1, not the re-made one, whose settings differ)")
 
 
 def data_page(profile: str, seed: int, data_dir) -> dict:
