@@ -112,3 +112,15 @@ def test_tidy_runs_of_one_grid_renames_its_runs_only(tmp_path):
     assert sorted(p.name for p in (tmp_path / "remake" / "runs" / "jade").iterdir()) == [f"local-seed{s}" for s in range(10)]
     assert other.exists()                                                  # not the grid's: left alone
     assert main(["tidy-runs", str(tmp_path)]) in (0, None) and not other.exists()   # everything's tidy-up
+
+
+def test_a_run_of_a_table1_configuration_is_placed_where_the_grid_keeps_it():
+    """A variant chapter or `jade train` with any seed reuses, or trains, Table 1's run in Table 1's folder."""
+    assert grid.place(dict(variant="jade", profile="paper", seed=13))["output_dir"] == "results/remake"
+    assert grid.place(dict(variant="jade", profile="paper", seed=3, w_match=0.0))["output_dir"] == \
+        "results/remake/ablation/w_match-0"                              # the ablation's row
+    assert grid.place(dict(variant="jade", profile="paper", seed=3, w_match=10.0))["output_dir"] == "results"
+    assert grid.place(dict(variant="single", profile="smoke", seed=0, output_dir="x"))["output_dir"] == "x/remake"
+    kw = grid.place(dict(variant="paired", profile="paper", seed=4))
+    (found,) = grid.locate([kw])                                         # the committed run: reused, not retrained
+    assert found is not None and found.parents[2].resolve() == (RESULTS / "remake").resolve()

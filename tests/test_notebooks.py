@@ -51,7 +51,7 @@ def test_a_chapter_runs_alone_with_papermill(data_dir, tmp_path):
              for o in c.get("outputs", []) if "scrapbook" in o.get("metadata", {})}
     assert glued["single_protocol"] == "'local'" and float(glued["single_svhn_error"].strip("'")) > 0
     assert glued["single_run"].strip("'").endswith("runs/single/local-seed3")
-    assert (tmp_path / "runs" / "runs" / "single" / "local-seed3" / "metrics.json").exists()
+    assert (tmp_path / "runs" / "remake" / "runs" / "single" / "local-seed3" / "metrics.json").exists()  # Table 1's folder
     assert (tmp_path / "runs" / "figures" / "single-local-seed3-curve.png").exists()  # figures follow output_dir
     assert not (ROOT / "_build" / "smoke-figures" / "single-local-seed3-curve.png").exists()
 
@@ -78,7 +78,7 @@ def test_a_chapter_opened_in_book_folder_finds_the_project_folders(data_dir, tmp
     out = tmp_path / "single.ipynb"
     pm.execute_notebook(str(BOOK / "single.ipynb"), str(out), kernel_name="python3", cwd=str(BOOK),
                         parameters={"seed": 0, "profile": "smoke", "data_dir": data_dir}, progress_bar=False)
-    assert (ROOT / "_build" / "smoke-results" / "runs" / "single" / "local-seed0" / "metrics.json").exists()
+    assert (ROOT / "_build" / "smoke-results" / "remake" / "runs" / "single" / "local-seed0" / "metrics.json").exists()
     assert (ROOT / "_build" / "smoke-figures" / "single-local-seed0-curve.png").exists()
     assert not (BOOK / "_build").exists() and not (BOOK / "results").exists()
 

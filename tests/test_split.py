@@ -95,7 +95,7 @@ def test_the_split_of_every_committed_run_is_reproduced(data_dir):
     with np.load(f"{data_dir}/svhn_test.npz") as d:
         labels, index = d["y"], d["index"]
     checked = 0
-    for cfg_file in sorted((ROOT / "results" / "runs").glob("*/local-seed*/config.json"))[:6]:
+    for cfg_file in sorted((ROOT / "results" / "remake" / "runs").glob("*/*seed*/config.json"))[:6]:
         saved = json.loads(cfg_file.read_text())
         c, data = saved["config"], saved["data"]
         cut = protocol_split("local", labels, index, c["labels_per_class"], c["val_per_class"], c["seed"],

@@ -129,6 +129,26 @@ def locate(runs: list) -> list:
     return out
 
 
+def place(kw: dict, name: str = "table1") -> dict:
+    """``kw`` (resolve_config keyword arguments) with the output folder where grid ``name`` keeps a run of its
+    configuration: the folder of the grid's row with the same settings, the seed aside (the ablation's row for
+    ``w_match = 0``, say), under the results folder ``kw["output_dir"]`` (default: the profile's). ``kw`` keeps
+    that results folder when no row has its settings. So a variant chapter or ``jade train`` with any seed
+    reuses, or trains, Table 1's run where Table 1's runs are."""
+    profile = kw.get("profile") or "paper"
+    results = str(kw.get("output_dir") or PROFILES[profile].get("output_dir", RunConfig.output_dir))
+    kw = {**kw, "output_dir": results}
+
+    def settings(k: dict) -> tuple:
+        cfg = resolve_config(**{**k, "seed": 0})
+        return cfg.protocol, semantic_key(cfg.to_dict())
+    want = settings(kw)
+    for _, row in expected(name, profile, results, kw.get("data_dir")):
+        if settings(row) == want:
+            return {**kw, "output_dir": row["output_dir"]}
+    return kw
+
+
 def missing(name: str, profile: str, results=None, data_dir=None) -> list:
     """The keyword arguments of grid ``name``'s runs that have no finished run of their configuration
     (wherever in the grid's folders it is, under whatever name)."""

@@ -107,7 +107,10 @@ def _add_train_args(p):
 
 def cmd_train(a):
     overrides = {f.name: getattr(a, f.name) for f in dataclasses.fields(RunConfig) if f.name not in _SPECIAL}
-    configs = [resolve_config(a.variant, a.profile, seed=s, **overrides) for s in a.seed]
+    # a Table 1 configuration goes where sweeps/table1.yml keeps its runs, so a finished one is reused
+    configs = [resolve_config(**grid.place(dict(variant=a.variant, profile=a.profile, seed=s,
+                                                **{k: v for k, v in overrides.items() if v is not None})))
+               for s in a.seed]
     for cfg in configs:
         try:
             path = train(cfg, force=a.force, wait=a.wait)

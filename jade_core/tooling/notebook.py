@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..experiments import grid
 from ..experiments.lifecycle import train
 from ..experiments.runs import ROOT, collect_table1, load_run, relative
 from ..reporting import plotting
@@ -144,8 +145,9 @@ def note_runs(paths) -> None:
 
 def run_variant(variant: str, params: dict, force: bool = False, **overrides):
     """Train (or reuse) one run of ``variant`` for the chapter's seed; return the loaded :class:`Run`."""
-    cfg = resolve_config(variant, params["profile"], seed=params["seed"], data_dir=params["data_dir"],
-                         output_dir=params["output_dir"], **overrides)
+    cfg = resolve_config(**grid.place(dict(variant=variant, profile=params["profile"], seed=params["seed"],
+                                           data_dir=params["data_dir"], output_dir=params["output_dir"],
+                                           **{k: v for k, v in overrides.items() if v is not None})))
     run = load_run(train(cfg, force=force, progress=True))
     note_runs([run.path])
     return run
