@@ -49,7 +49,7 @@ def test_budget_claims_pair_seeds_within_a_budget_and_correct_over_all_rows():
 
 
 def test_budget_runs_reads_study_folders_and_table1(tmp_path):
-    for b, root in ((10, tmp_path / "lb" / "labels-10"), (100, tmp_path / "t1")):
+    for b, root in ((10, tmp_path / "lb" / "labels-10"), (100, tmp_path / "t1" / "table1-bf16")):  # the first Table 1
         d = root / "runs" / "paired" / ("local-l10-seed0" if b == 10 else "local-seed0")  # named by its config
         d.mkdir(parents=True)
         (d / "config.json").write_text(json.dumps({"config": {"variant": "paired", "protocol": "local", "seed": 0,

@@ -72,15 +72,15 @@ def test_figure2_cache_is_used_only_for_the_same_weights_images_and_code(smoke, 
 
     import pandas as pd
     import torch
+    from jade_core.experiments import grid
     from jade_core.experiments.lifecycle import train
     from jade_core.experiments.runs import collect_table1
     from jade_core.reporting import report
     from jade_core.science import latent as lat
     from jade_core.science.config import resolve_config
     from jade_core.science.data import build_splits
-
     for v in ("single", "jade"):
-        train(variant=v, progress=False, **smoke)
+        train(progress=False, **grid.place(dict(variant=v, **smoke)))     # where Table 1 keeps its runs
     runs = collect_table1(smoke["output_dir"])
     x, y = build_splits(resolve_config(**smoke)).svhn_eval
     monkeypatch.chdir(tmp_path)                                   # nothing may be written beside the cache

@@ -253,8 +253,9 @@ def test_a_malformed_sweep_file_and_a_failed_book_are_one_line(tmp_path, capsys)
 
 # 11. the small ones
 def test_the_lock_message_names_a_flag_that_exists(smoke, capsys):
+    from jade_core.experiments import grid
     from jade_core.experiments.runs import run_lock
-    cfg = resolve_config("single", **smoke)
+    cfg = resolve_config(**grid.place(dict(variant="single", **smoke)))  # where `jade train` puts Table 1's run
     with run_lock(cfg.run_dir):
         assert main(["train", "--variant", "single", "--profile", "smoke", "--data-dir", smoke["data_dir"],
                      "--output-dir", smoke["output_dir"]]) == 2
@@ -318,7 +319,8 @@ def test_train_with_an_unreadable_config_json_is_one_line(smoke, where, capsys):
     from jade_core.experiments.runs import partial_dir
     from jade_core.science.train import TrainingInterrupted
     if where == "finished":
-        path = train(variant="single", progress=False, **smoke)
+        from jade_core.experiments import grid
+        path = train(progress=False, **grid.place(dict(variant="single", **smoke)))  # where `jade train` looks
         fix = "--force"
     else:
         with pytest.raises(TrainingInterrupted):

@@ -84,9 +84,9 @@ def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tm
     first = study_settings("paper")                                     # the settings the schedule runs share
     assert first and first["precision"] == "bf16"
     for seed in (0, 1, 2):
-        _fake_run(tmp_path, "paired", seed, 1.7, **first)                # the first Table 1, constant rate
-    _fake_run(tmp_path, "jade", 0, 1.2, **first)
-    _fake_run(tmp_path, "paired", 0, 9.9, lr=0.002, **first)           # another configuration: not Table 1's
+        _fake_run(tmp_path / "table1-bf16", "paired", seed, 1.7, **first)  # the first Table 1, constant rate
+    _fake_run(tmp_path / "table1-bf16", "jade", 0, 1.2, **first)
+    _fake_run(tmp_path / "table1-bf16", "paired", 0, 9.9, lr=0.002, **first)  # another configuration: not Table 1's
     _fake_run(tmp_path / "remake", "paired", 0, 5.5)                    # the re-made Table 1: other settings
     _fake_run(tmp_path / "ms" / "p2400", "paired", 0, 1.2, lr_schedule="onecycle", restart_epoch=100)
     _fake_run(tmp_path / "ms" / "p4800", "paired", 0, 1.1, lr_schedule="onecycle", restart_epoch=100, epochs=300)
@@ -118,7 +118,7 @@ def test_report_defaults_read_the_results_folder(tmp_path, monkeypatch):
     """Without arguments, mnist_gap and tuning_table read results/, results/mnist-schedule and results/tuning."""
     monkeypatch.chdir(tmp_path)
     from jade_core.experiments.studies import study_settings
-    _fake_run(tmp_path / "results", "paired", 0, 1.7, **study_settings("paper"))
+    _fake_run(tmp_path / "results" / "table1-bf16", "paired", 0, 1.7, **study_settings("paper"))
     _fake_run(tmp_path / "results" / "mnist-schedule" / "p2400", "paired", 0, 1.2, lr_schedule="onecycle")
     _fake_run(tmp_path / "results" / "tuning" / "wm-30", "jade", 0, 1.5, w_match=30.0)
     gap = report.mnist_gap()

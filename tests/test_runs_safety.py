@@ -74,9 +74,10 @@ def test_jade_records_matching_on_curve_and_in_metrics(smoke):
 def test_weights_the_variant_never_reads_do_not_block_reuse(smoke):
     path = train(variant="paired", progress=False, **smoke)
     assert train(variant="paired", progress=False, w_match=5.0, w_cls=2.0, **smoke) == path
-    jade = train(variant="jade", progress=False, **smoke)
+    from jade_core.experiments import grid
+    jade = train(progress=False, **grid.place(dict(variant="jade", **smoke)))  # where Table 1 keeps it
     other = train(variant="jade", progress=False, w_match=5.0, **smoke)   # JADE reads it: another configuration,
-    assert other.name == "local-wm5-seed0" and jade.name == "local-seed0"  # so another folder beside it
+    assert other.name == "local-wm5-seed0" and jade.name == "local-seed0"  # so another folder
     from jade_core.experiments.runs import collect_table1
     table = collect_table1(smoke["output_dir"])                            # and Table 1 counts the profile's only
     assert list(table[table.variant == "jade"].path) == [str(jade)]
