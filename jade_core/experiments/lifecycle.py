@@ -64,10 +64,9 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
     if cfg is None:
         cfg = resolve_config(**overrides)
     check_machine(cfg, training=False)
-    found = None if force or is_finished(cfg.run_dir) else same_run(cfg)
-    if found is not None:  # the same run in a folder of another name (named under earlier defaults, or by hand)
-        load_run(found, weights=(found / "weights.pt").exists())
-        check_same_data(cfg, found)
+    found = None if force else same_run(cfg)
+    if found is not None and found != cfg.run_dir:  # the same run under another name (earlier defaults, or by hand)
+        check_reusable(cfg, found)
         return found
     if not force and is_finished(cfg.run_dir) and check_existing(cfg, force) == "reuse":
         # pure reuse writes nothing, so it takes no lock: a read-only checkout reads its runs
@@ -78,11 +77,13 @@ def train(cfg: RunConfig | None = None, force: bool = False, progress: bool = Tr
         return _train_locked(cfg, force, progress, stop_after_epoch)
 
 
-def check_reusable(cfg: RunConfig) -> None:
-    """A finished run is reused only when its files load (weights, where kept, as this variant's model,
-    ``weights_only``) and it was trained on the data ``cfg.data_dir`` holds now."""
-    load_run(cfg.run_dir, weights=(cfg.run_dir / "weights.pt").exists())
-    check_same_data(cfg)
+def check_reusable(cfg: RunConfig, run_dir: Path | None = None) -> None:
+    """A finished run (``run_dir``, default ``cfg.run_dir``) is reused only when its files load (weights,
+    where kept, as this variant's model, ``weights_only``) and it was trained on the data ``cfg.data_dir``
+    holds now."""
+    run_dir = run_dir or cfg.run_dir
+    load_run(run_dir, weights=(run_dir / "weights.pt").exists())
+    check_same_data(cfg, run_dir)
 
 
 def _train_locked(cfg, force, progress, stop_after_epoch):
