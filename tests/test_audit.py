@@ -65,15 +65,29 @@ def test_no_table1_run_is_a_search_run_or_on_a_search_seed():
     assert audit.search_copies(list(table1.path), RESULTS).empty
 
 
-@pytest.mark.xfail(strict=True, reason="the GPU label-budget study predates the rule: 5 of its seed-0 final runs are "
-                   "its length-search runs; sweeps/label-budget.yml (equal steps, no search) replaces it when run")
 def test_no_reported_study_run_is_a_search_run():
+    """The tuned recipe's table (its reported seeds: the search's seed left out) and the equal-steps
+    label-budget study (no search at all) report no search run or copy of one."""
     from jade_core.experiments.runs import collect_recipe
+    from jade_core.experiments.studies import recipe_reported_seeds
     from jade_core.reporting import budget
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reported = [*collect_recipe(RESULTS)[0].path, *budget.budget_runs(RESULTS / "label-budget", table1=None).path]
-    assert audit.search_copies(reported, RESULTS).empty
+        recipe = collect_recipe(RESULTS, seeds=recipe_reported_seeds())[0]
+        reported = [*recipe.path, *budget.equal_steps_runs(RESULTS).path]
+    assert len(recipe) == 12 and audit.search_copies(reported, RESULTS).empty
+    assert sorted(set(recipe.seed)) == [1, 2, 3, 4]  # seed 0's pool chose the recipe: left out of the table
+
+
+@pytest.mark.xfail(strict=True, reason="the first (GPU) label-budget study predates the rule: 5 of its seed-0 final "
+                   "runs are its length-search runs. The budget page keeps it, with those copies named, beside the "
+                   "equal-steps study (sweeps/label-budget.yml) until that one has finished")
+def test_the_first_label_budget_study_reports_no_search_run():
+    from jade_core.reporting import budget
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reported = budget.budget_runs(RESULTS / "label-budget", table1=None).path
+    assert audit.search_copies(list(reported), RESULTS).empty
 
 
 def test_first_per_class_takes_the_first_k_of_each_digit():

@@ -207,3 +207,41 @@ def test_the_remade_budget_study_has_one_design_with_table1():
         ref = table1[c.variant]
         assert {k: v for k, v in c.semantic().items() if k not in keep} == \
             {k: v for k, v in ref.semantic().items() if k not in keep}, c.run_name
+
+
+def _plant(kw: dict, error: float) -> None:
+    """A finished run of ``kw`` (resolve_config keywords) on disk, as training leaves it."""
+    from jade_core.science.config import resolve_config
+    cfg = resolve_config(**{**kw, "data_dir": "."})
+    cfg.run_dir.mkdir(parents=True)
+    (cfg.run_dir / "config.json").write_text(json.dumps({"config": cfg.to_dict(), "versions": {"torch": "x"}}))
+    (cfg.run_dir / "metrics.json").write_text(json.dumps({"svhn": {"error": error, "n": 5500}, "train_seconds": 1.0,
+                                                          "steps": cfg.epochs * cfg.steps_per_epoch}))
+    (cfg.run_dir / "curve.csv").write_text("epoch,svhn_ce\n1,0.1\n")
+
+
+def test_the_equal_steps_study_reads_its_grid_and_table1_by_configuration(tmp_path):
+    """equal_steps_runs: the grid's finished runs and Table 1's three models (not its ablation) as the 100-label
+    point, found by configuration; a run of another length in the grid's folder is not the grid's; only budgets
+    where every model has two common seeds are judged (comparable)."""
+    from jade_core.experiments.grid import expected
+    res = str(tmp_path)
+    planned = budget.equal_steps_planned(res)
+    err = {"single": 60.0, "paired": 55.0, "jade": 56.0}
+    for kw in planned:
+        if kw["labels_per_class"] == 10 and kw["seed"] < 3 or kw["labels_per_class"] == 25 and kw["seed"] == 0:
+            _plant(kw, err[kw["variant"]] + kw["seed"] % 2)
+    for label, kw in expected("table1", "paper", res):
+        if kw["seed"] < 2:
+            _plant(kw, 30.0 + kw["seed"] + (label == "jade_nomatch"))
+    stray = next(kw for kw in planned if kw["labels_per_class"] == 50 and kw["seed"] == 0)
+    _plant({**stray, "epochs": 7}, 1.0)                              # not the grid's length: not one of its runs
+    runs = budget.equal_steps_runs(res)
+    assert len(budget.own_runs(runs, planned)) == 9 + 3 and len(runs) == 12 + 6
+    assert sorted(set(runs.labels_per_class)) == [10, 25, 100] and 1.0 not in set(runs.svhn_error)
+    assert set(runs[runs.labels_per_class == 100].variant) == {"single", "paired", "jade"}  # no ablation
+    assert (runs[runs.labels_per_class == 10].steps == 2400).all()
+    judged = budget.budget_claims(budget.comparable(runs))
+    assert sorted(set(judged.labels_per_class)) == [10, 100]       # 25: one seed so far
+    ps10 = judged.set_index(["labels_per_class", "claim"]).loc[(10, "paired beats single")]
+    assert ps10.mean_difference == pytest.approx(-5.0) and ps10.seeds == 3

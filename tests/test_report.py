@@ -214,7 +214,7 @@ def test_recipe_findings_of_the_committed_study_and_of_none(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         search, text, final = report.recipe_findings(results, collect_table1(results, grid="table1-bf16"))
-    assert len(final) == 15 and "chosen" in search.columns and "SVHN validation error (%)" in search.columns
+    assert len(final) == 12 and "chosen" in search.columns and "SVHN validation error (%)" in search.columns
     assert text.startswith("The chosen recipe, **") and text.count(": contradicted") == 3
     assert "leans against JADE" in text
     none, why, empty = report.recipe_findings(tmp_path, collect_table1(tmp_path))
@@ -242,5 +242,9 @@ def test_recipe_selection_caveat_measures_the_gain_of_picking_the_best_and_names
     assert "2.00 pp below the mean of the 3 candidates" in text and "The search ran on seed 0, which the final" in text
     apart = report.recipe_selection_caveat(choice, final, search_seeds=[100, 101])
     assert "2.00 pp" in apart and "final runs also report" not in apart
+    left = report.recipe_selection_caveat(choice, final[final.seed > 0], search_seeds=[0])  # the table leaves it out
+    assert "The search ran on seed 0, one of the final seeds: the table leaves it out and reports seeds 1, 2" in left
+    assert "apart" not in apart and "leaves" not in apart
     from jade_core.experiments import studies
-    assert studies.recipe_search_seeds() == [0]          # the committed search: on a reported seed
+    assert studies.recipe_search_seeds() == [0]          # the committed search: on a final seed ...
+    assert studies.recipe_reported_seeds() == [1, 2, 3, 4]  # ... which the table does not report

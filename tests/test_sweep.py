@@ -3,7 +3,7 @@ import json
 
 import pytest
 from jade_core.experiments.lifecycle import train
-from jade_core.science.config import resolve_config
+from jade_core.science.config import RunConfig, resolve_config
 from jade_core.tooling.book import matrix_runs, run_matrix
 
 
@@ -81,4 +81,31 @@ def test_sweep_files_resolve_and_grids_expand(tmp_path):
         load_sweep(f)
     f.write_text("name: clash\nruns: [{run: a, w_match: 1.0}, {run: b, w_match: 1.0}]\n")
     with pytest.raises(ConfigError, match="share a run folder"):
+        load_sweep(f)
+
+
+def test_lengths_in_steps_give_every_budget_the_same_number_of_steps(tmp_path):
+    """``steps:`` in a sweep file: each run's epochs, validation interval and plateau check come from its own
+    steps per epoch, so a pool of 10 labels per class (2 steps of 64 an epoch) and one of 100 (16 steps)
+    train, validate and restart at the same step; a count that is not a whole number of epochs is refused."""
+    import pytest
+    from jade_core.experiments.sweep import load_sweep
+    from jade_core.science.config import ConfigError
+    f = tmp_path / "budget.yml"
+    f.write_text("name: b\nseeds: [0]\nsteps: {paper: {train: 2400, validate: 80, restart: 480}}\n"
+                 "grid: {labels_per_class: [10, 25, 100], variant: [single]}\n")
+    cfgs = [resolve_config(**kw) for kw in load_sweep(f)[1]]
+    assert [c.epochs for c in cfgs] == [1200, 600, 150]
+    assert [c.epochs * c.steps_per_epoch for c in cfgs] == [2400] * 3
+    assert [c.eval_every * c.steps_per_epoch for c in cfgs] == [80] * 3
+    assert [c.restart_epoch * c.steps_per_epoch for c in cfgs] == [480] * 3
+    assert cfgs[-1].epochs == RunConfig().epochs  # 100 labels: Table 1's length
+    f.write_text("name: b\nseeds: [0]\nsteps: {train: 2401}\ngrid: {labels_per_class: [10], variant: [single]}\n")
+    with pytest.raises(ConfigError, match="not a whole number of epochs of 2 steps"):
+        load_sweep(f)
+    f.write_text("name: b\nseeds: [0]\nsteps: {train: 2400}\ngrid: {labels_per_class: [10], epochs: [3]}\n")
+    with pytest.raises(ConfigError, match="sets epochs and steps.train"):
+        load_sweep(f)
+    f.write_text("name: b\nseeds: [0]\nsteps: {smoke: {train: 20}}\ngrid: {labels_per_class: [10]}\n")
+    with pytest.raises(ConfigError, match="not for the paper profile"):
         load_sweep(f)

@@ -92,7 +92,8 @@ def select(name: str, results="results", protocol=None, profiles=None) -> pd.Dat
             label = want.get(semantic_key(saved))
             if label is None or (protocol and saved.get("protocol") != protocol):
                 continue
-            ident = (label, saved.get("protocol"), saved.get("seed"))
+            ident = (saved.get("protocol"), semantic_key(saved))  # one run per configuration (a seed of a
+            # model may have several: one per budget of a label-budget grid)
             if ident in seen and seen[ident] != p:
                 raise ConfigError(f"two finished runs of {label} seed {saved.get('seed')} have the same configuration: "
                                   f"{seen[ident]} and {p}. Delete or move one of them out of {results}.")

@@ -145,6 +145,13 @@ def recipe_search_seeds(path=RECIPE_SEARCH) -> list:
     return sorted({kw["seed"] for kw in load_sweep(path)[1]})
 
 
+def recipe_reported_seeds(path=RECIPE_SEARCH) -> list:
+    """The final seeds the recipe's table reports: :data:`RECIPE_SEEDS` without the search's seeds, so no
+    reported run is the search's winning run (the search ran on seed 0 before searches moved to their own
+    seeds; its final run of the single classifier on that seed is the winner itself)."""
+    return [s for s in RECIPE_SEEDS if s not in set(recipe_search_seeds(path))]
+
+
 def recipe_final_runs(recipe: dict, root: str = RECIPE_DIR, seeds=None, **extra) -> list:
     return [{**recipe, "variant": v, "seed": s, "output_dir": root, **extra}
             for s in (RECIPE_SEEDS if seeds is None else seeds) for v in VARIANTS]

@@ -118,6 +118,9 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
         grids:                           # ... and/or several grids, each expanded the same way
           - {variant: [jade], w_cls: [10000.0, 30000.0], seed: [100, 101]}
           - {variant: [paired], mnist_batch_size: [64, 256], seed: [100, 101]}
+        steps: {paper: {train: 2400, validate: 80, restart: 480}}   # optional: lengths in optimisation
+                                         # steps (per profile, or one for all), turned into each run's
+                                         # epochs, eval_every and restart_epoch (:func:`in_steps`)
 
     Grid runs are named from their values (``variant-jade_seed-0``). ``label`` names the model a table
     shows the run as (default: its variant). Unknown fields are refused with the list of known ones
@@ -165,12 +168,51 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
             kw["output_dir"] = str(template).format(run=run_name, sweep=name, results=results)
         elif "output_dir" not in kw:
             kw["output_dir"] = results
+        if spec.get("steps") is not None:
+            kw.update(in_steps(kw, for_profile(spec["steps"], profile, path, "steps"), f"{path}: run {run_name}"))
         resolve_config(**kw)  # every run checked before anything trains
         out.append((label or kw["variant"], kw))
     dirs = [str(resolve_config(**kw).run_dir) for _, kw in out]
     if len(set(dirs)) < len(dirs):
         raise ConfigError(f"{path}: two runs of the sweep share a run folder; put {{run}} in output_dir.")
     return name, out
+
+
+STEP_FIELDS = {"train": "epochs", "validate": "eval_every", "restart": "restart_epoch"}
+
+
+def for_profile(value, profile: str, path, key: str):
+    """A sweep file's value for ``profile``: ``value`` itself, or ``value[profile]`` when it is given per
+    profile (its keys are profile names)."""
+    if isinstance(value, dict) and set(value) <= set(PROFILES):
+        if profile not in value:
+            raise ConfigError(f"{path}: {key} are given for {', '.join(value)}, not for the {profile} profile.")
+        return value[profile]
+    return value
+
+
+def in_steps(kw: dict, steps: dict, where: str = "sweep") -> dict:
+    """Lengths counted in optimisation steps -> the epoch fields of run ``kw`` (resolve_config keywords).
+
+    ``steps = {"train": S, "validate": V, "restart": R}`` gives ``epochs = S / e``, ``eval_every = V / e``
+    and ``restart_epoch = R / e`` with ``e`` the run's steps per epoch (:attr:`RunConfig.steps_per_epoch`,
+    ceil(10 x labels per class / batch)). A pool of 10 labels per class is two steps of 64 an epoch, one of
+    100 labels sixteen: the same S makes every model at every budget take the same number of steps. Each
+    must be a whole number of epochs, and a run may not also set the field itself."""
+    if not isinstance(steps, dict) or not set(steps) <= set(STEP_FIELDS) or "train" not in steps:
+        raise ConfigError(f"{where}: steps must map train (and optionally validate, restart) to step counts, "
+                          f"got {steps!r}.")
+    spe = resolve_config(**kw).steps_per_epoch
+    out = {}
+    for key, n in steps.items():
+        field = STEP_FIELDS[key]
+        if field in kw:
+            raise ConfigError(f"{where}: sets {field} and steps.{key} both; keep one.")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1 or n % spe:
+            raise ConfigError(f"{where}: steps.{key} = {n!r} is not a whole number of epochs of {spe} steps "
+                              f"(labels_per_class {resolve_config(**kw).labels_per_class}); choose a multiple of {spe}.")
+        out[field] = n // spe
+    return out
 
 
 def run_all(runs: list, workers: int = 2, dry_run=False, scheduler: str | None = None, label="runs") -> list:

@@ -1,6 +1,9 @@
 """The label-budget curve's tables, from finished runs on disk (never trains).
 
-Runs of the study (:mod:`jade_core.experiments.studies`) live in
+Two studies. **The equal-steps study** (the book's answer): the grid ``sweeps/label-budget.yml``, every model
+at every budget trained for Table 1's number of optimisation steps, with Table 1's settings, in one
+design with the re-made Table 1, whose three models are its 100-labels point; runs selected by configuration
+(:func:`equal_steps_runs`). **The first study** (kept, superseded): runs of the study (:mod:`jade_core.experiments.studies`) live in
 ``<root>/labels-<b>/runs/<variant>/<name>`` (the name carries the pool size and
 the length, e.g. ``local-ep1200-l10-restart240-evalevery40-seed3``); the 100-labels
 point is Table 1's runs (``<table1>/runs``, the profile's configuration). Every comparison is paired seed by seed
@@ -14,11 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from ..experiments.runs import collect_metrics
+from ..experiments.grid import expected, grid_file, select
+from ..experiments.runs import collect_metrics, run_row
 from ..experiments.studies import PLANS, budget_folder, study_table1
-from ..science.config import VARIANTS
-from .report import judged_claims, t_half_width
+from ..experiments.sweep import for_profile
+from ..science.config import VARIANTS, resolve_config
+from .plotting import VARIANT_NAMES
+from .report import claims_markdown, judged_claims, t_half_width
 from .verdicts import paper_difference
 
 CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE beats paired"),
@@ -36,6 +43,52 @@ def budget_runs(root="results/label-budget", table1="results", budgets=None, pro
         parts.append(t1[t1.variant.isin(VARIANTS)])  # the three models, not the ablation beside them
     parts = [p for p in parts if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+EQUAL_STEPS = "label-budget"  # sweeps/label-budget.yml
+
+
+def equal_steps_runs(results="results", profile="paper") -> pd.DataFrame:
+    """The equal-steps study's finished runs (grid :data:`EQUAL_STEPS`, selected by the configuration each
+    run recorded) and, as its 100-labels point, Table 1's runs of the three models (``sweeps/table1.yml``:
+    the same settings and the same 2,400 steps), both under the results folder ``results``."""
+    own = select(EQUAL_STEPS, results, profiles=[profile])
+    t1 = select("table1", results, profiles=[profile])
+    parts = [p for p in (own, t1[t1.variant.isin(VARIANTS)]) if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=run_row.COLUMNS)
+
+
+def equal_steps_planned(results="results", profile="paper") -> list:
+    """resolve_config keyword arguments of every run of the equal-steps grid (its 100-labels point aside)."""
+    return [kw for _, kw in expected(EQUAL_STEPS, profile, results)]
+
+
+def grid_budgets(planned: list) -> list:
+    """The labels per class of the runs ``planned`` (:func:`equal_steps_planned`)."""
+    return sorted({resolve_config(**kw).labels_per_class for kw in planned})
+
+
+def own_runs(runs: pd.DataFrame, planned: list) -> pd.DataFrame:
+    """The rows of :func:`equal_steps_runs` that are the grid's own runs (its budgets), not Table 1's."""
+    return runs[runs.labels_per_class.isin(grid_budgets(planned))]
+
+
+def equal_steps_lengths(profile="paper") -> dict:
+    """The equal-steps grid's lengths for ``profile``, in optimisation steps (its file's ``steps``:
+    train, validate, restart)."""
+    path = grid_file(EQUAL_STEPS)
+    return for_profile(yaml.safe_load(path.read_text())["steps"], profile, path, "steps")
+
+
+def comparable(runs: pd.DataFrame, variants=VARIANTS) -> pd.DataFrame:
+    """The runs of the budgets where every one of ``variants`` has two seeds or more in common: those a
+    paired interval can be computed for (a budget part-way through its runs is left out until then)."""
+    keep = []
+    for b, g in runs.groupby("labels_per_class"):
+        common = set.intersection(*[set(g[g.variant == v].seed) for v in variants])
+        if len(common) >= 2:
+            keep.append(g[g.seed.isin(common)])
+    return pd.concat(keep, ignore_index=True) if keep else runs.iloc[:0]
 
 
 def budget_summary(runs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
@@ -77,19 +130,55 @@ def length_caveat(summary: pd.DataFrame) -> str:
             "training length.")
 
 
+def shown_summary(summary: pd.DataFrame):
+    """:func:`budget_summary` as a page shows it: labels per class, model, seeds, mean ± sd, the 95 %
+    half-width, steps and device (a pandas Styler without the index)."""
+    shown = summary.assign(model=summary.variant.map(VARIANT_NAMES),
+                           error=[f"{m:.2f} ± {s:.2f}" for m, s in zip(summary["mean"], summary.sd)],
+                           ci=summary.ci_half.map("± {:.2f}".format))
+    shown = shown.rename(columns={"labels_per_class": "labels per class", "error": "SVHN error (%)",
+                                  "ci": "95 % CI of the mean"})
+    return shown[["labels per class", "model", "seeds", "SVHN error (%)", "95 % CI of the mean", "steps",
+                  "device"]].style.hide(axis="index")
+
+
+def claims_by_budget(claims: pd.DataFrame) -> str:
+    """:func:`budget_claims` as the Markdown table of :func:`jade_core.reporting.report.claims_markdown`, each
+    row named by its budget; a sentence when no budget can be judged yet."""
+    if claims.empty:
+        return "*No budget has two seeds of every model yet.*"
+    return claims_markdown(claims.assign(claim=[f"{b} labels: {c}" for b, c in zip(claims.labels_per_class,
+                                                                                      claims.claim)]))
+
+
+def intro_words(claims: pd.DataFrame) -> str:
+    """The intro's words for one study's :func:`budget_claims`: per claim, every budget's difference with its
+    family interval and verdict (pp; labels per class first)."""
+    parts = []
+    for text, words in (("paired beats single", "paired minus single"), ("JADE beats paired", "JADE minus paired")):
+        rows = claims[claims.claim == text] if len(claims) else claims
+        parts.append(f"{words} " + ("not judged yet" if rows.empty else "(" + "; ".join(
+            f"{r.labels_per_class}: {r.mean_difference:+.1f} [{r.family_low:+.1f}, {r.family_high:+.1f}], {r.verdict}"
+            for r in rows.itertuples()) + ")"))
+    return ", ".join(parts)
+
+
 CLAIM_KEYS = {"paired beats single": "ps", "JADE beats paired": "jp", "JADE beats single": "js"}
 
 
-def answers(claims: pd.DataFrame) -> dict:
+def answers(claims: pd.DataFrame, prefix: str = "b") -> dict:
     """The label-budget chapter's findings as glue values (:func:`budget_claims` rows): where the paired
     classifier's advantage over the single one is largest, with every budget's difference, interval and
     verdict (``b_answer_paired``); where JADE's interval against the paired classifier lies below or above
-    zero (``b_answer_jade``); and every row's difference (``b_<claim>_<labels>``, e.g. ``b_ps_10``)."""
+    zero (``b_answer_jade``); and every row's difference (``b_<claim>_<labels>``, e.g. ``b_ps_10``). Keys
+    start with ``prefix`` (``f``: the first study's)."""
     out = {}
+    if claims.empty:
+        return out
     ps = claims[claims.claim == "paired beats single"]
     if len(ps):
         best = ps.sort_values("mean_difference").iloc[0]
-        out["b_answer_paired"] = (
+        out[f"{prefix}_answer_paired"] = (
             f"the paired classifier's advantage over the single classifier is largest at {best.labels_per_class} "
             f"labels per class ({best.mean_difference:+.1f} pp, {100 * best.family_level:.1f} % interval "
             f"[{best.family_low:+.1f}, {best.family_high:+.1f}], Holm-corrected p = {best.p_t_holm:.3f}: {best.verdict});"
@@ -100,10 +189,10 @@ def answers(claims: pd.DataFrame) -> dict:
     if len(jp):
         below = ", ".join(str(b) for b in jp[jp.family_high < 0].labels_per_class) or "no budget"
         above = ", ".join(str(b) for b in jp[jp.family_low > 0].labels_per_class) or "no budget"
-        out["b_answer_jade"] = (f"JADE against the paired classifier: its interval lies below zero (JADE better) at "
+        out[f"{prefix}_answer_jade"] = (f"JADE against the paired classifier: its interval lies below zero (JADE better) at "
                                 f"{below}, above zero (JADE worse) at {above} labels per class, and contains zero "
                                 "elsewhere; verdicts " + ", ".join(f"{r.labels_per_class}: {r.verdict}"
                                                                    for r in jp.itertuples()) + ".")
     for r in claims.itertuples():
-        out[f"b_{CLAIM_KEYS[r.claim]}_{r.labels_per_class}"] = f"{r.mean_difference:+.2f}"
+        out[f"{prefix}_{CLAIM_KEYS[r.claim]}_{r.labels_per_class}"] = f"{r.mean_difference:+.2f}"
     return out

@@ -14,6 +14,7 @@ from scipy import stats
 
 from ..experiments import audit, grid, selection, studies
 from ..experiments.runs import collect_recipe, saved_run_config
+from ..experiments.sweep import run_all
 from ..science import latent
 from ..science.config import ConfigError, RunConfig, resolve_config
 from ..science.data import available_protocols, build_splits, load_split
@@ -52,15 +53,16 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
     counts = runs.groupby("variant").seed.nunique() if len(runs) else pd.Series(dtype=int)
     values["intro_seeds"] = ", ".join(f"{VARIANT_NAMES[v]} {int(counts.get(v, 0))}" for v in report.VARIANT_ORDER)
 
-    broot = Path(output_dir) / "label-budget"
-    bruns = budget.budget_runs(broot, table1=output_dir, profile=profile) if broot.exists() else pd.DataFrame()
-    read += list(bruns.path) if len(bruns) else []
-    bclaims = budget.budget_claims(bruns).set_index("claim") if len(bruns) else pd.DataFrame()
-    for key, text in (("ps", "paired beats single"), ("jp", "JADE beats paired")):
-        rows = bclaims.loc[[text]] if text in bclaims.index else pd.DataFrame()
-        values[f"intro_budget_{key}"] = "not run in this profile" if rows.empty else "; ".join(
-            f"{r.labels_per_class}: {r.mean_difference:+.1f} [{r.family_low:+.1f}, {r.family_high:+.1f}], {r.verdict}"
-            for r in rows.itertuples())
+    bruns = budget.equal_steps_runs(output_dir, profile)
+    first = first_budget_study()
+    read += list(bruns.path) + list(first["runs"].path)
+    planned = budget.equal_steps_planned(output_dir, profile)
+    values["intro_budget"] = (
+        f"in the equal-steps study ({len(budget.own_runs(bruns, planned))} of its {len(planned)} runs "
+        f"finished so far, with Table 1 as its {RunConfig.labels_per_class}-label point), "
+        + budget.intro_words(budget.budget_claims(budget.comparable(bruns)))
+        + "; in the first study (GPU, lengths chosen per cell, superseded), "
+        + budget.intro_words(first["claims"]))
     values["intro_recipe"], recipe_runs = _recipe(output_dir)
     read += recipe_runs
     values["intro_mnist"] = _mnist(runs, output_dir, profile)
@@ -74,12 +76,15 @@ def _recipe(output_dir) -> tuple:
     rfile = Path(output_dir) / "recipe" / "choice.json"
     if not rfile.exists():
         return "not run in this profile", []
-    rfinal = collect_recipe(output_dir)[0]
+    seeds = studies.recipe_reported_seeds()
+    rfinal = collect_recipe(output_dir, seeds=seeds)[0]
     rchoice = json.loads(rfile.read_text())
     rval = {r["candidate"]: r["svhn_val_error"] for r in rchoice["table"]}[rchoice["chosen"]]
-    rtext = f"chosen on validation for the single classifier ({rval:.1f} % validation error, seed 0); "
-    if len(rfinal) < 3 * len(studies.RECIPE_SEEDS):
-        return rtext + (f"{len(rfinal)} of {3 * len(studies.RECIPE_SEEDS)} final runs finished so far: whether the "
+    searched = ", ".join(map(str, studies.recipe_search_seeds()))
+    rtext = (f"chosen on validation for the single classifier ({rval:.1f} % validation error, seed {searched}, "
+             f"left out of the table: seeds {', '.join(map(str, seeds))}); ")
+    if len(rfinal) < 3 * len(seeds):
+        return rtext + (f"{len(rfinal)} of {3 * len(seeds)} final runs finished so far: whether the "
                         "paper's ranking survives it is still open"), list(rfinal.path)
     rs = report.summary_table(rfinal).set_index("variant")
     rc = report.claims_table(rfinal, report.family_of(rfinal))  # the Table 1 chapter's recipe family
@@ -311,47 +316,107 @@ def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
 
 
 def budget_page(output_dir, profile: str, data_dir) -> dict:
-    """The label-budget chapter's finding: in the smoke profile the tiny study is trained first; in the paper
-    profile a missing run is an error naming the command. Returns the length ``choice`` table, the ``runs``,
-    ``summary`` and ``claims`` (:mod:`jade_core.reporting.budget`) and every glue value of the page (``values``)."""
-    root = str(Path(output_dir) / "label-budget")
-    plan = studies.PLANS[profile]
-    with contextlib.redirect_stdout(io.StringIO()):  # the per-run lines of the smoke study's training
-        todo = studies.run_study("budget", dry_run=profile == "paper", root=root, profile=profile,
-                                 data_dir=data_dir, workers=1)
+    """The label-budget chapter's findings. **The equal-steps study** (:mod:`jade_core.reporting.budget`,
+    ``sweeps/label-budget.yml`` with Table 1 as its 100-labels point): the smoke profile trains its tiny grid
+    here; the paper profile reads the runs that have finished (it never trains them: hours of CPU) and says
+    how many, judging only budgets where every model has two seeds or more. **The first study** (GPU,
+    lengths chosen per cell): its committed runs, read in every profile (:func:`first_budget_study`).
+    Returns ``runs``, ``summary``, ``claims`` of the first, ``first`` (the second's dict) and every glue
+    value of the page (``values``)."""
+    planned = budget.equal_steps_planned(output_dir, profile)
+    if profile == "smoke":
+        with contextlib.redirect_stdout(io.StringIO()):  # the per-run lines of the smoke study's training
+            run_all([{**kw, "data_dir": data_dir} for kw in planned], workers=1, label="label budget (smoke)")
+    budgets = budget.grid_budgets(planned)
+    runs = budget.equal_steps_runs(output_dir, profile)
+    summary = budget.budget_summary(runs)
+    claims = budget.budget_claims(budget.comparable(runs))
+    study = budget.own_runs(runs, planned)
+    ref = runs[~runs.labels_per_class.isin(budgets)]
+    steps = budget.equal_steps_lengths(profile)
+    judged = sorted(set(claims.labels_per_class)) if len(claims) else []
+    waiting = [b for b in [*budgets, *sorted(set(ref.labels_per_class))] if b not in judged]
+    status = (f"all {len(planned)} runs of the grid have finished" if len(study) == len(planned) else
+              f"{len(study)} of the grid's {len(planned)} runs have finished so far (`jade sweep "
+              f"sweeps/{budget.EQUAL_STEPS}.yml` makes the rest, seed by seed); budgets judged (every model with two "
+              f"seeds or more): {_words(judged) or 'none'}; not yet: {_words(waiting) or 'none'}. The answer "
+              "is provisional until every run has finished")
+    v = {"b_status": status, "b_planned": str(len(planned)), "b_finished": str(len(study)),
+         "b_budgets": _words(budgets), "b_ref": _words(sorted(set(ref.labels_per_class))) or "–",
+         "b_steps": f"{steps['train']:,}", "b_eval_steps": f"{steps.get('validate', 0):,}",
+         "b_restart_steps": f"{steps.get('restart', 0):,}",
+         "b_seeds": _words(sorted({int(s) for s in planned_seeds(planned)})),
+         "b_devices": ", ".join(sorted(set(runs.device))) or "–",
+         "b_torch": _torch_versions(runs.path) or "–",
+         "b_restarts": str(int((runs.attempts - 1).sum())) if len(runs) else "0",
+         "b_n_claims": str(len(claims)), "b_ci": f"{100 * (1 - verdicts.ALPHA):g}",
+         "b_power": f"{100 * verdicts.POWER:g}"}
+    cav = audit.caveats(runs, output_dir) if len(runs) else {}
+    v.update({f"b_{k}": cav.get(k, "") for k in ("copies_text", "overlap_text", "arithmetic_text")})
+    v["b_steps_caveat"] = budget.length_caveat(summary) if len(summary) else ""
+    v.update(budget.answers(claims, "b"))
+    v.setdefault("b_answer_paired", "no budget has two seeds of every model yet: no difference can be judged.")
+    v.setdefault("b_answer_jade", "")
+    first = first_budget_study()
+    v.update(first["values"])
+    return {"runs": runs, "summary": summary, "claims": claims, "first": first, "values": v,
+            "budgets": budgets + sorted(set(ref.labels_per_class))}
+
+
+def planned_seeds(planned: list) -> list:
+    return [kw["seed"] for kw in planned]
+
+
+def _words(values) -> str:
+    return ", ".join(str(int(x)) for x in values)
+
+
+def _torch_versions(paths) -> str:
+    return ", ".join(sorted({json.loads((Path(p) / "config.json").read_text())["versions"]["torch"] for p in paths}))
+
+
+def first_budget_study() -> dict:
+    """The first label-budget study (``jade study budget``, run on a GPU with the first version's settings;
+    :data:`jade_core.experiments.studies.PLANS`), kept beside the equal-steps study that supersedes its design:
+    its committed runs under this checkout's ``results/label-budget``, read in every profile (never trained
+    here), with the first Table 1 (``sweeps/table1-bf16.yml``) as its 100-labels point. A missing run is an
+    error naming the command. Returns the length ``choice`` table, ``runs``, ``summary``, ``claims`` and
+    the glue values (``f_*``)."""
+    results = grid.ROOT / "results"
+    root = str(results / "label-budget")
+    plan = studies.PLANS["paper"]
+    todo = studies.run_study("budget", dry_run=True, root=root, profile="paper", workers=1)
     missing = [r["run"] for r in todo if r["status"] == "to train"]
     if missing:
-        raise ConfigError(f"{len(missing)} runs of the label-budget study are not finished (first: {missing[0]}); "
-                          "run `jade study budget` (hours of CPU; see sweeps/gpu-studies.sh), then build again.")
-    choice = pd.DataFrame(studies.budget_choice(root, profile=profile)["table"])
-    runs = budget.budget_runs(root, table1=output_dir, profile=profile)
+        raise ConfigError(f"{len(missing)} runs of the first label-budget study are not finished (first: "
+                          f"{missing[0]}); run `jade study budget` (hours of CPU; see sweeps/gpu-studies.sh), "
+                          "then build again.")
+    choice = pd.DataFrame(studies.budget_choice(root, profile="paper")["table"])
+    runs = budget.budget_runs(root, table1=results, profile="paper")
     summary, claims = budget.budget_summary(runs), budget.budget_claims(runs)
     study = runs[runs.labels_per_class.isin(plan.budgets)]
     ref = summary[~summary.labels_per_class.isin(plan.budgets)]
     smallest = min(plan.budgets)
     spe = studies.steps_per_epoch(smallest)
     t1 = RunConfig()
-    v = {"b_seeds": ", ".join(sorted({str(n) for n in summary[summary.labels_per_class.isin(plan.budgets)].seeds})),
-         "b_budgets": ", ".join(str(b) for b in plan.budgets), "b_ref": str(int(summary.labels_per_class.max())),
-         "b_devices": ", ".join(sorted(set(study.device))),
-         "b_ref_devices": ", ".join(sorted(set(runs[~runs.labels_per_class.isin(plan.budgets)].device))),
-         "b_torch": ", ".join(sorted({json.loads((Path(p) / "config.json").read_text())["versions"]["torch"]
-                                      for p in study.path})),
-         "b_restarts": str(int((study.attempts - 1).sum())),
-         "b_candidates": ", ".join(f"{s:,}" for s in plan.step_candidates), "b_n_claims": str(len(claims)),
-         "b_final_seeds": f"{min(plan.seeds)}–{max(plan.seeds)}", "b_n_seeds": str(len(plan.seeds)),
-         "b_search_seed": str(plan.search_seed), "b_ci": f"{100 * (1 - verdicts.ALPHA):g}",
-         "b_power": f"{100 * verdicts.POWER:g}",
-         "b_ref_steps": ", ".join(sorted({f"{int(s):,}" for s in ref.steps})) if len(ref) else "–",
-         "b_smallest": str(smallest), "b_smallest_spe": str(spe), "b_paper_epochs": str(t1.epochs),
-         "b_smallest_steps": f"{t1.epochs * spe:,}", "b_eval_steps": str(plan.eval_steps),
-         "b_restart_steps": str(plan.restart_steps), "b_t1_eval_every": str(plan.eval_steps // t1.steps_per_epoch),
-         "b_t1_restart_epoch": str(plan.restart_steps // t1.steps_per_epoch), "b_t1_spe": str(t1.steps_per_epoch),
-         "b_ref_text": _study_table1_text(profile)}
-    cav = audit.caveats(study, output_dir)
-    v.update({f"b_{k}": cav[k] for k in ("copies_text", "overlap_text", "arithmetic_text")})
-    v["b_steps_caveat"] = budget.length_caveat(summary[summary.labels_per_class.isin(plan.budgets)])
-    v.update(budget.answers(claims))
+    v = {"f_seeds": ", ".join(sorted({str(n) for n in summary[summary.labels_per_class.isin(plan.budgets)].seeds})),
+         "f_budgets": ", ".join(str(b) for b in plan.budgets), "f_ref": str(int(summary.labels_per_class.max())),
+         "f_devices": ", ".join(sorted(set(study.device))),
+         "f_ref_devices": ", ".join(sorted(set(runs[~runs.labels_per_class.isin(plan.budgets)].device))),
+         "f_torch": _torch_versions(study.path),
+         "f_restarts": str(int((study.attempts - 1).sum())),
+         "f_candidates": ", ".join(f"{s:,}" for s in plan.step_candidates), "f_n_claims": str(len(claims)),
+         "f_final_seeds": f"{min(plan.seeds)}–{max(plan.seeds)}", "f_n_seeds": str(len(plan.seeds)),
+         "f_search_seed": str(plan.search_seed),
+         "f_ref_steps": ", ".join(sorted({f"{int(s):,}" for s in ref.steps})) if len(ref) else "–",
+         "f_smallest": str(smallest), "f_smallest_spe": str(spe), "f_paper_epochs": str(t1.epochs),
+         "f_smallest_steps": f"{t1.epochs * spe:,}", "f_eval_steps": str(plan.eval_steps),
+         "f_restart_steps": str(plan.restart_steps), "f_settings": studies.settings_words(dict(plan.settings)),
+         "f_ref_text": _study_table1_text("paper")}
+    cav = audit.caveats(study, results)
+    v.update({f"f_{k}": cav[k] for k in ("copies_text", "overlap_text", "arithmetic_text")})
+    v["f_steps_caveat"] = budget.length_caveat(summary[summary.labels_per_class.isin(plan.budgets)])
+    v.update(budget.answers(claims, "f"))
     return {"choice": choice, "runs": runs, "summary": summary, "claims": claims, "values": v}
 
 

@@ -282,9 +282,10 @@ def matching_curve(curve, path, title="Matching over training (validation images
     return save(fig, path)
 
 
-def budget_curve(summary, path, title="SVHN error against labelled SVHN images per class"):
+def budget_curve(summary, path, title="SVHN error against labelled SVHN images per class", budgets=()):
     """Mean SVHN error ± 95 % t interval per variant at each label budget (log x axis), from
-    :func:`jade_core.reporting.budget.budget_summary`; variants offset slightly so the intervals do not overlap."""
+    :func:`jade_core.reporting.budget.budget_summary`; variants offset slightly so the intervals do not overlap.
+    ``budgets``: every budget the study plans, given an axis tick even before it has a run."""
     style()
     fig, ax = plt.subplots(figsize=(6.5, 4))
     order = [v for v in VARIANT_NAMES if v in set(summary["variant"])]
@@ -294,8 +295,10 @@ def budget_curve(summary, path, title="SVHN error against labelled SVHN images p
         ax.errorbar(x, d["mean"], yerr=d["ci_half"].fillna(0), marker="o", capsize=3, label=VARIANT_NAMES[v],
                     color=sns.color_palette("colorblind")[i])
     ax.set_xscale("log")
-    ticks = sorted(set(summary["labels_per_class"]))
+    ticks = sorted(set(summary["labels_per_class"]) | set(budgets))
     ax.set_xticks(ticks, [str(t) for t in ticks])
+    if len(ticks) > 1:
+        ax.set_xlim(ticks[0] / 1.25, ticks[-1] * 1.25)
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set(xlabel="labelled SVHN images per class (log scale)", ylabel="SVHN error (%)", title=title)
     ax.legend()

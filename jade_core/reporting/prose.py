@@ -8,9 +8,9 @@ scan (:func:`jade_core.tooling.ledger.typed_numbers`) fails on any number typed 
 """
 from __future__ import annotations
 
-from ..experiments import studies
 from ..science import data, models, paper, split
 from ..science.config import PROFILES, RunConfig
+from . import budget
 
 
 def _n(x) -> str:
@@ -76,10 +76,10 @@ def numbers() -> dict:
         "proto_mnist_train": (_n(data.MNIST_TRAIN_SIZE), "jade_core.science.data"),
         "proto_mnist_rest": (_n(data.MNIST_FULL_TRAIN - data.MNIST_TRAIN_SIZE), "jade_core.science.data"),
     })
-    budgets = studies.PLANS["paper"].budgets
-    out["study_budgets"] = (_and(budgets), "jade_core.experiments.studies.PLANS (the label-budget study)")
+    budgets = tuple(budget.grid_budgets(budget.equal_steps_planned()))
+    out["study_budgets"] = (_and(budgets), "sweeps/label-budget.yml (the label-budget study)")
     out["study_budgets_all"] = (_and(budgets + (RunConfig.labels_per_class,)),
-                                "jade_core.experiments.studies.PLANS, with Table 1's budget")
+                                "sweeps/label-budget.yml, with Table 1's budget")
     cfg = {**RunConfig.defaults(), **PROFILES["paper"]}
     out.update({f"cfg_{k}": (_n(cfg[k]), CONFIG) for k in
                 ("labels_per_class", "val_per_class", "batch_size", "mnist_batch_size", "epochs", "svhn_sigma")})

@@ -13,7 +13,7 @@ from scipy.optimize import brentq
 
 from ..experiments.runs import collect_metrics, collect_recipe, finished_runs, load_run, relative
 from ..experiments.selection import matching_happens, matching_summary
-from ..experiments.studies import RECIPE_SEEDS, recipe_search_seeds, study_table1
+from ..experiments.studies import RECIPE_SEEDS, recipe_reported_seeds, recipe_search_seeds, study_table1
 from ..science import latent, paper
 from ..science.config import VARIANTS, ConfigError, RunConfig
 from ..science.data import MNIST_TRAIN_SIZE, fingerprint
@@ -486,8 +486,9 @@ def recipe_findings(output_dir, table1_runs: pd.DataFrame) -> tuple:
     search["chosen"] = np.where(search.candidate == rc["chosen"], "chosen", "")
     plain = table1_runs[(table1_runs.variant == "single") & (table1_runs.seed == 0)].svhn_error
     table = search.rename(columns={"svhn_val_error": "SVHN validation error (%)"})
-    final, _ = collect_recipe(output_dir)  # the chosen recipe's runs only
-    expected = len(RECIPE_SEEDS) * 3
+    seeds = recipe_reported_seeds()  # not the search's seed: its single classifier is the search's winner
+    final, _ = collect_recipe(output_dir, seeds=seeds)  # the chosen recipe's runs only
+    expected = len(seeds) * 3
     chosen_eval = evals[list(search.candidate).index(rc["chosen"])]
     text = (f"The chosen recipe, **{rc['chosen']}**, reaches {chosen_eval:.2f} % SVHN error on the evaluation part "
             f"with the single classifier of seed 0, against {plain.iloc[0]:.2f} % for the plain recipe on the same "
@@ -514,10 +515,10 @@ def recipe_findings(output_dir, table1_runs: pd.DataFrame) -> tuple:
         if len(final) < expected:
             text += (f" **{len(final)} of the {expected} final runs are finished** (seeds "
                      f"{', '.join(str(x) for x in sorted(set(final.seed)))}): a first look; the verdicts need all "
-                     f"{len(RECIPE_SEEDS)} seeds (`jade study recipe` trains the rest).")
+                     f"{len(seeds)} seeds (`jade study recipe` trains the rest).")
     else:
         text += (f"**The final runs of the tuned recipe are not finished** ({len(final)} of {expected}: "
-                 f"{len(RECIPE_SEEDS)} seeds × 3 models); until they are, this chapter cannot say whether "
+                 f"{len(seeds)} seeds × 3 models); until they are, this chapter cannot say whether "
                  f"the paper's ranking survives a strong baseline. `jade study recipe` trains them "
                  f"(about 40 minutes per JADE run of 9,600 steps on one CPU thread).")
         if len(final):
@@ -543,10 +544,17 @@ def recipe_selection_caveat(choice: dict, final: pd.DataFrame, search_seeds=None
     text = (f"Measured, the selection's own advantage: the chosen candidate's SVHN validation error is {gain:.2f} pp "
             f"below the mean of the {len(errors)} candidates, a gain of picking the best of several on validation that "
             "the paired classifier and JADE did not receive.")
+    left_out = sorted(set(seeds) & set(RECIPE_SEEDS) - set(reported))
     if reported:
         text += (f" The search ran on seed{'s' if len(reported) > 1 else ''} {', '.join(map(str, reported))}, which the "
                  "final runs also report: that seed's single classifier is the search's winning configuration on the "
                  "same pool, and a re-choice on the search seeds no table reports has not been run.")
+    elif left_out:
+        text += (f" The search ran on seed{'s' if len(left_out) > 1 else ''} {', '.join(map(str, left_out))}, one of "
+                 f"the final seeds: the table leaves {'them' if len(left_out) > 1 else 'it'} out and reports seeds "
+                 f"{', '.join(str(int(s)) for s in sorted(set(final.seed)))}, so no reported run is the search's "
+                 "winning configuration on its own pool; the choice itself was still made on a seed outside the "
+                 "search seeds that searches use now, and has not been re-made there.")
     return text
 
 

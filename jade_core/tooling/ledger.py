@@ -81,7 +81,8 @@ def commands(chapter: str, profile: str, params: dict, grids: list) -> dict:
     if run:
         remake = f"{run} --seed {params.get('seed', 0)} --profile {profile}"
     elif chapter == "budget":
-        remake = "jade study budget --workers 2"
+        remake = ("jade sweep sweeps/label-budget.yml --workers 2; jade sweep sweeps/table1.yml --workers 2 "
+                  "(the first study: jade study budget --workers 2)")
     elif chapter == "matching":
         remake = "jade sweep sweeps/matching-dose.yml --workers 2; jade sweep sweeps/table1.yml --workers 2"
     elif chapter == "tuning":
