@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from jade_core.experiments import studies
 from jade_core.reporting import budget
 from jade_core.science import swaps
 from jade_core.science.models import LATENT_CONTENT, build_model
@@ -48,30 +47,27 @@ def test_budget_claims_pair_seeds_within_a_budget_and_correct_over_all_rows():
     assert (c.p_t_holm.to_numpy() >= raw - 1e-12).all() and len(c) == 6
 
 
-def test_budget_runs_reads_study_folders_and_table1(tmp_path):
-    for b, root in ((10, tmp_path / "lb" / "labels-10"), (100, tmp_path / "t1" / "table1-bf16")):  # the first Table 1
-        d = root / "runs" / "paired" / ("local-l10-seed0" if b == 10 else "local-seed0")  # named by its config
-        d.mkdir(parents=True)
-        (d / "config.json").write_text(json.dumps({"config": {"variant": "paired", "protocol": "local", "seed": 0,
-                                                              "labels_per_class": b, "device": "cuda" if b == 10 else "cpu",
-                                                              **studies.study_settings("paper")}}))
-        (d / "metrics.json").write_text(json.dumps({"svhn": {"error": 50.0 if b == 10 else 30.0, "n": 5500},
-                                                    "steps": 4800 if b == 10 else 2400, "train_seconds": 1.0}))
-        (d / "curve.csv").write_text("epoch,svhn_ce\n1,0.5\n")
-    remade = tmp_path / "t1" / "remake" / "runs" / "paired" / "local-seed0"  # the re-made Table 1: other settings,
-    remade.mkdir(parents=True)                                                # not the GPU study's 100-label point
-    for f in ("metrics.json", "curve.csv"):
-        (remade / f).write_text((d / f).read_text())
-    (remade / "config.json").write_text(json.dumps({"config": {"variant": "paired", "protocol": "local", "seed": 0,
-                                                               "labels_per_class": 100}}))
-    r = budget.budget_runs(tmp_path / "lb", table1=tmp_path / "t1").set_index("labels_per_class")
-    other = budget.budget_runs(tmp_path / "lb", table1=tmp_path / "t1", profile="smoke").set_index("labels_per_class")
-    assert "remake" not in r.loc[100, "path"] and "remake" in other.loc[100, "path"]  # each profile its own Table 1
+def test_budget_runs_reads_the_first_study_and_its_table1_by_configuration(tmp_path):
+    """The first study's runs (sweeps/label-budget-first.yml) and, as its 100-label point, the first Table 1's
+    three models (sweeps/table1-bf16.yml, the study's settings), never the re-made Table 1's; a name decides
+    nothing."""
+    from jade_core.experiments.grid import expected
+    res = str(tmp_path)
+    first = [kw for _, kw in expected("label-budget-first", "paper", res)]
+    for kw in first:
+        if kw["seed"] == 0 and kw["variant"] == "paired":
+            _plant({**kw, "device": "cuda"}, 50.0 + kw["labels_per_class"] / 10)
+    for grid_name, error in (("table1-bf16", 30.0), ("table1", 20.0)):  # the first and the re-made Table 1
+        for label, kw in expected(grid_name, "paper", res):
+            if kw["seed"] == 0 and label == "paired":
+                _plant(kw, error)
+    r = budget.budget_runs(res).set_index("labels_per_class")
+    assert list(r.index) == [10, 25, 50, 100] and r.loc[100, "svhn_error"] == 30.0  # not the re-made one's 20
     assert r.loc[10, "device"] == "cuda" and r.loc[100, "device"] == "cpu" and r.loc[10, "steps"] == 4800
-    assert r.loc[100, "svhn_error"] == 30.0
+    assert r.loc[50, "steps"] == 1200                                     # the length chosen for paired at 50
     for i, m in enumerate(sorted(tmp_path.glob("**/runs/*/*/metrics.json"))):  # a name decides nothing
         m.parent.rename(m.parent.with_name(f"renamed-{i}"))
-    again = budget.budget_runs(tmp_path / "lb", table1=tmp_path / "t1").set_index("labels_per_class")
+    again = budget.budget_runs(res).set_index("labels_per_class")
     assert again.drop(columns="path").equals(r.drop(columns="path"))
 
 

@@ -1,6 +1,5 @@
 """The studies name the settings they ran with, so changing the paper profile's defaults (as the re-made
 Table 1 did: sweeps/table1.yml) leaves every committed study run found, none to retrain."""
-import json
 from pathlib import Path
 
 from jade_core.experiments import grid, studies
@@ -13,14 +12,9 @@ CHOSEN = {"precision": "fp32", "w_cls": 100000.0, "w_match": 100.0, "mnist_batch
 
 def study_runs():
     runs = []
-    for name in ("settings-search", "matching-search", "mnist-schedule", "recipe-search"):
+    for name in ("settings-search", "matching-search", "mnist-schedule", "recipe-search", "recipe",
+                 "label-budget-first-search", "label-budget-first"):
         runs += load_sweep(ROOT / "sweeps" / f"{name}.yml")[1]
-    choice = json.loads((ROOT / studies.BUDGET_DIR / "choice.json").read_text())
-    runs += studies.budget_search_runs() + studies.budget_final_runs(choice["steps"])
-    recipe = json.loads((ROOT / studies.RECIPE_DIR / "choice.json").read_text())
-    search = studies.recipe_search_runs(str(ROOT / studies.RECIPE_SEARCH))
-    chosen = next(kw for kw in search if kw["output_dir"].endswith(recipe["chosen"]))
-    runs += studies.recipe_final_runs(studies.recipe_overrides(chosen))
     return runs
 
 
@@ -36,9 +30,10 @@ def test_every_study_run_is_found_before_and_after_the_profile_changes(monkeypat
 
 def test_without_the_named_settings_the_switch_would_lose_them(monkeypatch):
     monkeypatch.chdir(ROOT)
-    monkeypatch.setitem(studies.PLANS, "paper", studies.BudgetPlan(settings=()))
-    monkeypatch.setitem(config.PROFILES, "paper", dict(CHOSEN))
-    assert grid.locate(studies.budget_search_runs()) == [None] * 9
+    named = studies.study_settings("paper")
+    search = [{k: v for k, v in kw.items() if k not in named} for kw in studies.sweep_runs(studies.BUDGET_SEARCH)]
+    assert None not in grid.locate(studies.sweep_runs(studies.BUDGET_SEARCH))  # found with the settings named
+    assert grid.locate(search) == [None] * 9                                 # lost at today's defaults without
 
 
 def test_the_studies_share_the_settings_of_the_table1_they_compare_to():
@@ -47,8 +42,7 @@ def test_the_studies_share_the_settings_of_the_table1_they_compare_to():
     import yaml
     first = studies.study_settings("paper")
     assert first and any(config.RunConfig.defaults()[k] != v for k, v in first.items())
-    assert dict(studies.PLANS["paper"].settings) == first
-    for name in ("recipe-search", "mnist-schedule"):
+    for name in ("recipe-search", "recipe", "mnist-schedule", "label-budget-first-search", "label-budget-first"):
         base = yaml.safe_load((ROOT / "sweeps" / f"{name}.yml").read_text())["base"]
         assert {k: base[k] for k in first} == first, name
     assert studies.study_settings("smoke") == {}  # the smoke studies train at the defaults, as its Table 1

@@ -77,6 +77,14 @@ def test_recipe_label_names_the_schedule_or_the_tuned_recipe():
     assert report.recipe_label({"aug_cutout": 10}) == "tuned recipe"
 
 
+def _recipe_base() -> dict:
+    """The tuned recipe's fields (the base of sweeps/recipe.yml, the protocol aside)."""
+    import yaml
+    from jade_core.experiments.grid import ROOT
+    return {k: v for k, v in yaml.safe_load((ROOT / "sweeps" / "recipe.yml").read_text())["base"].items()
+            if k != "protocol"}
+
+
 def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tmp_path):
     import json
 
@@ -90,10 +98,11 @@ def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tm
     _fake_run(tmp_path / "remake", "paired", 0, 5.5)                    # the re-made Table 1: other settings
     _fake_run(tmp_path / "ms" / "p2400", "paired", 0, 1.2, lr_schedule="onecycle", restart_epoch=100)
     _fake_run(tmp_path / "ms" / "p4800", "paired", 0, 1.1, lr_schedule="onecycle", restart_epoch=100, epochs=300)
-    _fake_run(tmp_path / "recipe", "paired", 3, 0.8, lr_schedule="onecycle", optimizer="adamw", epochs=600)
-    _fake_run(tmp_path / "recipe", "single", 3, 0.1, lr_schedule="onecycle", optimizer="adamw", epochs=600)
-    (tmp_path / "recipe" / "choice.json").write_text(json.dumps(      # the recipe the study chose
-        {"chosen": "r", "recipe": {"lr_schedule": "onecycle", "optimizer": "adamw", "epochs": 600}, "table": []}))
+    recipe = _recipe_base()                                             # the tuned recipe's runs: sweeps/recipe.yml
+    _fake_run(tmp_path / "recipe", "paired", 3, 0.8, **recipe)
+    _fake_run(tmp_path / "recipe", "single", 3, 0.1, **recipe)
+    _fake_run(tmp_path / "recipe", "paired", 4, 0.5, **{**recipe, "aug_cutout": 0})  # not the recipe's
+    (tmp_path / "recipe" / "choice.json").write_text(json.dumps({"chosen": "r", "recipe": recipe, "table": []}))
     gap = report.mnist_gap(tmp_path, tmp_path / "ms")
     rows = {(r.variant, r.recipe, r.steps, r.seed): r.mnist_val_error for r in gap.itertuples()}
     assert rows == {("paired", "plain, constant learning rate", 2400, 0): 1.7,
@@ -127,23 +136,26 @@ def test_report_defaults_read_the_results_folder(tmp_path, monkeypatch):
     assert table.candidate.tolist() == ["wm-30"] and table.equals(report.tuning_table("results/tuning")[0])
 
 
-def test_collect_recipe_takes_the_chosen_recipes_runs_only(tmp_path):
+def test_collect_recipe_takes_the_recipe_grids_runs_only(tmp_path):
+    """The tuned recipe's runs are those of sweeps/recipe.yml, found by configuration: a run of another
+    recipe beside them is not one, renaming every folder changes nothing, and ``seeds`` keeps the reported."""
     import json
 
-    from jade_core.experiments.runs import collect_recipe
-    recipe = {"optimizer": "adamw", "lr_schedule": "onecycle", "epochs": 600, "profile": "paper", "protocol": "local"}
+    from jade_core.experiments.studies import collect_recipe
+    base = _recipe_base()
     (tmp_path / "recipe").mkdir()
-    (tmp_path / "recipe" / "choice.json").write_text(json.dumps({"chosen": "r", "recipe": recipe, "table": []}))
-    for v in ("single", "paired"):
-        _fake_run(tmp_path / "recipe", v, 0, 0.9, optimizer="adamw", lr_schedule="onecycle", epochs=600)
-    _fake_run(tmp_path / "recipe", "paired", 1, 0.9, optimizer="adamw", lr_schedule="onecycle", epochs=300)  # another
+    (tmp_path / "recipe" / "choice.json").write_text(json.dumps({"chosen": "r", "recipe": base, "table": []}))
+    for v, seed in (("single", 0), ("paired", 0), ("paired", 1)):
+        _fake_run(tmp_path / "recipe", v, seed, 0.9, **base)
+    _fake_run(tmp_path / "recipe", "paired", 2, 0.9, **{**base, "epochs": 300})  # another recipe
     runs, chosen = collect_recipe(tmp_path)
-    assert chosen == "r" and sorted(runs.variant) == ["paired", "single"] and set(runs.seed) == {0}
+    assert chosen == "r" and sorted(runs.variant) == ["paired", "paired", "single"] and set(runs.seed) == {0, 1}
     _rename_every_run(tmp_path)
     again = collect_recipe(tmp_path)[0]
     assert again.drop(columns="path").equals(runs.drop(columns="path")) and runs.config.tolist() == \
         again.config.tolist()
-    assert collect_recipe(tmp_path / "nothing")[0].empty
+    assert sorted(collect_recipe(tmp_path, seeds=[1])[0].seed) == [1]
+    assert collect_recipe(tmp_path / "nothing")[0].empty and collect_recipe(tmp_path / "nothing")[1] is None
 
 
 def test_tuning_table_reads_each_candidates_validation_numbers(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from jade_core.experiments import studies
 from jade_core.experiments.runs import finished_runs, load_run
 from jade_core.experiments.selection import choose_recipe, choose_steps
-from jade_core.science.config import ConfigError, resolve_config
+from jade_core.science.config import ConfigError
 
 pytestmark = pytest.mark.slow  # end to end: the README test command runs it, `-m "not slow"` skips it
 
@@ -14,27 +14,6 @@ def _run(root, variant, seed):
     """The one finished run of ``variant`` and ``seed`` under ``root`` (its name carries its configuration)."""
     (path,) = [p for p in finished_runs(root) if p.parent.name == variant and p.name.endswith(f"-seed{seed}")]
     return load_run(path)
-
-
-def test_budget_runs_count_steps_not_epochs(monkeypatch):
-    # at the defaults' settings (the committed study names the first version's: they would tag every name)
-    monkeypatch.setitem(studies.PLANS, "paper", studies.BudgetPlan(settings=()))
-    for labels, spe in ((10, 2), (25, 4), (50, 8), (100, 16)):
-        kw = studies.budget_run("jade", labels, 3, 2400, "x")
-        assert studies.steps_per_epoch(labels) == spe
-        assert kw["epochs"] * spe == 2400 and kw["eval_every"] * spe == 80 and kw["restart_epoch"] * spe == 480
-        name = resolve_config(**kw, data_dir=".").run_dir.relative_to("x/runs/jade").as_posix()
-        # named by what differs from Table 1's run: nothing at 100 labels, the pool and the length below it
-        assert name == ("local-seed3" if labels == 100 else f"local-ep{2400 // spe}-l{labels}-restart"
-                        f"{480 // spe}-evalevery{80 // spe}-seed3")
-    assert studies.budget_run("single", 100, 0, 2400, "x")["epochs"] == 150  # Table 1's length
-    with pytest.raises(ConfigError, match="whole number of epochs"):
-        studies.budget_run("single", 50, 0, 2404, "x")
-    final = studies.budget_final_runs({str(b): {"single": 1200, "paired": 2400, "jade": 4800}
-                                       for b in studies.PLANS["paper"].budgets}, "r")
-    assert len(final) == 5 * 3 * 3
-    j10 = [kw for kw in final if kw["variant"] == "jade" and kw["labels_per_class"] == 10]
-    assert all(kw["epochs"] == 2400 and kw["output_dir"] == "r/labels-10" for kw in j10)
 
 
 def test_choose_steps_takes_the_lowest_validation_error_and_fewer_steps_on_ties():
@@ -54,28 +33,54 @@ def test_choose_recipe_is_the_lowest_single_validation_error():
                                      "device": "cuda", "profile": "paper"}) == {"aug_shift": 3, "profile": "paper"}
 
 
-def test_budget_study_end_to_end(smoke, tmp_path, monkeypatch):
-    monkeypatch.setitem(studies.PLANS, "smoke", studies.BudgetPlan(budgets=(5,), step_candidates=(4, 8), eval_steps=2,
-                                                                   restart_steps=100, seeds=(0, 1)))
+def test_budget_study_end_to_end(smoke, tmp_path):
+    """search -> rule -> choice.json -> the final file checked against the choice -> final runs; a final file
+    that trains another length is refused, naming it, before anything of the final stage trains."""
+    search_file, final_file = tmp_path / "search.yml", tmp_path / "final.yml"
+    search_file.write_text(f"""name: s
+profile: smoke
+base: {{seed: 0}}
+output_dir: "{tmp_path}/budget/length/labels-{{labels_per_class}}"
+steps: {{train: 8, validate: 2, restart: 100}}
+grid: {{labels_per_class: [5], variant: [single, paired, jade]}}
+""")
     root = str(tmp_path / "budget")
-    out = studies.run_study("budget", workers=1, root=root, profile="smoke", data_dir=smoke["data_dir"])
-    assert [r["status"] for r in out].count("done") == 3 + 6 and not [r for r in out if r["status"] == "failed"]
-    choice = json.loads((tmp_path / "budget" / "choice.json").read_text())
+    studies.run_study("budget", workers=1, root=root, search_file=search_file, final_file=search_file,
+                      stage="search", candidates=(4, 8), data_dir=smoke["data_dir"])
+    choice = studies.budget_choice(search_file, (4, 8), data_dir=smoke["data_dir"])["steps"]["5"]
+    grids = "\n".join(f"  - {{labels_per_class: [5], variant: [{v}], steps: [{{train: {n}, validate: 2, restart: 100}}]}}"
+                      for v, n in choice.items())
+    final_file.write_text(f"""name: f
+profile: smoke
+seeds: [0, 1]
+output_dir: "{tmp_path}/budget/labels-{{labels_per_class}}"
+grids:
+{grids}
+""")
+    out = studies.run_study("budget", workers=1, root=root, search_file=search_file, final_file=final_file,
+                            candidates=(4, 8), data_dir=smoke["data_dir"])
+    assert [r["status"] for r in out].count("done") == 6 and not [r for r in out if r["status"] == "failed"]
+    written = json.loads((tmp_path / "budget" / "choice.json").read_text())
     for v in ("single", "paired", "jade"):
         search = _run(tmp_path / "budget/length/labels-5", v, 0)
         assert search.metrics["steps"] == 8 and list(search.curve["step"]) == [2, 4, 6, 8]
         errors = search.curve.set_index("step")["svhn_val_error"]
-        want = min((4, 8), key=lambda s: (errors[s], s))
-        assert choice["steps"]["5"][v] == want
+        assert written["steps"]["5"][v] == min((4, 8), key=lambda s: (errors[s], s))
         final = _run(tmp_path / "budget/labels-5", v, 1)
-        assert final.metrics["steps"] == want and final.config.labels_per_class == 5
-    again = studies.run_study("budget", workers=1, root=root, profile="smoke", data_dir=smoke["data_dir"])
+        assert final.metrics["steps"] == written["steps"]["5"][v] and final.config.labels_per_class == 5
+    again = studies.run_study("budget", workers=1, root=root, search_file=search_file, final_file=final_file,
+                              candidates=(4, 8), data_dir=smoke["data_dir"])
     assert {r["status"] for r in again} == {"reused"}
+    wrong = 12 - choice["jade"]  # the other candidate
+    final_file.write_text(final_file.read_text().replace(f"[jade], steps: [{{train: {choice['jade']}",
+                                                         f"[jade], steps: [{{train: {wrong}"))
+    with pytest.raises(ConfigError, match=f"jade at 5 labels: the rule chose {choice['jade']} steps, the file trains {wrong}"):
+        studies.run_study("budget", workers=1, root=root, search_file=search_file, final_file=final_file,
+                          candidates=(4, 8), data_dir=smoke["data_dir"])
 
 
-def test_recipe_study_end_to_end(smoke, tmp_path, monkeypatch):
-    monkeypatch.setattr(studies, "RECIPE_SEEDS", (0,))
-    sweep = tmp_path / "search.yml"
+def test_recipe_study_end_to_end(smoke, tmp_path):
+    sweep, final_file = tmp_path / "search.yml", tmp_path / "final.yml"
     sweep.write_text(f"""name: s
 profile: smoke
 base: {{variant: single, seed: 0, epochs: 2, optimizer: adamw, lr_schedule: onecycle, aug_shift: 2}}
@@ -85,12 +90,28 @@ runs:
   - {{run: b, aug_cutout: 6, lr: 0.01}}
 """)
     root = str(tmp_path / "recipe")
-    out = studies.run_study("recipe", workers=1, root=root, recipe_search=str(sweep), data_dir=smoke["data_dir"])
+    studies.run_study("recipe", workers=1, root=root, search_file=sweep, final_file=sweep, stage="search",
+                      data_dir=smoke["data_dir"])
+    chosen = studies.recipe_choice(studies.recipe_search_runs(str(sweep), data_dir=smoke["data_dir"]))["chosen"]
+    extra = "aug_cutout: 6, lr: 0.01, " if chosen == "b" else ""
+    final_file.write_text(f"""name: f
+profile: smoke
+base: {{epochs: 2, optimizer: adamw, lr_schedule: onecycle, aug_shift: 2, {extra}}}
+seeds: [0]
+output_dir: {tmp_path}/recipe
+grid: {{variant: [single, paired, jade]}}
+""")
+    out = studies.run_study("recipe", workers=1, root=root, search_file=sweep, final_file=final_file,
+                            data_dir=smoke["data_dir"])
     assert not [r for r in out if r["status"] == "failed"] and len(out) == 2 + 3
     choice = json.loads((tmp_path / "recipe" / "choice.json").read_text())
     errs = {r["candidate"]: r["svhn_val_error"] for r in choice["table"]}
-    assert choice["chosen"] == min(errs, key=errs.get)
+    assert choice["chosen"] == chosen == min(errs, key=errs.get)
     for v in ("single", "paired", "jade"):
         run = _run(tmp_path / "recipe", v, 0)
         assert run.config.optimizer == "adamw" and run.config.aug_shift == 2 and run.config.profile == "smoke"
         assert (run.config.aug_cutout == 6) == (choice["chosen"] == "b")
+    final_file.write_text(final_file.read_text().replace("aug_shift: 2", "aug_shift: 1"))
+    with pytest.raises(ConfigError, match="aug_shift: chosen 2, the file 1"):
+        studies.run_study("recipe", workers=1, root=root, search_file=sweep, final_file=final_file,
+                          data_dir=smoke["data_dir"])

@@ -453,31 +453,6 @@ def collect_table1(output_dir="results", protocol=None, grid="table1") -> pd.Dat
     return select(grid, output_dir, protocol)
 
 
-def has_settings(saved_config: dict, settings: dict) -> bool:
-    """Does the saved configuration have every value of ``settings`` (fields a run does not record and
-    fields its variant never reads aside; :data:`RunConfig.NON_SEMANTIC` ones too)?"""
-    cfg = saved_run_config(saved_config)
-    skip = set(RunConfig.NON_SEMANTIC) | set(RunConfig.UNUSED.get(cfg.variant, ()))
-    return all(getattr(cfg, k) == v for k, v in settings.items() if k in RunConfig.defaults() and k not in skip)
-
-
-def collect_recipe(output_dir="results", protocol=None, seeds=None) -> tuple:
-    """The tuned recipe's final runs (``output_dir/recipe``, made by ``jade study recipe``): ``(runs,
-    chosen)``, the runs of the three models whose recorded configuration has the recipe of ``choice.json``
-    (:func:`has_settings`), whatever their folders are called; only those of ``seeds`` when given (the
-    reported ones: :func:`jade_core.experiments.studies.recipe_reported_seeds`)."""
-    root = Path(output_dir) / "recipe"
-    if not (root / "choice.json").exists():
-        return collect_metrics(root, protocol).iloc[:0], None
-    choice = json.loads((root / "choice.json").read_text())
-    runs = collect_metrics(root, protocol)
-    keep = [has_settings(_saved_config(Path(p)), choice["recipe"]) for p in runs.path]
-    runs = runs[keep].reset_index(drop=True)
-    if seeds is not None:
-        runs = runs[runs.seed.isin(list(seeds))].reset_index(drop=True)
-    return runs, choice["chosen"]
-
-
 def finalize(cfg: RunConfig, work: Path) -> Path:
     """Move a finished ``.partial`` folder into place, replacing an old run last."""
     (work / "checkpoint.pt").unlink(missing_ok=True)

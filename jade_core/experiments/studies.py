@@ -1,72 +1,62 @@
-"""The two studies beyond the paper, each a search on validation, a declared rule, then final runs.
+"""The two studies beyond the paper that chose something on validation: a search, a declared rule, final runs.
 
-**Label budget** (book: budget). SVHN error of the three variants at 10, 25
-and 50 labelled SVHN images per class (100 is Table 1). A small pool makes
-an epoch a few steps, so training length is counted in optimisation steps:
-Table 1 trains 2,400 steps (150 epochs of 16 batches of 64). Search: seed 0
-of each variant and budget trains 4,800 steps; the learning rate is constant,
-so its state after s steps is that of an s-step run, and the validation error
-on its curve at s = 1,200, 2,400 and 4,800 steps is that of each candidate
-length. Rule (:func:`jade_core.experiments.selection.choose_steps`): per budget and
-variant, the candidate with the lowest validation error (ties: fewer steps).
-Final: seeds 0-4 at the chosen length. Validation every 80 steps and the
-plateau rule at 480 steps, as in Table 1 (every 5 epochs, epoch 30).
+Each is two sweep files, the one definition of its runs: the search and the final runs, which name what the
+rule chose, as ``sweeps/table1.yml`` names what the settings search chose. ``jade study budget|recipe``
+trains the search, applies the rule to it, writes the choice to ``<study folder>/choice.json`` with the
+numbers it was made from, refuses to go on if the final file trains something else (naming both), and trains
+the final runs. Finished runs are reused.
 
-**Tuned recipe** (book: Table 1, second table). Search: the single
-classifier, seed 0, 100 labels per class, over the candidates of
-``sweeps/recipe-search.yml``. Rule (:func:`jade_core.experiments.selection.choose_recipe`):
-the lowest SVHN validation error. Final: the chosen recipe unchanged for all
-three variants, seeds 0-4.
+**The first label budget** (book: budget, kept below the equal-steps study of ``sweeps/label-budget.yml`` that
+supersedes its design). Search (``sweeps/label-budget-first-search.yml``): seed 0 of each variant and budget
+trains 4,800 steps at a constant learning rate, so the validation error on its curve at 1,200, 2,400 and
+4,800 steps is that of each candidate length. Rule (:func:`jade_core.experiments.selection.choose_steps`): per
+budget and variant the candidate with the lowest validation error (ties: fewer steps). Final
+(``sweeps/label-budget-first.yml``): seeds 0-4 at the chosen lengths.
 
-``jade study budget|recipe`` runs both stages (finished runs are reused);
-the choice is written to ``<study folder>/choice.json`` with the numbers it
-was made from.
+**Tuned recipe** (book: Table 1, second table). Search (``sweeps/recipe-search.yml``): the single classifier,
+seed 0, 100 labels per class. Rule (:func:`jade_core.experiments.selection.choose_recipe`): the lowest SVHN
+validation error. Final (``sweeps/recipe.yml``): the chosen recipe unchanged for all three variants, seeds 0-4
+(the table reports 1-4: :func:`recipe_reported_seeds`).
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from ..science.config import VARIANTS, ConfigError, RunConfig, resolve_config
-from .grid import grid_file, locate
+from ..science.config import ConfigError, RunConfig, resolve_config
+from .grid import grid_file, locate, select
 from .runs import ROOT, collect_table1
 from .selection import STEP_CANDIDATES, choose_recipe, choose_steps
 from .sweep import load_sweep, run_all
 
 # The Table 1 grid each profile's studies compare to. The paper profile's GPU label-budget study, tuned recipe
 # and MNIST-schedule runs were made with the first version's settings (bf16, w_cls 30,000, w_match 30, MNIST
-# batch 256: BudgetPlan.settings, sweeps/recipe-search.yml, sweeps/mnist-schedule.yml), so their Table 1 is
+# batch 256: named in sweeps/label-budget-first*.yml, recipe*.yml, mnist-schedule.yml), so their Table 1 is
 # that version's (sweeps/table1-bf16.yml), not the re-made one: a comparison shares its settings. The smoke
 # studies train at the defaults, as the smoke Table 1 does.
 STUDY_TABLE1_GRID = {"paper": "table1-bf16", "smoke": "table1"}
 
 BUDGET_DIR = "results/label-budget"
+BUDGET_SEARCH = "sweeps/label-budget-first-search.yml"
+BUDGET_FINAL = "sweeps/label-budget-first.yml"
 RECIPE_DIR = "results/recipe"
 RECIPE_SEARCH = "sweeps/recipe-search.yml"
+RECIPE_FINAL = "sweeps/recipe.yml"
 
 
-@dataclass(frozen=True)
-class BudgetPlan:
-    """The label-budget study's grid. ``paper``: the book's; ``smoke``: a tiny one for tests and CI."""
-
-    budgets: tuple = (10, 25, 50)                 # labelled SVHN images per class (100 is Table 1)
-    step_candidates: tuple = STEP_CANDIDATES      # training lengths searched, optimisation steps
-    eval_steps: int = 80                          # validation interval; Table 1: every 5 epochs of 16 steps
-    restart_steps: int = 480                      # plateau check; Table 1: epoch 30 of 16 steps
-    seeds: tuple = (0, 1, 2, 3, 4)                # final seeds
-    search_seed: int = 0                          # the length search's seed (a final seed too: see the audit)
-    # the settings its runs were made with (on a GPU, before fp32 and the settings search), named so that
-    # they stay when the profile's defaults change
-    settings: tuple = (("precision", "bf16"), ("w_cls", 30000.0), ("w_match", 30.0), ("mnist_batch_size", 256))
+def _path(path) -> Path:
+    """A sweep file's path; a relative one is the project's."""
+    return Path(path) if Path(path).is_absolute() else ROOT / path
 
 
-PLANS = {"paper": BudgetPlan(),
-         "smoke": BudgetPlan(budgets=(2,), step_candidates=(2, 4), eval_steps=1, restart_steps=100, seeds=(0, 1),
-                             settings=())}
+def sweep_runs(path, results=None, **extra) -> list:
+    """The runs of the sweep file ``path`` (resolve_config keyword arguments) under the results folder
+    ``results`` (default: the profile's, relative to the working folder), with ``extra`` fields (a device, a
+    data folder) added to each."""
+    return [{**kw, **extra} for kw in load_sweep(_path(path), extra.get("data_dir"), results=results)[1]]
 
 
 def study_table1(output_dir="results", profile="paper", protocol=None) -> pd.DataFrame:
@@ -94,40 +84,14 @@ def steps_per_epoch(labels_per_class: int, batch_size: int = 64) -> int:
     return RunConfig(labels_per_class=labels_per_class, batch_size=batch_size).steps_per_epoch
 
 
-def budget_run(variant: str, labels: int, seed: int, steps: int, output_dir: str, **extra) -> dict:
-    """resolve_config keywords of a label-budget run of ``steps`` optimisation steps (validation and
-    plateau check at the plan's step counts)."""
-    profile = extra.get("profile", "paper")
-    plan = PLANS[profile]
-    spe = steps_per_epoch(labels, resolve_config(variant, profile, data_dir=".").batch_size)
-    for name, s in (("steps", steps), ("validation interval", plan.eval_steps),
-                    ("plateau check", plan.restart_steps)):
-        if s % spe:
-            raise ConfigError(f"label budget {labels}: {name} {s} is not a whole number of epochs of {spe} steps.")
-    return dict(variant=variant, seed=seed, labels_per_class=labels, epochs=steps // spe,
-                eval_every=plan.eval_steps // spe, restart_epoch=plan.restart_steps // spe, output_dir=output_dir,
-                **{**dict(plan.settings), **extra})
-
-
-def budget_folder(root, labels: int) -> str:
-    """Where the final runs of budget ``labels`` go (and are read from, by configuration)."""
-    return f"{root}/labels-{labels}"
-
-
-def budget_search_runs(root: str = BUDGET_DIR, **extra) -> list:
-    plan = PLANS[extra.get("profile", "paper")]
-    return [budget_run(v, b, plan.search_seed, max(plan.step_candidates), f"{root}/length/labels-{b}", **extra)
-            for b in plan.budgets for v in VARIANTS]
-
-
-def budget_final_runs(choice: dict, root: str = BUDGET_DIR, **extra) -> list:
-    plan = PLANS[extra.get("profile", "paper")]
-    return [budget_run(v, b, s, choice[str(b)][v], budget_folder(root, b), **extra)
-            for s in plan.seeds for b in plan.budgets for v in VARIANTS]
+def steps_of(kw: dict) -> int:
+    """The optimisation steps run ``kw`` trains (its epochs times its steps per epoch)."""
+    cfg = resolve_config(**{**kw, "data_dir": kw.get("data_dir") or "."})
+    return cfg.epochs * cfg.steps_per_epoch
 
 
 def recipe_search_runs(path: str = RECIPE_SEARCH, **extra) -> list:
-    return [{**kw, **extra} for kw in load_sweep(path, extra.get("data_dir"))[1]]
+    return sweep_runs(path, **extra)
 
 
 def recipe_overrides(search_kw: dict) -> dict:
@@ -136,25 +100,33 @@ def recipe_overrides(search_kw: dict) -> dict:
     return {k: v for k, v in search_kw.items() if k not in ("variant", "seed", "output_dir", "data_dir", "device")}
 
 
-RECIPE_SEEDS = (0, 1, 2, 3, 4)
+def collect_recipe(output_dir="results", protocol=None, seeds=None) -> tuple:
+    """The tuned recipe's final runs: ``(runs, chosen)``, the finished runs of the grid ``sweeps/recipe.yml``
+    under ``output_dir`` (selected by the configuration each recorded, :func:`jade_core.experiments.grid.select`),
+    only those of ``seeds`` when given (the reported ones: :func:`recipe_reported_seeds`), and the chosen
+    candidate's name from ``<output_dir>/recipe/choice.json`` (None without one)."""
+    runs = select(Path(RECIPE_FINAL).stem, output_dir, protocol)
+    if seeds is not None:
+        runs = runs[runs.seed.isin(list(seeds))].reset_index(drop=True)
+    choice = Path(output_dir) / "recipe" / "choice.json"
+    return runs, json.loads(choice.read_text())["chosen"] if choice.exists() else None
+
+
+def recipe_seeds(path=RECIPE_FINAL) -> list:
+    """The seeds of the recipe's final runs (its sweep file)."""
+    return sorted({kw["seed"] for kw in sweep_runs(path)})
 
 
 def recipe_search_seeds(path=RECIPE_SEARCH) -> list:
     """The seeds the recipe search ran on (its sweep file's runs; a relative path is the project's)."""
-    path = Path(path) if Path(path).is_absolute() else ROOT / path
-    return sorted({kw["seed"] for kw in load_sweep(path)[1]})
+    return sorted({kw["seed"] for kw in sweep_runs(path)})
 
 
-def recipe_reported_seeds(path=RECIPE_SEARCH) -> list:
-    """The final seeds the recipe's table reports: :data:`RECIPE_SEEDS` without the search's seeds, so no
-    reported run is the search's winning run (the search ran on seed 0 before searches moved to their own
-    seeds; its final run of the single classifier on that seed is the winner itself)."""
-    return [s for s in RECIPE_SEEDS if s not in set(recipe_search_seeds(path))]
-
-
-def recipe_final_runs(recipe: dict, root: str = RECIPE_DIR, seeds=None, **extra) -> list:
-    return [{**recipe, "variant": v, "seed": s, "output_dir": root, **extra}
-            for s in (RECIPE_SEEDS if seeds is None else seeds) for v in VARIANTS]
+def recipe_reported_seeds(path=RECIPE_SEARCH, final=RECIPE_FINAL) -> list:
+    """The final seeds the recipe's table reports: :func:`recipe_seeds` without the search's seeds, so no
+    reported run was chosen on its own pool (the search ran on seed 0 before searches moved to their own
+    seeds; the final single classifier of that seed has the winning configuration on the same pool)."""
+    return [s for s in recipe_seeds(final) if s not in set(recipe_search_seeds(path))]
 
 
 def _finished(runs: list) -> list:
@@ -168,18 +140,40 @@ def _finished(runs: list) -> list:
     return paths
 
 
-def budget_choice(root: str = BUDGET_DIR, **extra) -> dict:
-    """Apply :func:`jade_core.experiments.selection.choose_steps` to the finished search runs; returns
-    ``{"steps": {budget: {variant: steps}}, "table": [...]}`` (raises if a search run is missing)."""
+def budget_choice(search_file=BUDGET_SEARCH, candidates=STEP_CANDIDATES, results=None, **extra) -> dict:
+    """Apply :func:`jade_core.experiments.selection.choose_steps` to the finished runs of the search
+    ``search_file`` (under ``results``); returns ``{"steps": {budget: {variant: steps}}, "table": [...]}``
+    (raises if a search run is missing)."""
     steps, rows = {}, []
-    search = budget_search_runs(root, **extra)
+    search = sweep_runs(search_file, results, **extra)
     for kw, d in zip(search, _finished(search)):
         curve = pd.read_csv(d / "curve.csv")
-        c = choose_steps(curve, PLANS[extra.get("profile", "paper")].step_candidates)
+        c = choose_steps(curve, candidates)
         steps.setdefault(str(kw["labels_per_class"]), {})[kw["variant"]] = c["chosen"]
         rows += [{"labels_per_class": kw["labels_per_class"], "variant": kw["variant"], "steps": s,
                   "svhn_val_error": e, "chosen": s == c["chosen"]} for s, e in c["errors"].items()]
     return {"steps": steps, "table": rows}
+
+
+def check_budget_final(steps: dict, final: list, final_file=BUDGET_FINAL) -> None:
+    """Every final run ``final`` trains the length the rule chose for its budget and variant (``steps``:
+    :func:`budget_choice`'s); otherwise a clear error naming each disagreement and the file to edit."""
+    wrong = [f"{kw['variant']} at {kw['labels_per_class']} labels: the rule chose "
+             f"{steps.get(str(kw['labels_per_class']), {}).get(kw['variant'])} steps, the file trains {steps_of(kw)}"
+             for kw in final if steps.get(str(kw["labels_per_class"]), {}).get(kw["variant"]) != steps_of(kw)]
+    if wrong:
+        raise ConfigError(f"{final_file} does not train the lengths the rule chose ({'; '.join(sorted(set(wrong)))}); "
+                          "edit its grids to the chosen lengths, then run again.")
+
+
+def check_recipe_final(recipe: dict, final: list, final_file=RECIPE_FINAL) -> None:
+    """Every final run ``final`` has the chosen recipe (``recipe``: :func:`recipe_choice`'s, fields of the
+    search run), whatever its variant and seed; otherwise a clear error naming the fields that differ."""
+    wrong = sorted({f"{k}: chosen {v!r}, the file {kw.get(k)!r}" for kw in final for k, v in recipe.items()
+                    if kw.get(k) != v})
+    if wrong:
+        raise ConfigError(f"{final_file} does not train the recipe the rule chose ({'; '.join(wrong)}); edit its base "
+                          "to the chosen recipe, then run again.")
 
 
 def recipe_choice(search: list) -> dict:
@@ -195,38 +189,39 @@ def recipe_choice(search: list) -> dict:
             "table": [{k: v for k, v in r.items() if k != "recipe"} for r in rows]}
 
 
+STUDIES = {"budget": (BUDGET_SEARCH, BUDGET_FINAL, BUDGET_DIR), "recipe": (RECIPE_SEARCH, RECIPE_FINAL, RECIPE_DIR)}
+
+
 def run_study(name: str, workers: int = 2, dry_run: bool = False, scheduler=None, device=None, data_dir=None,
-              stage: str = "all", root=None, recipe_search=RECIPE_SEARCH, seeds=None, **extra) -> list:
-    """Both stages of study ``name`` (``budget`` or ``recipe``): the search, the choice (written to
-    ``choice.json`` beside the runs), the final runs (only ``seeds`` of them when given, e.g. to
-    split them over sessions). ``stage`` = search | final | all. ``root``
-    (default ``results/label-budget`` or ``results/recipe``) and ``extra`` RunConfig fields (a
-    profile, say) are for tests."""
-    extra.update({k: v for k, v in (("device", device), ("data_dir", data_dir)) if v is not None})
-    if name == "budget":
-        root = root or BUDGET_DIR
-        search = budget_search_runs(root, **extra)
-    elif name == "recipe":
-        root = root or RECIPE_DIR
-        search = recipe_search_runs(recipe_search, **extra)
-    else:
+              stage: str = "all", root=None, search_file=None, final_file=None, seeds=None, candidates=STEP_CANDIDATES,
+              results=None, **extra) -> list:
+    """Both stages of study ``name`` (``budget`` or ``recipe``, :data:`STUDIES`): the search, the choice (written
+    to ``choice.json`` in ``root``), the check that the final sweep file trains what was chosen, the final runs
+    (only ``seeds`` of them when given, e.g. to split them over sessions). ``stage`` = search | final | all.
+    ``search_file``, ``final_file``, ``root`` and ``candidates`` default to the study's own (tests give tiny ones);
+    ``results``: the results folder the sweep files' runs are under (default: the profile's)."""
+    if name not in STUDIES:
         raise ConfigError(f"unknown study {name!r}: choose budget or recipe.")
-    results = []
+    extra.update({k: v for k, v in (("device", device), ("data_dir", data_dir)) if v is not None})
+    search_file, final_file = search_file or STUDIES[name][0], final_file or STUDIES[name][1]
+    root = root or str(ROOT / STUDIES[name][2])
+    search, final = sweep_runs(search_file, results, **extra), sweep_runs(final_file, results, **extra)
+    done = []
     if stage in ("search", "all"):
-        results += run_all(search, workers, dry_run, scheduler, f"{name} search")
+        done += run_all(search, workers, dry_run, scheduler, f"{name} search")
     if stage in ("final", "all"):
         if dry_run and None in locate(search):
-            return results  # the final runs depend on the search's outcome
+            return done  # the final runs depend on the search's outcome
         if name == "budget":
-            choice = budget_choice(root, **extra)
-            final = budget_final_runs(choice["steps"], root, **extra)
+            choice = budget_choice(search_file, candidates, results, **extra)
+            check_budget_final(choice["steps"], final, final_file)
         else:
             choice = recipe_choice(search)
-            final = recipe_final_runs(choice["recipe"], root, **extra)
+            check_recipe_final(choice["recipe"], final, final_file)
         if not dry_run:
             Path(root).mkdir(parents=True, exist_ok=True)
             (Path(root) / "choice.json").write_text(json.dumps(choice, indent=1) + "\n")
         if seeds is not None:
             final = [kw for kw in final if kw["seed"] in set(seeds)]
-        results += run_all(final, workers, dry_run, scheduler, f"{name} final")
-    return results
+        done += run_all(final, workers, dry_run, scheduler, f"{name} final")
+    return done

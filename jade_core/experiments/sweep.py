@@ -106,7 +106,8 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
         profile: paper                   # optional, default paper (``profile=`` overrides it)
         base: {seed: 0, epochs: 150}     # RunConfig fields shared by every run
         output_dir: results/tuning/{run} # where each run goes ({run}: the run's name, {sweep}: the sweep's,
-                                         # {results}: the profile's results folder, or ``results=``)
+                                         # {results}: the profile's results folder, or ``results=``; or
+                                         # any field the run sets, e.g. {labels_per_class})
         seeds: {smoke: [0, 1], paper: [0, 1, 2]}   # optional: every run without a seed, once per seed
                                          # (a list, or one list per profile)
         runs:                            # explicit runs, each with a name ...
@@ -120,7 +121,8 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
           - {variant: [paired], mnist_batch_size: [64, 256], seed: [100, 101]}
         steps: {paper: {train: 2400, validate: 80, restart: 480}}   # optional: lengths in optimisation
                                          # steps (per profile, or one for all), turned into each run's
-                                         # epochs, eval_every and restart_epoch (:func:`in_steps`)
+                                         # epochs, eval_every and restart_epoch (:func:`in_steps`); a run
+                                         # or grid may give its own (in a grid: a list of such maps)
 
     Grid runs are named from their values (``variant-jade_seed-0``). ``label`` names the model a table
     shows the run as (default: its variant). Unknown fields are refused with the list of known ones
@@ -147,7 +149,8 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
             raise ConfigError(f"{path}: every grid maps field names to non-empty lists of values, got {grid!r}.")
         for values in itertools.product(*grid.values()):
             r = dict(zip(grid, values))
-            r["run"] = "_".join(f"{k}-{v}" for k, v in r.items())
+            r["run"] = "_".join(f"{k}-{v['train']}" if k == "steps" else f"{k}-{v}" for k, v in r.items()
+                                if k != "output_dir")
             runs.append(r)
     seeds = spec.get("seeds")
     if isinstance(seeds, dict):
@@ -161,15 +164,21 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
     for r in runs:
         run_name = r.pop("run", None) or "_".join(f"{k}-{v}" for k, v in r.items())
         label = r.pop("label", None)
+        steps = r.pop("steps", None) or spec.get("steps")  # a run's own lengths, else the sweep's
         kw = {**base, **r, "profile": profile, "data_dir": data_dir}
         kw.setdefault("variant", "jade")
         template = r.get("output_dir") or spec.get("output_dir")
         if template:
-            kw["output_dir"] = str(template).format(run=run_name, sweep=name, results=results)
+            fields = {k: v for k, v in kw.items() if k != "output_dir"}
+            try:
+                kw["output_dir"] = str(template).format(**{**fields, "run": run_name, "sweep": name, "results": results})
+            except KeyError as e:
+                raise ConfigError(f"{path}: output_dir {template!r} names {e}, which run {run_name} does not set; "
+                                  "use {run}, {sweep}, {results} or a field the run sets.") from None
         elif "output_dir" not in kw:
             kw["output_dir"] = results
-        if spec.get("steps") is not None:
-            kw.update(in_steps(kw, for_profile(spec["steps"], profile, path, "steps"), f"{path}: run {run_name}"))
+        if steps is not None:
+            kw.update(in_steps(kw, for_profile(steps, profile, path, "steps"), f"{path}: run {run_name}"))
         resolve_config(**kw)  # every run checked before anything trains
         out.append((label or kw["variant"], kw))
     dirs = [str(resolve_config(**kw).run_dir) for _, kw in out]

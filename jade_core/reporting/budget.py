@@ -3,10 +3,9 @@
 Two studies. **The equal-steps study** (the book's answer): the grid ``sweeps/label-budget.yml``, every model
 at every budget trained for Table 1's number of optimisation steps, with Table 1's settings, in one
 design with the re-made Table 1, whose three models are its 100-labels point; runs selected by configuration
-(:func:`equal_steps_runs`). **The first study** (kept, superseded): runs of the study (:mod:`jade_core.experiments.studies`) live in
-``<root>/labels-<b>/runs/<variant>/<name>`` (the name carries the pool size and
-the length, e.g. ``local-ep1200-l10-restart240-evalevery40-seed3``); the 100-labels
-point is Table 1's runs (``<table1>/runs``, the profile's configuration). Every comparison is paired seed by seed
+(:func:`equal_steps_runs`). **The first study** (kept, superseded; :func:`budget_runs`): the grid
+``sweeps/label-budget-first.yml``, lengths chosen per cell, with the first Table 1 as its 100-labels point.
+A folder's name is a label for people: runs are found by configuration. Every comparison is paired seed by seed
 (the same labelled pool for every model of a seed), with a t confidence
 interval and a paired t-test, judged by the declared rule of
 :mod:`jade_core.reporting.verdicts` with every budget and claim one family (the paper's
@@ -20,8 +19,8 @@ import pandas as pd
 import yaml
 
 from ..experiments.grid import expected, grid_file, select
-from ..experiments.runs import collect_metrics, run_row
-from ..experiments.studies import PLANS, budget_folder, study_table1
+from ..experiments.runs import run_row
+from ..experiments.studies import study_table1
 from ..experiments.sweep import for_profile
 from ..science.config import VARIANTS, resolve_config
 from .plotting import VARIANT_NAMES
@@ -32,17 +31,20 @@ CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE 
           ("jade", "single", "JADE beats single")]
 
 
-def budget_runs(root="results/label-budget", table1="results", budgets=None, profile="paper") -> pd.DataFrame:
-    """One row per finished run (:func:`jade_core.experiments.runs.collect_metrics`, which gives
-    ``labels_per_class``, ``steps`` and ``device``); Table 1's runs of the three models made with the study's
-    settings (:func:`jade_core.experiments.studies.study_table1`: in the paper profile the first version's
-    Table 1, ``sweeps/table1-bf16.yml``, selected by configuration) are the 100-labels point."""
-    parts = [collect_metrics(budget_folder(root, b)) for b in budgets or PLANS[profile].budgets]  # the plan's folders
-    if table1 is not None:
-        t1 = study_table1(table1, profile)
-        parts.append(t1[t1.variant.isin(VARIANTS)])  # the three models, not the ablation beside them
+FIRST_STUDY = "label-budget-first"  # sweeps/label-budget-first.yml
+
+
+def budget_runs(results="results", profile="paper") -> pd.DataFrame:
+    """The first study's final runs (grid :data:`FIRST_STUDY`, selected by the configuration each run
+    recorded; :func:`jade_core.experiments.runs.run_row` gives ``labels_per_class``, ``steps`` and ``device``)
+    and Table 1's runs of the three models made with the study's settings
+    (:func:`jade_core.experiments.studies.study_table1`: in the paper profile the first version's Table 1,
+    ``sweeps/table1-bf16.yml``) as the 100-labels point, both under ``results``."""
+    parts = [select(FIRST_STUDY, results, profiles=[profile])]
+    t1 = study_table1(results, profile)
+    parts.append(t1[t1.variant.isin(VARIANTS)])  # the three models, not the ablation beside them
     parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=run_row.COLUMNS)
 
 
 EQUAL_STEPS = "label-budget"  # sweeps/label-budget.yml

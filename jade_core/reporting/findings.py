@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from scipy import stats
 
 from ..experiments import audit, grid, selection, studies
-from ..experiments.runs import collect_recipe, saved_run_config
+from ..experiments.runs import saved_run_config
 from ..experiments.sweep import run_all
 from ..science import latent
 from ..science.config import ConfigError, RunConfig, resolve_config
@@ -77,7 +78,7 @@ def _recipe(output_dir) -> tuple:
     if not rfile.exists():
         return "not run in this profile", []
     seeds = studies.recipe_reported_seeds()
-    rfinal = collect_recipe(output_dir, seeds=seeds)[0]
+    rfinal = studies.collect_recipe(output_dir, seeds=seeds)[0]
     rchoice = json.loads(rfile.read_text())
     rval = {r["candidate"]: r["svhn_val_error"] for r in rchoice["table"]}[rchoice["chosen"]]
     searched = ", ".join(map(str, studies.recipe_search_seeds()))
@@ -376,46 +377,50 @@ def _torch_versions(paths) -> str:
 
 
 def first_budget_study() -> dict:
-    """The first label-budget study (``jade study budget``, run on a GPU with the first version's settings;
-    :data:`jade_core.experiments.studies.PLANS`), kept beside the equal-steps study that supersedes its design:
-    its committed runs under this checkout's ``results/label-budget``, read in every profile (never trained
-    here), with the first Table 1 (``sweeps/table1-bf16.yml``) as its 100-labels point. A missing run is an
-    error naming the command. Returns the length ``choice`` table, ``runs``, ``summary``, ``claims`` and
-    the glue values (``f_*``)."""
+    """The first label-budget study (``jade study budget``: ``sweeps/label-budget-first-search.yml`` and
+    ``sweeps/label-budget-first.yml``, run on a GPU with the first version's settings), kept beside the
+    equal-steps study that supersedes its design: its committed runs under this checkout's ``results/``, read
+    in every profile (never trained here), with the first Table 1 (``sweeps/table1-bf16.yml``) as its
+    100-labels point. A missing run is an error naming the command. Returns the length ``choice`` table,
+    ``runs``, ``summary``, ``claims`` and the glue values (``f_*``)."""
     results = grid.ROOT / "results"
-    root = str(results / "label-budget")
-    plan = studies.PLANS["paper"]
-    todo = studies.run_study("budget", dry_run=True, root=root, profile="paper", workers=1)
+    todo = studies.run_study("budget", dry_run=True, results=results, workers=1)
     missing = [r["run"] for r in todo if r["status"] == "to train"]
     if missing:
         raise ConfigError(f"{len(missing)} runs of the first label-budget study are not finished (first: "
                           f"{missing[0]}); run `jade study budget` (hours of CPU; see sweeps/gpu-studies.sh), "
                           "then build again.")
-    choice = pd.DataFrame(studies.budget_choice(root, profile="paper")["table"])
-    runs = budget.budget_runs(root, table1=results, profile="paper")
+    choice = pd.DataFrame(studies.budget_choice(results=results)["table"])
+    search = studies.sweep_runs(studies.BUDGET_SEARCH)
+    final = studies.sweep_runs(studies.BUDGET_FINAL)
+    budgets = sorted({kw["labels_per_class"] for kw in final})
+    runs = budget.budget_runs(results)
     summary, claims = budget.budget_summary(runs), budget.budget_claims(runs)
-    study = runs[runs.labels_per_class.isin(plan.budgets)]
-    ref = summary[~summary.labels_per_class.isin(plan.budgets)]
-    smallest = min(plan.budgets)
+    study = runs[runs.labels_per_class.isin(budgets)]
+    ref = summary[~summary.labels_per_class.isin(budgets)]
+    smallest = min(budgets)
     spe = studies.steps_per_epoch(smallest)
+    lengths = yaml.safe_load(studies._path(studies.BUDGET_SEARCH).read_text())["steps"]["paper"]
+    settings = {k: search[0][k] for k in ("precision", "w_cls", "w_match", "mnist_batch_size")}
+    seeds = sorted({kw["seed"] for kw in final})
     t1 = RunConfig()
-    v = {"f_seeds": ", ".join(sorted({str(n) for n in summary[summary.labels_per_class.isin(plan.budgets)].seeds})),
-         "f_budgets": ", ".join(str(b) for b in plan.budgets), "f_ref": str(int(summary.labels_per_class.max())),
+    v = {"f_seeds": ", ".join(sorted({str(n) for n in summary[summary.labels_per_class.isin(budgets)].seeds})),
+         "f_budgets": ", ".join(str(b) for b in budgets), "f_ref": str(int(summary.labels_per_class.max())),
          "f_devices": ", ".join(sorted(set(study.device))),
-         "f_ref_devices": ", ".join(sorted(set(runs[~runs.labels_per_class.isin(plan.budgets)].device))),
+         "f_ref_devices": ", ".join(sorted(set(runs[~runs.labels_per_class.isin(budgets)].device))),
          "f_torch": _torch_versions(study.path),
          "f_restarts": str(int((study.attempts - 1).sum())),
-         "f_candidates": ", ".join(f"{s:,}" for s in plan.step_candidates), "f_n_claims": str(len(claims)),
-         "f_final_seeds": f"{min(plan.seeds)}–{max(plan.seeds)}", "f_n_seeds": str(len(plan.seeds)),
-         "f_search_seed": str(plan.search_seed),
+         "f_candidates": ", ".join(f"{s:,}" for s in selection.STEP_CANDIDATES), "f_n_claims": str(len(claims)),
+         "f_final_seeds": f"{min(seeds)}–{max(seeds)}", "f_n_seeds": str(len(seeds)),
+         "f_search_seed": ", ".join(str(s) for s in sorted({kw["seed"] for kw in search})),
          "f_ref_steps": ", ".join(sorted({f"{int(s):,}" for s in ref.steps})) if len(ref) else "–",
          "f_smallest": str(smallest), "f_smallest_spe": str(spe), "f_paper_epochs": str(t1.epochs),
-         "f_smallest_steps": f"{t1.epochs * spe:,}", "f_eval_steps": str(plan.eval_steps),
-         "f_restart_steps": str(plan.restart_steps), "f_settings": studies.settings_words(dict(plan.settings)),
+         "f_smallest_steps": f"{t1.epochs * spe:,}", "f_eval_steps": str(lengths["validate"]),
+         "f_restart_steps": str(lengths["restart"]), "f_settings": studies.settings_words(settings),
          "f_ref_text": _study_table1_text("paper")}
     cav = audit.caveats(study, results)
     v.update({f"f_{k}": cav[k] for k in ("copies_text", "overlap_text", "arithmetic_text")})
-    v["f_steps_caveat"] = budget.length_caveat(summary[summary.labels_per_class.isin(plan.budgets)])
+    v["f_steps_caveat"] = budget.length_caveat(summary[summary.labels_per_class.isin(budgets)])
     v.update(budget.answers(claims, "f"))
     return {"choice": choice, "runs": runs, "summary": summary, "claims": claims, "values": v}
 

@@ -11,9 +11,9 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import brentq
 
-from ..experiments.runs import collect_metrics, collect_recipe, finished_runs, load_run, relative
+from ..experiments.runs import collect_metrics, finished_runs, load_run, relative
 from ..experiments.selection import matching_happens, matching_summary
-from ..experiments.studies import RECIPE_SEEDS, recipe_reported_seeds, recipe_search_seeds, study_table1
+from ..experiments.studies import collect_recipe, recipe_reported_seeds, recipe_search_seeds, recipe_seeds, study_table1
 from ..science import latent, paper
 from ..science.config import VARIANTS, ConfigError, RunConfig
 from ..science.data import MNIST_TRAIN_SIZE, fingerprint
@@ -383,7 +383,7 @@ def mnist_gap(table1="results", schedule="results/mnist-schedule", profile="pape
     - the runs of ``schedule`` (one folder per sweep run: the plain recipe with a one-cycle schedule),
     - Table 1's runs of the same models and seeds made with the same settings (the plain recipe, constant
       learning rate; :func:`jade_core.experiments.studies.study_table1`: the first version's Table 1),
-    - the tuned recipe's runs (:func:`jade_core.experiments.runs.collect_recipe` of ``table1``; paired and JADE).
+    - the tuned recipe's runs (:func:`jade_core.experiments.studies.collect_recipe` of ``table1``; paired and JADE).
 
     Columns: variant, seed, recipe (:func:`recipe_label`), steps, mnist_val_error, mnist_error,
     svhn_val_error, svhn_error."""
@@ -544,7 +544,7 @@ def recipe_selection_caveat(choice: dict, final: pd.DataFrame, search_seeds=None
     text = (f"Measured, the selection's own advantage: the chosen candidate's SVHN validation error is {gain:.2f} pp "
             f"below the mean of the {len(errors)} candidates, a gain of picking the best of several on validation that "
             "the paired classifier and JADE did not receive.")
-    left_out = sorted(set(seeds) & set(RECIPE_SEEDS) - set(reported))
+    left_out = sorted(set(seeds) & set(recipe_seeds()) - set(reported))
     if reported:
         text += (f" The search ran on seed{'s' if len(reported) > 1 else ''} {', '.join(map(str, reported))}, which the "
                  "final runs also report: that seed's single classifier is the search's winning configuration on the "
