@@ -23,9 +23,9 @@ def test_paper_matrix_has_ten_seeds_per_model_and_the_ablation():
 @pytest.mark.slow  # two worker processes that import torch and train: end to end (13 s of the unit tests' minute)
 def test_matrix_runs_on_workers_equal_a_direct_run_and_are_reused(data_dir, tmp_path):
     out = str(tmp_path / "grid")  # its own folder: never the smoke book's _build/smoke-results
-    first = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"], results=out)
+    first = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"], results=out, grids=["table1"])
     assert sorted(r["status"] for r in first) == ["done", "done"]
-    again = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"], results=out)
+    again = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"], results=out, grids=["table1"])
     assert [r["status"] for r in again] == ["reused", "reused"]
     worker_run = next(r["run"] for r in again if r["run"].endswith("seed0"))
     direct = train(variant="single", profile="smoke", seed=0, data_dir=data_dir, output_dir=str(tmp_path / "direct"),
@@ -44,7 +44,7 @@ def test_the_same_runs_on_a_dask_cluster_give_the_same_metrics(data_dir, tmp_pat
     import pytest
     distributed = pytest.importorskip("distributed")
     out = str(tmp_path / "grid")
-    local = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"], results=out)
+    local = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"], results=out, grids=["table1"])
     saved = {}
     for r in local:
         p = Path(r["run"])
@@ -52,8 +52,8 @@ def test_the_same_runs_on_a_dask_cluster_give_the_same_metrics(data_dir, tmp_pat
         shutil.move(str(p), str(tmp_path / p.name))  # make the cluster train them again (its own folder)
     with distributed.LocalCluster(host="127.0.0.1", n_workers=1, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-        on_dask = run_matrix("smoke", data_dir=data_dir, variants=["single"], scheduler=cluster.scheduler_address,
-                             results=out)
+        on_dask = run_matrix("smoke", data_dir=data_dir, variants=["single"], grids=["table1"],
+                             scheduler=cluster.scheduler_address, results=out)
     assert sorted(r["status"] for r in on_dask) == ["done", "done"]
     for p, m in saved.items():
         again = json.loads((p / "metrics.json").read_text())

@@ -338,11 +338,12 @@ def build_book(profile="paper", data_dir=None, force=False, skip_build=False, on
 
 # The run matrix: every run of the grids the book's chapters read (book/matrix.yml names the grids).
 
-def matrix_runs(profile: str, data_dir=None, variants=None, results=None) -> list:
+def matrix_runs(profile: str, data_dir=None, variants=None, results=None, grids=None) -> list:
     """Keyword arguments of :func:`jade_core.science.config.resolve_config` for every run of the grids the book's
-    chapters read (:func:`jade_core.tooling.book.chapter_grids`), optionally only those of some variants."""
+    chapters read (:func:`jade_core.tooling.book.chapter_grids`; only ``grids`` when given), optionally only
+    those of some variants."""
     out, seen = [], set()
-    for g in chapter_grids(profile):
+    for g in grids or chapter_grids(profile):
         for _, kw in expected(g, profile, results=results, data_dir=data_dir):
             key = str(resolve_config(**kw).run_dir)
             if key not in seen and (not variants or kw["variant"] in variants):
@@ -352,7 +353,7 @@ def matrix_runs(profile: str, data_dir=None, variants=None, results=None) -> lis
 
 
 def run_matrix(profile: str = "paper", workers: int = 2, data_dir=None, variants=None, dry_run=False,
-               scheduler: str | None = None, results=None) -> list:
+               scheduler: str | None = None, results=None, grids=None) -> list:
     """Train the matrix's missing runs (see :func:`run_all`); ``results``: another results folder than the
-    profile's (tests)."""
-    return run_all(matrix_runs(profile, data_dir, variants, results), workers, dry_run, scheduler, profile)
+    profile's (tests); ``grids``: only these of the chapters' grids."""
+    return run_all(matrix_runs(profile, data_dir, variants, results, grids), workers, dry_run, scheduler, profile)

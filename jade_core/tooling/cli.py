@@ -332,7 +332,8 @@ def main(argv=None):
     p.add_argument("--device", help="cpu or cuda (where the runs train; not part of a run's identity)")
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("study", help="a study beyond the paper: its search, the declared choice, its final runs")
-    p.add_argument("study", choices=("budget", "recipe"), help="budget: the first label-budget study (sweeps/label-budget-first*.yml); recipe: tuned recipe (sweeps/recipe*.yml)")
+    p.add_argument("study", choices=("budget", "recipe"),
+                   help="budget: the first label-budget study (sweeps/label-budget-first*.yml); recipe: tuned recipe")
     p.add_argument("--stage", choices=("search", "final", "all"), default="all")
     p.add_argument("--seeds", type=int, nargs="+", help="only these seeds of the final runs (default: all)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (each uses the run's threads)")
