@@ -46,3 +46,21 @@ def test_the_studies_share_the_settings_of_the_table1_they_compare_to():
         base = yaml.safe_load((ROOT / "sweeps" / f"{name}.yml").read_text())["base"]
         assert {k: base[k] for k in first} == first, name
     assert studies.study_settings("smoke") == {}  # the smoke studies train at the defaults, as its Table 1
+
+
+def test_the_final_sweep_files_say_what_the_rules_chose_on_the_committed_searches(monkeypatch):
+    """sweeps/label-budget-first.yml trains the lengths choose_steps picks on the committed search runs, and
+    sweeps/recipe.yml the recipe choose_recipe picks; an edited file is refused, naming what differs."""
+    import pytest
+    monkeypatch.chdir(ROOT)
+    steps = studies.budget_choice()["steps"]
+    final = studies.sweep_runs(studies.BUDGET_FINAL)
+    studies.check_budget_final(steps, final)                     # no error: the file is the rule's choice
+    wrong = {**steps, "50": {**steps["50"], "jade": 4800}}
+    with pytest.raises(config.ConfigError, match="jade at 50 labels: the rule chose 4800 steps, the file trains 1200"):
+        studies.check_budget_final(wrong, final)
+    chosen = studies.recipe_choice(studies.recipe_search_runs())
+    recipe_final = studies.sweep_runs(studies.RECIPE_FINAL)
+    studies.check_recipe_final(chosen["recipe"], recipe_final)
+    with pytest.raises(config.ConfigError, match="aug_cutout: chosen 10, the file 0"):
+        studies.check_recipe_final(chosen["recipe"], [{**kw, "aug_cutout": 0} for kw in recipe_final])

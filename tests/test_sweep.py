@@ -109,3 +109,23 @@ def test_lengths_in_steps_give_every_budget_the_same_number_of_steps(tmp_path):
     f.write_text("name: b\nseeds: [0]\nsteps: {smoke: {train: 20}}\ngrid: {labels_per_class: [10]}\n")
     with pytest.raises(ConfigError, match="not for the paper profile"):
         load_sweep(f)
+
+
+def test_a_grid_may_give_its_own_lengths_and_name_its_fields_in_the_folder(tmp_path):
+    """``steps`` inside a grid (a list of length maps) overrides the sweep's; ``{labels_per_class}`` in
+    output_dir is the run's own value; a field the run does not set is refused by name."""
+    import pytest
+    from jade_core.experiments.sweep import load_sweep
+    from jade_core.science.config import ConfigError
+    f = tmp_path / "first.yml"
+    f.write_text("name: b\nseeds: [0]\noutput_dir: 'out/labels-{labels_per_class}'\n"
+                 "steps: {train: 4800}\n"
+                 "grids:\n"
+                 "  - {labels_per_class: [10], variant: [single]}\n"
+                 "  - {labels_per_class: [50], variant: [jade], steps: [{train: 1200, validate: 80}]}\n")
+    a, b = [resolve_config(**kw) for kw in load_sweep(f)[1]]
+    assert (a.epochs * a.steps_per_epoch, str(a.output_dir)) == (4800, "out/labels-10")
+    assert (b.epochs * b.steps_per_epoch, b.eval_every * b.steps_per_epoch, str(b.output_dir)) == (1200, 80, "out/labels-50")
+    f.write_text("name: b\nseeds: [0]\noutput_dir: 'out/{colour}'\ngrid: {variant: [single]}\n")
+    with pytest.raises(ConfigError, match="names 'colour'"):
+        load_sweep(f)
