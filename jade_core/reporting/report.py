@@ -397,7 +397,7 @@ def mnist_gap(table1="results", schedule="results/mnist-schedule", profile="pape
     plain = study_table1(table1, profile)  # Table 1's runs with the schedule runs' settings, by configuration
     plain = plain[plain.variant.isin(VARIANTS) & plain.set_index(["variant", "seed"]).index.isin(
         list(zip(sched.variant, sched.seed)))]
-    tuned = collect_recipe(table1)[0]
+    tuned = collect_recipe(table1, seeds=recipe_reported_seeds())[0]  # as the recipe table: not the search seed
     tuned = tuned[tuned.variant.isin(sorted(set(sched.variant)))]
     runs = pd.concat([plain, sched, tuned], ignore_index=True)
     runs["recipe"] = [recipe_label(json.loads((Path(p) / "config.json").read_text())["config"]) for p in runs.path]
