@@ -61,12 +61,19 @@ def test_the_same_runs_on_a_dask_cluster_give_the_same_metrics(data_dir, tmp_pat
                {k: v for k, v in m.items() if k != "train_seconds"}
 
 
+def _refused(f, text: str, match: str) -> None:
+    """The sweep file ``f`` with ``text`` is refused by load_sweep with an error matching ``match``."""
+    from jade_core.experiments.sweep import load_sweep
+    from jade_core.science.config import ConfigError
+    f.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        load_sweep(f)
+
+
 def test_sweep_files_resolve_and_grids_expand(tmp_path):
     from pathlib import Path
 
-    import pytest
     from jade_core.experiments.sweep import load_sweep
-    from jade_core.science.config import ConfigError
     root = Path(__file__).resolve().parents[1]
     name, runs = load_sweep(root / "sweeps" / "matching-search.yml")
     assert name == "matching-search" and len(runs) == 5
@@ -76,21 +83,15 @@ def test_sweep_files_resolve_and_grids_expand(tmp_path):
     _, grid = load_sweep(f)
     assert len(grid) == 6 and {kw["seed"] for kw in grid} == {0, 1, 2}
     assert len({str(resolve_config(**kw).run_dir) for kw in grid}) == 6
-    f.write_text("name: bad\nruns: [{run: a, colour: red}]\n")
-    with pytest.raises(ConfigError, match="unknown parameter.*colour"):
-        load_sweep(f)
-    f.write_text("name: clash\nruns: [{run: a, w_match: 1.0}, {run: b, w_match: 1.0}]\n")
-    with pytest.raises(ConfigError, match="share a run folder"):
-        load_sweep(f)
+    _refused(f, "name: bad\nruns: [{run: a, colour: red}]\n", "unknown parameter.*colour")
+    _refused(f, "name: clash\nruns: [{run: a, w_match: 1.0}, {run: b, w_match: 1.0}]\n", "share a run folder")
 
 
 def test_lengths_in_steps_give_every_budget_the_same_number_of_steps(tmp_path):
     """``steps:`` in a sweep file: each run's epochs, validation interval and plateau check come from its own
     steps per epoch, so a pool of 10 labels per class (2 steps of 64 an epoch) and one of 100 (16 steps)
     train, validate and restart at the same step; a count that is not a whole number of epochs is refused."""
-    import pytest
     from jade_core.experiments.sweep import load_sweep
-    from jade_core.science.config import ConfigError
     f = tmp_path / "budget.yml"
     f.write_text("name: b\nseeds: [0]\nsteps: {paper: {train: 2400, validate: 80, restart: 480}}\n"
                  "grid: {labels_per_class: [10, 25, 100], variant: [single]}\n")
@@ -100,23 +101,18 @@ def test_lengths_in_steps_give_every_budget_the_same_number_of_steps(tmp_path):
     assert [c.eval_every * c.steps_per_epoch for c in cfgs] == [80] * 3
     assert [c.restart_epoch * c.steps_per_epoch for c in cfgs] == [480] * 3
     assert cfgs[-1].epochs == RunConfig().epochs  # 100 labels: Table 1's length
-    f.write_text("name: b\nseeds: [0]\nsteps: {train: 2401}\ngrid: {labels_per_class: [10], variant: [single]}\n")
-    with pytest.raises(ConfigError, match="not a whole number of epochs of 2 steps"):
-        load_sweep(f)
-    f.write_text("name: b\nseeds: [0]\nsteps: {train: 2400}\ngrid: {labels_per_class: [10], epochs: [3]}\n")
-    with pytest.raises(ConfigError, match="sets epochs and steps.train"):
-        load_sweep(f)
-    f.write_text("name: b\nseeds: [0]\nsteps: {smoke: {train: 20}}\ngrid: {labels_per_class: [10]}\n")
-    with pytest.raises(ConfigError, match="not for the paper profile"):
-        load_sweep(f)
+    _refused(f, "name: b\nseeds: [0]\nsteps: {train: 2401}\ngrid: {labels_per_class: [10], variant: [single]}\n",
+             "not a whole number of epochs of 2 steps")
+    _refused(f, "name: b\nseeds: [0]\nsteps: {train: 2400}\ngrid: {labels_per_class: [10], epochs: [3]}\n",
+             "sets epochs and steps.train")
+    _refused(f, "name: b\nseeds: [0]\nsteps: {smoke: {train: 20}}\ngrid: {labels_per_class: [10]}\n",
+             "not for the paper profile")
 
 
 def test_a_grid_may_give_its_own_lengths_and_name_its_fields_in_the_folder(tmp_path):
     """``steps`` inside a grid (a list of length maps) overrides the sweep's; ``{labels_per_class}`` in
     output_dir is the run's own value; a field the run does not set is refused by name."""
-    import pytest
     from jade_core.experiments.sweep import load_sweep
-    from jade_core.science.config import ConfigError
     f = tmp_path / "first.yml"
     f.write_text("name: b\nseeds: [0]\noutput_dir: 'out/labels-{labels_per_class}'\n"
                  "steps: {train: 4800}\n"
@@ -126,6 +122,4 @@ def test_a_grid_may_give_its_own_lengths_and_name_its_fields_in_the_folder(tmp_p
     a, b = [resolve_config(**kw) for kw in load_sweep(f)[1]]
     assert (a.epochs * a.steps_per_epoch, str(a.output_dir)) == (4800, "out/labels-10")
     assert (b.epochs * b.steps_per_epoch, b.eval_every * b.steps_per_epoch, str(b.output_dir)) == (1200, 80, "out/labels-50")
-    f.write_text("name: b\nseeds: [0]\noutput_dir: 'out/{colour}'\ngrid: {variant: [single]}\n")
-    with pytest.raises(ConfigError, match="names 'colour'"):
-        load_sweep(f)
+    _refused(f, "name: b\nseeds: [0]\noutput_dir: 'out/{colour}'\ngrid: {variant: [single]}\n", "names 'colour'")

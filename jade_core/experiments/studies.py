@@ -158,9 +158,12 @@ def budget_choice(search_file=BUDGET_SEARCH, candidates=STEP_CANDIDATES, results
 def check_budget_final(steps: dict, final: list, final_file=BUDGET_FINAL) -> None:
     """Every final run ``final`` trains the length the rule chose for its budget and variant (``steps``:
     :func:`budget_choice`'s); otherwise a clear error naming each disagreement and the file to edit."""
-    wrong = [f"{kw['variant']} at {kw['labels_per_class']} labels: the rule chose "
-             f"{steps.get(str(kw['labels_per_class']), {}).get(kw['variant'])} steps, the file trains {steps_of(kw)}"
-             for kw in final if steps.get(str(kw["labels_per_class"]), {}).get(kw["variant"]) != steps_of(kw)]
+    wrong = []
+    for kw in final:
+        chosen, trained = steps.get(str(kw["labels_per_class"]), {}).get(kw["variant"]), steps_of(kw)
+        if chosen != trained:
+            wrong.append(f"{kw['variant']} at {kw['labels_per_class']} labels: the rule chose {chosen} steps, "
+                         f"the file trains {trained}")
     if wrong:
         raise ConfigError(f"{final_file} does not train the lengths the rule chose ({'; '.join(sorted(set(wrong)))}); "
                           "edit its grids to the chosen lengths, then run again.")

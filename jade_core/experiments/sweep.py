@@ -152,11 +152,7 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
             r["run"] = "_".join(f"{k}-{v['train']}" if k == "steps" else f"{k}-{v}" for k, v in r.items()
                                 if k != "output_dir")
             runs.append(r)
-    seeds = spec.get("seeds")
-    if isinstance(seeds, dict):
-        if profile not in seeds:
-            raise ConfigError(f"{path}: seeds are given for {', '.join(seeds)}, not for the {profile} profile.")
-        seeds = seeds[profile]
+    seeds = for_profile(spec.get("seeds"), profile, path, "seeds")
     if seeds is not None:
         runs = [{**r, "seed": s, "run": f"{r.get('run') or 'run'}_seed-{s}"} if "seed" not in r and "seed" not in base
                 else r for r in runs for s in (seeds if "seed" not in r and "seed" not in base else [None])]

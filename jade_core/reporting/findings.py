@@ -346,7 +346,7 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
          "b_budgets": _words(budgets), "b_ref": _words(sorted(set(ref.labels_per_class))) or "–",
          "b_steps": f"{steps['train']:,}", "b_eval_steps": f"{steps.get('validate', 0):,}",
          "b_restart_steps": f"{steps.get('restart', 0):,}",
-         "b_seeds": _words(sorted({int(s) for s in planned_seeds(planned)})),
+         "b_seeds": _words(sorted({kw["seed"] for kw in planned})),
          "b_devices": ", ".join(sorted(set(runs.device))) or "–",
          "b_torch": _torch_versions(runs.path) or "–",
          "b_restarts": str(int((runs.attempts - 1).sum())) if len(runs) else "0",
@@ -362,10 +362,6 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
     v.update(first["values"])
     return {"runs": runs, "summary": summary, "claims": claims, "first": first, "values": v,
             "budgets": budgets + sorted(set(ref.labels_per_class))}
-
-
-def planned_seeds(planned: list) -> list:
-    return [kw["seed"] for kw in planned]
 
 
 def _words(values) -> str:
@@ -384,15 +380,16 @@ def first_budget_study() -> dict:
     100-labels point. A missing run is an error naming the command. Returns the length ``choice`` table,
     ``runs``, ``summary``, ``claims`` and the glue values (``f_*``)."""
     results = grid.ROOT / "results"
-    todo = studies.run_study("budget", dry_run=True, results=results, workers=1)
-    missing = [r["run"] for r in todo if r["status"] == "to train"]
+    search = studies.sweep_runs(studies.BUDGET_SEARCH, results)
+    final = studies.sweep_runs(studies.BUDGET_FINAL, results)
+    missing = [kw for kw, p in zip(search + final, grid.locate(search + final)) if p is None]
     if missing:
         raise ConfigError(f"{len(missing)} runs of the first label-budget study are not finished (first: "
-                          f"{missing[0]}); run `jade study budget` (hours of CPU; see sweeps/gpu-studies.sh), "
-                          "then build again.")
-    choice = pd.DataFrame(studies.budget_choice(results=results)["table"])
-    search = studies.sweep_runs(studies.BUDGET_SEARCH)
-    final = studies.sweep_runs(studies.BUDGET_FINAL)
+                          f"{resolve_config(**missing[0]).run_dir}); run `jade study budget` (hours of CPU; see "
+                          "sweeps/gpu-studies.sh), then build again.")
+    made = studies.budget_choice(results=results)
+    studies.check_budget_final(made["steps"], final)  # the final file trains what the rule chose
+    choice = pd.DataFrame(made["table"])
     budgets = sorted({kw["labels_per_class"] for kw in final})
     runs = budget.budget_runs(results)
     summary, claims = budget.budget_summary(runs), budget.budget_claims(runs)
