@@ -171,6 +171,18 @@ def test_a_planted_budget_curve_is_read_back():
     assert set(a) == {"b_answer_paired", "b_answer_jade"} | {f"b_{k}_{b}" for k in ("ps", "jp", "js") for b in (10, 100)}
 
 
+def test_the_answer_reads_well_with_one_budget_judged_and_no_interval_off_zero():
+    rng = np.random.default_rng(1)
+    rows = [{"labels_per_class": 100, "variant": v, "seed": s, "svhn_error": 30.0 + rng.normal(0, 2.0)}
+            for s in range(5) for v in ("single", "paired", "jade")]
+    a = budget.answers(budget.budget_claims(pd.DataFrame(rows)))
+    assert a["b_answer_paired"].startswith("the paired classifier's advantage over the single classifier is ")
+    assert " pp at the only budget judged so far, 100 labels per class (98.3 % interval [" in a["b_answer_paired"]
+    assert ("below zero (JADE better) at no budget, above zero (JADE worse) at no budget, and contains zero at "
+            "every budget judged; verdicts 100: ") in a["b_answer_jade"]
+    assert budget._budgets([10, 25, 50]) == "10, 25 and 50 labels per class"
+
+
 def test_the_swaps_answer_reads_a_planted_agreement_table():
     from jade_core.science import swaps as sw
     rows = []

@@ -165,6 +165,14 @@ def intro_words(claims: pd.DataFrame) -> str:
     return ", ".join(parts)
 
 
+def _budgets(labels: list) -> str:
+    """Budgets in words: "no budget", "25 labels per class", "10 and 25 labels per class"."""
+    if not labels:
+        return "no budget"
+    names = [str(b) for b in labels]
+    return (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]) + " labels per class"
+
+
 CLAIM_KEYS = {"paired beats single": "ps", "JADE beats paired": "jp", "JADE beats single": "js"}
 
 
@@ -180,21 +188,24 @@ def answers(claims: pd.DataFrame, prefix: str = "b") -> dict:
     ps = claims[claims.claim == "paired beats single"]
     if len(ps):
         best = ps.sort_values("mean_difference").iloc[0]
+        interval = (f"{100 * best.family_level:.1f} % interval [{best.family_low:+.1f}, {best.family_high:+.1f}], "
+                    f"Holm-corrected p = {best.p_t_holm:.3f}: {best.verdict}")
+        where = (f"largest at {best.labels_per_class} labels per class ({best.mean_difference:+.1f} pp, {interval})"
+                 if len(ps) > 1 else f"{best.mean_difference:+.1f} pp at the only budget judged so far, "
+                                     f"{best.labels_per_class} labels per class ({interval})")
         out[f"{prefix}_answer_paired"] = (
-            f"the paired classifier's advantage over the single classifier is largest at {best.labels_per_class} "
-            f"labels per class ({best.mean_difference:+.1f} pp, {100 * best.family_level:.1f} % interval "
-            f"[{best.family_low:+.1f}, {best.family_high:+.1f}], Holm-corrected p = {best.p_t_holm:.3f}: {best.verdict});"
+            f"the paired classifier's advantage over the single classifier is {where};"
             " per budget (labels per class: difference, interval, verdict): "
             + "; ".join(f"{r.labels_per_class}: {r.mean_difference:+.1f} pp [{r.family_low:+.1f}, {r.family_high:+.1f}], "
                         f"{r.verdict}" for r in ps.itertuples()) + ".")
     jp = claims[claims.claim == "JADE beats paired"]
     if len(jp):
-        below = ", ".join(str(b) for b in jp[jp.family_high < 0].labels_per_class) or "no budget"
-        above = ", ".join(str(b) for b in jp[jp.family_low > 0].labels_per_class) or "no budget"
+        below, above = list(jp[jp.family_high < 0].labels_per_class), list(jp[jp.family_low > 0].labels_per_class)
+        rest = "elsewhere" if below or above else "at every budget judged"
         out[f"{prefix}_answer_jade"] = (f"JADE against the paired classifier: its interval lies below zero (JADE better) at "
-                                f"{below}, above zero (JADE worse) at {above} labels per class, and contains zero "
-                                "elsewhere; verdicts " + ", ".join(f"{r.labels_per_class}: {r.verdict}"
-                                                                   for r in jp.itertuples()) + ".")
+                                f"{_budgets(below)}, above zero (JADE worse) at {_budgets(above)}, and contains zero "
+                                f"{rest}; verdicts " + ", ".join(f"{r.labels_per_class}: {r.verdict}"
+                                                                  for r in jp.itertuples()) + ".")
     for r in claims.itertuples():
         out[f"{prefix}_{CLAIM_KEYS[r.claim]}_{r.labels_per_class}"] = f"{r.mean_difference:+.2f}"
     return out
