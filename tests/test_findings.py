@@ -155,3 +155,10 @@ def test_the_derivation_checks_pass_and_would_fail_on_a_wrong_kl(monkeypatch):
     monkeypatch.setattr(checks, "kl_gaussians", lambda *a: real(*a) * 1.2)   # a closed form 20 % off
     with pytest.raises(AssertionError, match="closed-form KL disagrees with Monte Carlo"):
         checks.kl_table(seed=0, rows=2, dim=3)
+
+
+def test_the_recipe_sentence_on_the_committed_runs_leaves_its_end_to_the_page():
+    from pathlib import Path
+    text, read = findings._recipe(Path(__file__).resolve().parents[1] / "results")
+    assert text.startswith("chosen on validation for the single classifier") and len(read) == 12   # 3 models x seeds 1-4
+    assert not text.endswith(".") and ".;" not in text     # the intro writes ";" after it

@@ -92,7 +92,7 @@ def _recipe(output_dir) -> tuple:
     rtext += (f"with it the means drop to {rs.svhn_mean.min():.1f}–{rs.svhn_mean.max():.1f} % SVHN error ("
               + ", ".join(f"{VARIANT_NAMES[v]} {report.fmt(rs.loc[v].svhn_mean, rs.loc[v].svhn_sd)}"
                           for v in ("single", "paired", "jade")) + " %); "
-              + " ".join(describe(c) for c in rc.itertuples() if c.claim != "JADE beats single"))
+              + " ".join(describe(c) for c in rc.itertuples() if c.claim != "JADE beats single").rstrip("."))  # the page's ";" ends it
     return rtext, list(rfinal.path)
 
 
