@@ -89,6 +89,23 @@ def test_an_end_of_the_grid_that_wins_is_said_to_need_extending(tmp_path, monkey
     assert v["dose_best"] == "300" and v["dose_edge"].startswith("Not every dose has a finished run")
 
 
+def test_no_matching_that_wins_is_not_called_an_end_to_extend_and_the_kl_trend_is_read(tmp_path, monkeypatch):
+    from jade_core.reporting import findings
+    monkeypatch.chdir(tmp_path)
+    for w, kw in dose_response_runs():
+        _plant(kw, 30.0 + 0.001 * w + 0.1 * (kw["seed"] % 2), 1000.0 / (1.0 + w))  # matching hurts; KL falls
+    v = findings.dose_page(tmp_path)["values"]
+    assert v["dose_best"] == "0" and v["dose_edge"].startswith("That is the grid's lower end, no matching at all")
+    assert v["dose_kl_trend"].startswith("The mean matching KL per content dimension falls at every step of the dose")
+    assert "still above the rule's 0.5" in v["dose_kl_trend"]      # 1000/1001 nats at 1000 > 0.5
+    import shutil
+    shutil.rmtree(tmp_path / "results")
+    for w, kw in dose_response_runs():
+        _plant(kw, 30.0 + 0.001 * w, 0.01 if w == 300.0 else 1000.0 / (1.0 + w))      # 300 below the rule, 1000 not
+    v = findings.dose_page(tmp_path)["values"]
+    assert "does not fall at every step" in v["dose_kl_trend"] and "still above" in v["dose_kl_trend"]
+
+
 def test_the_detectable_difference_is_the_rules_at_the_observed_spread(tmp_path, monkeypatch):
     from jade_core.reporting.verdicts import detectable_by_rule
     monkeypatch.chdir(tmp_path)

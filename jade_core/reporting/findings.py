@@ -469,6 +469,23 @@ def intro_page(runs: pd.DataFrame, output_dir, profile: str, data_dir) -> tuple:
             **values}, read
 
 
+def _kl_trend(done: pd.DataFrame, high: float) -> str:
+    """Whether the matching KL per content dimension falls as the dose rises (the dose summary's rows above
+    w_match = 0) and whether the strongest dose of the grid reaches the declared matching rule."""
+    if len(done) < 2:
+        return "Too few doses are finished to read the KL's trend."
+    kl = done.sort_values("w_match").val_kl_per_dim.to_numpy()
+    trend = ("falls at every step of the dose" if np.all(np.diff(kl) < 0) else
+             "does not fall at every step of the dose")
+    text = (f"The mean matching KL per content dimension {trend}, from {kl[0]:.1f} nats at w_match = "
+            f"{done.w_match.min():g} to {kl[-1]:.1f} at {done.w_match.max():g}")
+    rule = selection.MATCHED_KL_PER_DIM
+    if kl[-1] > rule and done.w_match.max() == high:
+        return text + (f"; the strongest dose of the grid is still above the rule's {rule:g}, so matching "
+                       "the posteriors by that rule would take a stronger weight than the grid holds.")
+    return text + "."
+
+
 def dose_page(root=None) -> dict:
     """The dose-response chapter's finding (:mod:`jade_core.reporting.dose`): its ``runs``, ``summary`` and
     every glue value of the page (``values``): how many of the planned runs are finished, the declared
@@ -502,13 +519,17 @@ def dose_page(root=None) -> dict:
     done = summary[summary.seeds > 0]
     best = float(done.loc[done.svhn_error.idxmin(), "w_match"]) if len(done) else None
     values["dose_best"] = "none yet" if best is None else f"{best:g}"
-    ends = (min(selection.DOSE_W_MATCH), max(selection.DOSE_W_MATCH))
+    low, high = min(selection.DOSE_W_MATCH), max(selection.DOSE_W_MATCH)
     values["dose_edge"] = (
         "No dose is finished yet." if best is None else
         "Not every dose has a finished run, so whether an end of the grid wins is not judged yet."
         if len(done) < len(summary) else
+        # w_match = 0 is no matching at all: there is nothing below it to extend to
+        "That is the grid's lower end, no matching at all; there is no weaker dose to try, and no dose of "
+        "matching has a lower mean." if best == low == 0 else
         "That is an end of the grid: by the grid's own rule it is extended past that end before anything is "
-        "concluded." if best in ends else "That dose lies inside the grid.")
+        "concluded." if best in (low, high) else "That dose lies inside the grid.")
+    values["dose_kl_trend"] = _kl_trend(done[done.w_match > 0], high)
     values["dose_answer"] = state + (
         f"Against JADE without matching, matching lowers the SVHN error by the verdict rule at w_match = "
         f"{fmt(helps)}" if helps else "At no dose does matching lower the SVHN error by the verdict rule") + (
