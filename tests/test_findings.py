@@ -131,6 +131,11 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path):
     t = findings.tuning(tmp_path / "t", _runs(1.0).iloc[:0], rechosen)
     assert t["consistent"] and t["values"]["tuning_pick_replaced"] == f"w_match 30 → {RunConfig.w_match:g}"
     assert t["values"]["tuning_pick_kept"] == "rec_reduction = sum, w_match_warmup = 0"
+    assert "This search ran on seed" not in t["values"]["tuning_answer"]   # no table runs given: none to flag
+    table1 = _runs(1.0).query("variant != 'jade_nomatch'")         # seed 0 reported (no reference run planted)
+    reported = findings.tuning(tmp_path / "t", table1, rechosen)["values"]["tuning_answer"]
+    assert ("This search ran on seed 0, which Table 1 reports, and was not repeated on search seeds: what it still "
+            "decides (rec_reduction = sum, w_match_warmup = 0) was chosen there.") in reported
     rechosen["epochs"] = {"chosen": RunConfig.epochs + 50}           # a length the configuration does not carry
     assert not findings.tuning(tmp_path / "t", _runs(1.0).iloc[:0], rechosen)["consistent"]
 
