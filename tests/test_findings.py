@@ -69,7 +69,7 @@ def _run_folders(tmp_path, effect, n=10, seed=0):
 def test_table1_finds_a_planted_effect_and_glues_every_model(tmp_path):
     t = findings.table1(_run_folders(tmp_path, 3.0), tmp_path, "paper")
     v = t["values"]
-    assert t["protocol"] == "local" and v["t1_n_eval"] == "5500" and v["t1_steps"] == "2,400"
+    assert t["protocol"] == "local" and v["t1_n_eval"] == "5,500" and v["t1_steps"] == "2,400"
     assert v["s_paired_single"].startswith("paired beats single: -3.") and ": reproduced" in v["s_paired_single"]
     assert v["t1_single_seeds"] == "10" and v["t1_single_mnist"] == "–" and v["t1_restarts"] == "0"
     assert v["t1_paper_jade_mnist"] == "0.72 ± 0.03" and v["t1_alpha"] == "0.05" and v["t1_power"] == "80"

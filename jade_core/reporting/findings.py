@@ -296,7 +296,7 @@ def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
     failed = report.failed_to_train(runs)
     claims = report.claims_table(runs, report.family_of(runs))
     cfg = saved_run_config(json.loads((Path(runs.path.iloc[0]) / "config.json").read_text())["config"])
-    v = {"t1_protocol": protocol, "t1_n_eval": str(int(runs.n_svhn_eval.iloc[0])),
+    v = {"t1_protocol": protocol, "t1_n_eval": f"{int(runs.n_svhn_eval.iloc[0]):,}",
          "t1_n_failed": str(int(failed.sum())),
          "t1_failed_list": ", ".join(f"{r.variant} seed {r.seed}" for r in runs[failed].itertuples()) or "none",
          "t1_restarts": str(int((runs.attempts - 1).sum())),
