@@ -87,15 +87,18 @@ def test_an_end_of_the_grid_that_wins_is_said_to_need_extending(tmp_path, monkey
         shutil.rmtree(p)                                              # while a dose is missing, no call yet
     v = findings.dose_page(tmp_path)["values"]
     assert v["dose_best"] == "300" and v["dose_edge"].startswith("Not every dose has a finished run")
+    assert v["dose_lowest"] == "so far is at w_match = 300" and v["dose_judged"].endswith(" of 7 so far")
 
 
 def test_no_matching_that_wins_is_not_called_an_end_to_extend_and_the_kl_trend_is_read(tmp_path, monkeypatch):
     from jade_core.reporting import findings
     monkeypatch.chdir(tmp_path)
     for w, kw in dose_response_runs():
-        _plant(kw, 30.0 + 0.001 * w + 0.1 * (kw["seed"] % 2), 1000.0 / (1.0 + w))  # matching hurts; KL falls
+        jitter = np.random.default_rng([int(w), kw["seed"]]).normal(0, 0.05)   # differences vary by seed
+        _plant(kw, 30.0 + 0.001 * w + jitter, 1000.0 / (1.0 + w))       # matching hurts; KL falls
     v = findings.dose_page(tmp_path)["values"]
     assert v["dose_best"] == "0" and v["dose_edge"].startswith("That is the grid's lower end, no matching at all")
+    assert v["dose_lowest"] == "is at w_match = 0" and v["dose_judged"] == "7"     # the whole grid: no "so far"
     assert v["dose_kl_trend"].startswith("The mean matching KL per content dimension falls at every step of the dose")
     assert "still above the rule's 0.5" in v["dose_kl_trend"]      # 1000/1001 nats at 1000 > 0.5
     import shutil

@@ -525,6 +525,9 @@ def dose_page(root=None) -> dict:
     done = summary[summary.seeds > 0]
     best = float(done.loc[done.svhn_error.idxmin(), "w_match"]) if len(done) else None
     values["dose_best"] = "none yet" if best is None else f"{best:g}"
+    values["dose_judged"] += "" if len(runs) == planned else f" of {len(selection.DOSE_W_MATCH) - 1} so far"
+    values["dose_lowest"] = ("is at no dose yet" if best is None else
+                             f"{'so far ' if len(runs) < planned else ''}is at w_match = {best:g}")
     low, high = min(selection.DOSE_W_MATCH), max(selection.DOSE_W_MATCH)
     values["dose_edge"] = (
         "No dose is finished yet." if best is None else
