@@ -119,6 +119,19 @@ def show(path):
     display(Image(filename=str(path)))
 
 
+def show_provenance(paths, verify_dir) -> None:
+    """A chapter's "Which code trained these runs": the runs in ``paths`` grouped by the code that trained them
+    (:func:`jade_core.experiments.runs.provenance`), then every ``jade verify --record`` record of them in
+    ``verify_dir`` (:func:`jade_core.reporting.report.verify_records`), a retrained run metric by metric."""
+    from IPython.display import Markdown, display  # notebook-only
+
+    from ..experiments.runs import provenance
+    from ..reporting.report import verify_records
+    display(provenance(paths).style.hide(axis="index"))
+    for line in verify_records(verify_dir, paths):
+        display(Markdown(line))
+
+
 def glue(name, value, fmt="{:.2f}", runs=None, source=None) -> None:
     """myst-nb glue of a number as text, so prose quotes what the code computed (shown only where quoted),
     recorded in the book's ledger with the runs it came from (``runs``; default: every run this chapter
