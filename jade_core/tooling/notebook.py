@@ -18,9 +18,10 @@ import numpy as np
 
 from ..experiments import grid
 from ..experiments.lifecycle import train
-from ..experiments.runs import ROOT, collect_table1, load_run, relative
+from ..experiments.runs import ROOT, collect_table1, load_run, provenance, relative
 from ..reporting import plotting
 from ..reporting.prose import numbers
+from ..reporting.report import verify_records
 from ..science.config import PROFILES, ConfigError, JadeError, default_data_dir, resolve_config
 from ..science.data import build_splits
 from .book import load_matrix
@@ -125,8 +126,6 @@ def show_provenance(paths, verify_dir) -> None:
     ``verify_dir`` (:func:`jade_core.reporting.report.verify_records`), a retrained run metric by metric."""
     from IPython.display import Markdown, display  # notebook-only
 
-    from ..experiments.runs import provenance
-    from ..reporting.report import verify_records
     display(provenance(paths).style.hide(axis="index"))
     for line in verify_records(verify_dir, paths):
         display(Markdown(line))
