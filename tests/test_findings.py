@@ -136,6 +136,13 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path):
     reported = findings.tuning(tmp_path / "t", table1, rechosen)["values"]["tuning_answer"]
     assert ("This search ran on seed 0, which Table 1 reports, and was not repeated on search seeds: what it still "
             "decides (rec_reduction = sum, w_match_warmup = 0) was chosen there.") in reported
+    stopped = tmp_path / "t" / "per-pixel"                          # a per-pixel candidate stopped on collapse
+    stopped.mkdir()
+    (stopped / "stopped-curve.csv").write_text("epoch,seconds,svhn_val_error,val_kl_match,val_centroid_accuracy\n"
+                                               "5,600,90.0,0.001,9.6\n")
+    (stopped / "stopped-config.json").write_text(json.dumps({"config": {"rec_reduction": "mean"}}))
+    reported = findings.tuning(tmp_path / "t", table1, rechosen)["values"]["tuning_answer"]
+    assert "was chosen there; the per-pixel reading was no close call on validation error" in reported
     rechosen["epochs"] = {"chosen": RunConfig.epochs + 50}           # a length the configuration does not carry
     assert not findings.tuning(tmp_path / "t", _runs(1.0).iloc[:0], rechosen)["consistent"]
 

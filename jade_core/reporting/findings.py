@@ -245,8 +245,11 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None) -> dict
                         "still while matching; the dose-response chapter runs the weights below it, down to w_match = 0."
                         if rows.loc[pick, "w_match"] == table.w_match.min() else "The chosen weight lies inside the grid.")
     chance = 100 - 100 / N_CLASSES
-    stopped = []
+    stopped, collapsed_readings = [], set()
     for f in sorted(Path(tuning_dir).glob("*/stopped-curve.csv")):
+        cfg_file = f.with_name("stopped-config.json")
+        if cfg_file.exists():
+            collapsed_readings.add(json.loads(cfg_file.read_text())["config"]["rec_reduction"])
         full = pd.read_csv(f)
         last = full.dropna(subset=["svhn_val_error"]).iloc[-1]
         slower = (full.seconds.iloc[-1] / full.epoch.iloc[-1]) / (table.minutes * 60 / table.epochs).median()
@@ -275,7 +278,7 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None) -> dict
             f" This search ran on seed {seed}, which Table 1 reports, and was not repeated on search seeds: what it "
             f"still decides ({v['tuning_pick_kept']}) was chosen there"
             + ("; the per-pixel reading was no close call on validation error, its content posteriors collapsed "
-               "(What was chosen, and why)." if stopped else "."))
+               "(What was chosen, and why)." if "mean" in collapsed_readings - {r.rec_reduction} else "."))
     return {"table": table, "curves": curves, "choice": choice, "reference": reference, "values": v,
             "consistent": committed == want, "committed": committed, "pick": want}
 
@@ -501,6 +504,7 @@ def dose_page(root=None) -> dict:
     runs = dose.dose_runs(root)
     summary = dose.dose_summary(runs)
     planned = len(selection.dose_response_runs())
+    provisional, above_zero = len(runs) < planned, len(selection.DOSE_W_MATCH) - 1
     fmt = lambda ws: ", ".join(f"{w:g}" for w in ws) or "none"
     helps = [r.w_match for r in summary.itertuples() if r.verdict == "reproduced"]
     hurts = [r.w_match for r in summary.itertuples() if r.verdict == "contradicted"]
@@ -510,11 +514,11 @@ def dose_page(root=None) -> dict:
               "dose_doses": fmt(selection.DOSE_W_MATCH), "dose_seeds": fmt(selection.DOSE_SEEDS),
               "dose_rule_kl": f"{selection.MATCHED_KL_PER_DIM:g}", "dose_shared": selection.DOSE_TABLE1_GRID,
               "dose_helps": fmt(helps), "dose_hurts": fmt(hurts), "dose_matched": fmt(matched),
-              "dose_judged": str(len(judged)), "dose_ci": f"{100 * (1 - verdicts.ALPHA):g}",
-              "dose_power": f"{100 * verdicts.POWER:g}"}
-    if len(runs) < planned:
+              "dose_judged": str(len(judged)) + (f" of {above_zero} so far" if provisional else ""),
+              "dose_ci": f"{100 * (1 - verdicts.ALPHA):g}", "dose_power": f"{100 * verdicts.POWER:g}"}
+    if provisional:
         state = (f"{len(runs)} of the {planned} runs are finished, so this answer is provisional: "
-                 f"{len(judged)} of the {len(selection.DOSE_W_MATCH) - 1} doses above 0 "
+                 f"{len(judged)} of the {above_zero} doses above 0 "
                  f"{'has' if len(judged) == 1 else 'have'} the two common seeds with w_match = 0 that an interval "
                  "needs. ")
     else:
@@ -525,9 +529,8 @@ def dose_page(root=None) -> dict:
     done = summary[summary.seeds > 0]
     best = float(done.loc[done.svhn_error.idxmin(), "w_match"]) if len(done) else None
     values["dose_best"] = "none yet" if best is None else f"{best:g}"
-    values["dose_judged"] += "" if len(runs) == planned else f" of {len(selection.DOSE_W_MATCH) - 1} so far"
     values["dose_lowest"] = ("is at no dose yet" if best is None else
-                             f"{'so far ' if len(runs) < planned else ''}is at w_match = {best:g}")
+                             f"{'so far ' if provisional else ''}is at w_match = {best:g}")
     low, high = min(selection.DOSE_W_MATCH), max(selection.DOSE_W_MATCH)
     values["dose_edge"] = (
         "No dose is finished yet." if best is None else
