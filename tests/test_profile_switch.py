@@ -64,3 +64,23 @@ def test_the_final_sweep_files_say_what_the_rules_chose_on_the_committed_searche
     studies.check_recipe_final(chosen["recipe"], recipe_final)
     with pytest.raises(config.ConfigError, match="aug_cutout: chosen 10, the file 0"):
         studies.check_recipe_final(chosen["recipe"], [{**kw, "aug_cutout": 0} for kw in recipe_final])
+
+
+def test_the_remade_recipe_searches_the_same_candidates_on_search_seeds_at_today_settings():
+    """sweeps/recipe-remake*.yml: the first search's five candidates, less the first version's settings (so
+    the runs train at today's defaults, as the re-made Table 1), on the search seeds; the final runs on Table
+    1's first five seeds, none a search seed, with the recipe the first search chose until the re-made one
+    chooses (jade study recipe-remake refuses a final file that trains another)."""
+    from jade_core.experiments.selection import SEARCH_SEEDS
+    first_settings = set(studies.study_settings("paper")) | {"seed"}
+    strip = lambda kws: [{k: v for k, v in kw.items() if k not in first_settings | {"output_dir"}} for kw in kws]
+    old, new = studies.sweep_runs(studies.RECIPE_SEARCH), studies.sweep_runs(studies.RECIPE_REMAKE_SEARCH)
+    assert sorted({kw["seed"] for kw in new}) == list(SEARCH_SEEDS) and len(new) == len(old) * len(SEARCH_SEEDS)
+    assert all(kw in strip(old) for kw in strip(new)) and all(kw in strip(new) for kw in strip(old))
+    assert not first_settings - {"seed"} & {k for kw in studies.sweep_runs(studies.RECIPE_REMAKE_SEARCH) for k in kw}
+    final = studies.sweep_runs(studies.RECIPE_REMAKE_FINAL)
+    table1_seeds = sorted({kw["seed"] for kw in studies.sweep_runs(ROOT / "sweeps" / "table1.yml")})
+    assert sorted({kw["seed"] for kw in final}) == table1_seeds[:5] and not set(table1_seeds) & set(SEARCH_SEEDS)
+    assert strip(final) == strip(studies.sweep_runs(studies.RECIPE_FINAL))
+    first_choice = studies.recipe_choice(studies.recipe_search_runs())["recipe"]
+    studies.check_recipe_final({k: v for k, v in first_choice.items() if k not in first_settings}, final)

@@ -260,3 +260,22 @@ def test_recipe_selection_caveat_measures_the_gain_of_picking_the_best_and_names
     from jade_core.experiments import studies
     assert studies.recipe_search_seeds() == [0]          # the committed search: on a final seed ...
     assert studies.recipe_reported_seeds() == [1, 2, 3, 4]  # ... which the table does not report
+
+
+def test_recipe_remake_words_count_the_remake_runs_found_by_configuration(tmp_path, monkeypatch):
+    """Nothing made: it says so; one final run planted where the grid keeps it: counted, the search still 0."""
+    import json
+
+    from jade_core.experiments import studies
+    from jade_core.experiments.runs import FILES
+    from jade_core.science.config import resolve_config
+    monkeypatch.chdir(tmp_path)                           # the search file's folder is relative: empty here
+    results = tmp_path / "results"
+    text = report.recipe_remake_words(results)
+    assert "on the search seeds 100, 101, 102" in text and "None of its 30 runs has been made yet" in text
+    cfg = resolve_config(**studies.sweep_runs(studies.RECIPE_REMAKE_FINAL, results)[0])
+    cfg.run_dir.mkdir(parents=True)
+    for f in FILES:
+        (cfg.run_dir / f).write_text(json.dumps({"config": cfg.to_dict()}) if f == "config.json" else "{}")
+    assert studies.study_progress("recipe-remake", results) == {"search": (0, 15), "final": (1, 15)}
+    assert "So far 0 of its 15 search runs and 1 of its 15 final runs have finished" in report.recipe_remake_words(results)

@@ -29,6 +29,13 @@ def test_choose_steps_takes_the_lowest_validation_error_and_fewer_steps_on_ties(
 def test_choose_recipe_is_the_lowest_single_validation_error():
     t = pd.DataFrame({"candidate": ["a", "b", "c"], "svhn_val_error": [14.0, 12.5, 13.0]})
     assert choose_recipe(t) == "b"
+    t = pd.DataFrame({"candidate": ["a", "a", "b", "b", "c"], "seed": [100, 101, 100, 101, 100],
+                      "svhn_val_error": [10.0, 20.0, 14.0, 14.0, 12.0]})
+    assert choose_recipe(t[t.candidate != "c"]) == "b"          # the mean over seeds: 15 against 14
+    assert choose_recipe(t) == "a"                               # only seed 100 has every candidate
+    assert choose_recipe(t.assign(svhn_val_error=[14.0, 20.0, 14.0, 14.0, 15.0])) == "a"  # a tie: the first
+    with pytest.raises(ValueError, match="no seed has a finished run of every recipe candidate"):
+        choose_recipe(t.assign(seed=[100, 101, 100, 101, 102]))
     assert studies.recipe_overrides({"variant": "single", "seed": 0, "output_dir": "o", "aug_shift": 3,
                                      "device": "cuda", "profile": "paper"}) == {"aug_shift": 3, "profile": "paper"}
 
@@ -83,7 +90,8 @@ def test_recipe_study_end_to_end(smoke, tmp_path):
     sweep, final_file = tmp_path / "search.yml", tmp_path / "final.yml"
     sweep.write_text(f"""name: s
 profile: smoke
-base: {{variant: single, seed: 0, epochs: 2, optimizer: adamw, lr_schedule: onecycle, aug_shift: 2}}
+base: {{variant: single, epochs: 2, optimizer: adamw, lr_schedule: onecycle, aug_shift: 2}}
+seeds: [0, 1]
 output_dir: {tmp_path}/recipe/search/{{run}}
 runs:
   - {{run: a}}
@@ -103,10 +111,12 @@ grid: {{variant: [single, paired, jade]}}
 """)
     out = studies.run_study("recipe", workers=1, root=root, search_file=sweep, final_file=final_file,
                             data_dir=smoke["data_dir"])
-    assert not [r for r in out if r["status"] == "failed"] and len(out) == 2 + 3
+    assert not [r for r in out if r["status"] == "failed"] and len(out) == 2 * 2 + 3
     choice = json.loads((tmp_path / "recipe" / "choice.json").read_text())
-    errs = {r["candidate"]: r["svhn_val_error"] for r in choice["table"]}
-    assert choice["chosen"] == chosen == min(errs, key=errs.get)
+    table = pd.DataFrame(choice["table"])
+    assert sorted(zip(table.candidate, table.seed)) == [("a", 0), ("a", 1), ("b", 0), ("b", 1)]
+    errs = table.groupby("candidate").svhn_val_error.mean()   # the rule reads the mean over the seeds
+    assert choice["chosen"] == chosen == errs.idxmin()
     for v in ("single", "paired", "jade"):
         run = _run(tmp_path / "recipe", v, 0)
         assert run.config.optimizer == "adamw" and run.config.aug_shift == 2 and run.config.profile == "smoke"

@@ -6,6 +6,7 @@
     jade export --out mirror/ --download
     jade check-data --data-dir ../shared/data
     jade study budget --workers 2        (the first label-budget study: length search, choice, final runs)
+    jade study recipe-remake --stage search   (the tuned recipe re-chosen on the search seeds)
     jade book --profile smoke            (run the notebook matrix, build the site)
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ from ..experiments.runs import (
     rename_to_scheme,
     training_code_changed,
 )
-from ..experiments.studies import collect_recipe, recipe_reported_seeds, run_study
+from ..experiments.studies import STUDIES, collect_recipe, recipe_reported_seeds, run_study
 from ..experiments.sweep import load_sweep, run_all
 from ..reporting.report import markdown_table1
 from ..science.config import (
@@ -332,8 +333,9 @@ def main(argv=None):
     p.add_argument("--device", help="cpu or cuda (where the runs train; not part of a run's identity)")
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("study", help="a study beyond the paper: its search, the declared choice, its final runs")
-    p.add_argument("study", choices=("budget", "recipe"),
-                   help="budget: the first label-budget study (sweeps/label-budget-first*.yml); recipe: tuned recipe")
+    p.add_argument("study", choices=tuple(STUDIES),
+                   help="budget: the first label-budget study (sweeps/label-budget-first*.yml); recipe: the first "
+                        "tuned recipe (seed 0); recipe-remake: the recipe re-chosen on the search seeds")
     p.add_argument("--stage", choices=("search", "final", "all"), default="all")
     p.add_argument("--seeds", type=int, nargs="+", help="only these seeds of the final runs (default: all)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (each uses the run's threads)")
