@@ -183,6 +183,33 @@ def test_the_answer_reads_well_with_one_budget_judged_and_no_interval_off_zero()
     assert budget._budgets([10, 25, 50]) == "10, 25 and 50 labels per class"
 
 
+def test_the_answer_says_no_advantage_when_the_paired_classifier_is_behind_everywhere():
+    rng = np.random.default_rng(2)
+    rows = [{"labels_per_class": b, "variant": v, "seed": s,
+             "svhn_error": 30.0 + (3.0 if v == "paired" else 0.0) + rng.normal(0, 0.5)}
+            for b in (10, 100) for s in range(5) for v in ("single", "paired", "jade")]
+    a = budget.answers(budget.budget_claims(pd.DataFrame(rows)))["b_answer_paired"]
+    assert "advantage" not in a.split(";")[0]
+    assert a.startswith("the paired classifier's mean error is above the single classifier's at every budget "
+                        "judged, closest at ")
+
+
+def test_the_intro_drops_the_first_study_once_the_equal_steps_study_has_finished():
+    rng = np.random.default_rng(3)
+    rows = [{"labels_per_class": 10, "variant": v, "seed": s, "svhn_error": 50.0 + rng.normal(0, 2.0)}
+            for s in range(3) for v in ("single", "paired", "jade")]
+    claims = budget.budget_claims(pd.DataFrame(rows))
+    first = budget.budget_claims(pd.DataFrame(rows).assign(svhn_error=lambda d: d.svhn_error + 1))
+    unfinished = budget.intro_sentence(7, 45, 100, claims, first)
+    assert unfinished.startswith("in the equal-steps study (7 of its 45 runs finished so far, with Table 1 as its "
+                                 "100-label point), paired minus single (10: ")
+    assert "; in the first study (GPU, lengths chosen per cell, superseded), paired minus single (10: " in unfinished
+    done = budget.intro_sentence(45, 45, 100, claims, first)
+    assert done.startswith("in the equal-steps study (all 45 of its runs, with Table 1 as its 100-label point), ")
+    assert done.endswith("; the first study (GPU, lengths chosen per cell) is superseded, shown on the chapter's page "
+                         "with its confounds") and done.count("paired minus single") == 1
+
+
 def test_the_swaps_answer_reads_a_planted_agreement_table():
     from jade_core.science import swaps as sw
     rows = []

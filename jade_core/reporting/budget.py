@@ -165,6 +165,21 @@ def intro_words(claims: pd.DataFrame) -> str:
     return ", ".join(parts)
 
 
+def intro_sentence(finished: int, planned: int, ref_labels: int, claims: pd.DataFrame,
+                   first_claims: pd.DataFrame) -> str:
+    """The intro's label-budget finding: the equal-steps study's :func:`intro_words` (``claims``), with
+    ``finished`` of its ``planned`` runs and Table 1 as its ``ref_labels`` point. While it is unfinished the
+    first (superseded) study's words (``first_claims``) stand beside it; once finished, it alone answers and
+    the first study is only named."""
+    if finished >= planned:
+        return (f"in the equal-steps study (all {planned} of its runs, with Table 1 as its {ref_labels}-label "
+                f"point), {intro_words(claims)}; the first study (GPU, lengths chosen per cell) is superseded, "
+                "shown on the chapter's page with its confounds")
+    return (f"in the equal-steps study ({finished} of its {planned} runs finished so far, with Table 1 as its "
+            f"{ref_labels}-label point), {intro_words(claims)}; in the first study (GPU, lengths chosen per cell, "
+            f"superseded), {intro_words(first_claims)}")
+
+
 def _budgets(labels: list) -> str:
     """Budgets in words: "no budget", "25 labels per class", "10 and 25 labels per class"."""
     if not labels:
@@ -190,11 +205,17 @@ def answers(claims: pd.DataFrame, prefix: str = "b") -> dict:
         best = ps.sort_values("mean_difference").iloc[0]
         interval = (f"{100 * best.family_level:.1f} % interval [{best.family_low:+.1f}, {best.family_high:+.1f}], "
                     f"Holm-corrected p = {best.p_t_holm:.3f}: {best.verdict}")
-        where = (f"largest at {best.labels_per_class} labels per class ({best.mean_difference:+.1f} pp, {interval})"
-                 if len(ps) > 1 else f"{best.mean_difference:+.1f} pp at the only budget judged so far, "
-                                     f"{best.labels_per_class} labels per class ({interval})")
+        if len(ps) == 1:
+            lead = (f"the paired classifier's advantage over the single classifier is {best.mean_difference:+.1f} pp "
+                    f"at the only budget judged so far, {best.labels_per_class} labels per class ({interval})")
+        elif best.mean_difference < 0:
+            lead = (f"the paired classifier's advantage over the single classifier is largest at "
+                    f"{best.labels_per_class} labels per class ({best.mean_difference:+.1f} pp, {interval})")
+        else:  # no budget where the paired classifier is ahead on average: "largest advantage" would mislead
+            lead = (f"the paired classifier's mean error is above the single classifier's at every budget judged, "
+                    f"closest at {best.labels_per_class} labels per class ({best.mean_difference:+.1f} pp, {interval})")
         out[f"{prefix}_answer_paired"] = (
-            f"the paired classifier's advantage over the single classifier is {where};"
+            f"{lead};"
             " per budget (labels per class: difference, interval, verdict): "
             + "; ".join(f"{r.labels_per_class}: {r.mean_difference:+.1f} pp [{r.family_low:+.1f}, {r.family_high:+.1f}], "
                         f"{r.verdict}" for r in ps.itertuples()) + ".")

@@ -58,12 +58,9 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
     first = first_budget_study()
     read += list(bruns.path) + list(first["runs"].path)
     planned = budget.equal_steps_planned(output_dir, profile)
-    values["intro_budget"] = (
-        f"in the equal-steps study ({len(budget.own_runs(bruns, planned))} of its {len(planned)} runs "
-        f"finished so far, with Table 1 as its {RunConfig.labels_per_class}-label point), "
-        + budget.intro_words(budget.budget_claims(budget.comparable(bruns)))
-        + "; in the first study (GPU, lengths chosen per cell, superseded), "
-        + budget.intro_words(first["claims"]))
+    values["intro_budget"] = budget.intro_sentence(
+        len(budget.own_runs(bruns, planned)), len(planned), RunConfig.labels_per_class,
+        budget.budget_claims(budget.comparable(bruns)), first["claims"])
     values["intro_recipe"], recipe_runs = _recipe(output_dir)
     read += recipe_runs
     values["intro_mnist"] = _mnist(runs, output_dir, profile)
