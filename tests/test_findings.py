@@ -143,6 +143,28 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path):
     (stopped / "stopped-config.json").write_text(json.dumps({"config": {"rec_reduction": "mean"}}))
     reported = findings.tuning(tmp_path / "t", table1, rechosen)["values"]["tuning_answer"]
     assert "was chosen there; the per-pixel reading was no close call on validation error" in reported
+    # the reading re-chosen on search seeds: it decides in the search's place, and only the warm-up stays seed 0's
+    from jade_core.experiments.selection import choose_setting
+    rt = pd.DataFrame({"rec_reduction": ["sum", "mean"] * 2, "seed": [100, 100, 101, 101],
+                       "svhn_val_error": [32.0, 90.0, 34.0, 89.0], "val_kl_match": [55.0, 0.001] * 2,
+                       "val_centroid_accuracy": [64.0, 10.0] * 2})
+    pending = {"runs_finished": 2, "runs_planned": 4, "table": rt[rt.rec_reduction == "sum"], "choice": None}
+    t = findings.tuning(tmp_path / "t", table1, rechosen, pending)["values"]
+    assert t["tuning_reading"].startswith("Being re-chosen on the search seeds (`sweeps/reading-search.yml`")
+    assert "2 of its 4 runs have finished" in t["tuning_reading"] and "rec_reduction = sum" in t["tuning_pick_kept"]
+    done = {"runs_finished": 4, "runs_planned": 4, "table": rt,
+            "choice": choose_setting(rt, "rec_reduction", "sum", candidates=("sum", "mean"))}
+    t = findings.tuning(tmp_path / "t", table1, rechosen, done)
+    assert t["consistent"] and t["values"]["tuning_pick_kept"] == "w_match_warmup = 0"
+    assert "what it still decides (w_match_warmup = 0) was chosen there. The reading" in t["values"]["tuning_answer"]
+    assert "no close call" not in t["values"]["tuning_answer"]
+    assert ("mean SVHN validation error summed over pixels, weighted (sum) 33.0 % (matching KL 55 nats, centroid "
+            "accuracy 64.0 %); per pixel, every weight 1 (mean) 89.5 %") in t["values"]["tuning_reading"]
+    assert t["values"]["tuning_reading"].endswith("Chosen: **sum**, the same reading as on seed 0.")
+    flipped = rt.assign(svhn_val_error=[90.0, 32.0, 89.0, 34.0])  # were the per-pixel reading to win ...
+    done["choice"] = choose_setting(flipped, "rec_reduction", "sum", candidates=("sum", "mean"))
+    t = findings.tuning(tmp_path / "t", table1, rechosen, {**done, "table": flipped})
+    assert not t["consistent"] and t["pick"]["rec_reduction"] == "mean"  # ... the build would fail on the config
     rechosen["epochs"] = {"chosen": RunConfig.epochs + 50}           # a length the configuration does not carry
     assert not findings.tuning(tmp_path / "t", _runs(1.0).iloc[:0], rechosen)["consistent"]
 

@@ -1,4 +1,6 @@
 """The declared rules that re-choose the carried-over settings (jade_core.experiments.selection), on planted tables."""
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from jade_core.experiments import selection as sel
@@ -180,3 +182,16 @@ def test_small_validation_stability_is_certain_on_the_whole_set_and_reported():
     assert "with 10 validation images per digit instead of 50" in text and f"{100 * small['w_cls']['same']:.0f} %" in text
     with pytest.raises(ValueError, match="fewer than 60"):
         sel.small_validation_stability(choice, per_class=60, draws=1)
+
+
+def test_the_reading_search_pairs_the_per_pixel_runs_with_the_settings_search_own_runs():
+    """sweeps/reading-search.yml: "sum" is the settings search's runs at the chosen weights (reused, found by
+    configuration), "mean" the per-pixel reading with every weight 1, both on the search seeds only."""
+    r = sel.reading_choice(Path(__file__).resolve().parents[1] / sel.READING_SEARCH)
+    assert r["runs_planned"] == 2 * len(sel.SEARCH_SEEDS)
+    t = r["table"]
+    sums = t[t.rec_reduction == "sum"]
+    assert sorted(sums.seed) == list(sel.SEARCH_SEEDS) and set(sums.w_cls) == {100000.0} and set(sums.w_match) == {100.0}
+    assert all("/search/settings/variant-jade_w_cls-100000.0_w_match-100.0_seed-" in p for p in sums.path)
+    means = t[t.rec_reduction == "mean"]
+    assert set(means.seed) <= set(sel.SEARCH_SEEDS) and set(means.w_cls) <= {1.0} and set(means.w_match) <= {1.0}

@@ -161,14 +161,16 @@ def figure2(table: pd.DataFrame) -> tuple:
     return pd.DataFrame(rows), values
 
 
-def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None) -> dict:
+def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading: dict | None = None) -> dict:
     """The tuning chapter's finding (the matching search of ``sweeps/matching-search.yml``): the candidates'
     table and curves (:func:`jade_core.reporting.report.tuning_table`), the declared rule's choice
     (:func:`jade_core.experiments.selection.choose`), the ``reference`` run (Table 1's w_match = 0 ablation at the
     search's seed, found by configuration among ``runs``: the first Table 1's, made with the search's settings)
     and every glue value of the page (``values``). ``settings``: the settings search's outcome
     (:func:`jade_core.experiments.selection.settings_choice`), whose choices the committed configuration must
-    carry where it re-chose this search's (``consistent``).
+    carry where it re-chose this search's (``consistent``). ``reading``: the reading search's outcome on the
+    search seeds (:func:`jade_core.experiments.selection.reading_choice`), which, once made, decides the
+    reconstruction reading in this search's place.
     Raises ConfigError when the folder or its runs are missing, naming the command that makes them."""
 
     make = "run `jade sweep sweeps/matching-search.yml` first"
@@ -265,9 +267,14 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None) -> dict
             "w_match": float(r.w_match)}
     if settings is not None:
         want.update({f: settings[f]["chosen"] for f in selection.SETTING_RULES if settings.get(f)})
+    rechosen_reading = bool(reading and reading.get("choice"))
+    if rechosen_reading:
+        want["rec_reduction"] = reading["choice"]["chosen"]
+    v["tuning_reading"] = reading_words(reading, r.rec_reduction)
     committed = {f: getattr(chosen, f) for f in want}
+    kept = ("w_match_warmup",) if rechosen_reading else ("rec_reduction", "w_match_warmup")
     v["tuning_pick_kept"] = ", ".join(f"{f} = {want[f]:g}" if isinstance(want[f], float) else f"{f} = {want[f]}"
-                                      for f in ("rec_reduction", "w_match_warmup"))
+                                      for f in kept)
     v["tuning_pick_replaced"] = ", ".join(f"{f} {r[f]:g} → {want[f]:g}" for f in ("w_cls", "w_match")
                                           if float(r[f]) != float(want[f])) or "none"
     if choice["chosen"] and len(runs) and seed in set(runs.seed):   # a reported seed: say what of the search counts
@@ -275,9 +282,34 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None) -> dict
             f" This search ran on seed {seed}, which Table 1 reports, and was not repeated on search seeds: what it "
             f"still decides ({v['tuning_pick_kept']}) was chosen there"
             + ("; the per-pixel reading was no close call on validation error, its content posteriors collapsed "
-               "(What was chosen, and why)." if "mean" in collapsed_readings - {r.rec_reduction} else "."))
+               "(What was chosen, and why)." if "mean" in collapsed_readings - {r.rec_reduction} and not rechosen_reading
+               else "."))
+        if rechosen_reading:
+            v["tuning_answer"] += " The reading of the reconstruction term was re-chosen on the search seeds (below)."
     return {"table": table, "curves": curves, "choice": choice, "reference": reference, "values": v,
             "consistent": committed == want, "committed": committed, "pick": want}
+
+
+def reading_words(reading: dict | None, first_choice: str) -> str:
+    """The tuning page's sentence on the reconstruction reading re-chosen on the search seeds
+    (:func:`jade_core.experiments.selection.reading_choice`'s outcome ``reading``; ``first_choice``: the reading
+    the matching search chose on seed 0)."""
+    where = f"`{selection.READING_SEARCH}`, rule `jade_core.experiments.selection.reading_choice`"
+    if reading is None:
+        return ""
+    if not reading.get("choice"):
+        return (f"Being re-chosen on the search seeds ({where}): {reading['runs_finished']} of its "
+                f"{reading['runs_planned']} runs have finished, not yet both readings on one seed; until then the "
+                f"reading stands as the matching search chose it on seed 0, {first_choice}.")
+    c, t = reading["choice"], reading["table"]
+    names = {"sum": "summed over pixels, weighted", "mean": "per pixel, every weight 1"}
+    per = t[t.seed.isin(c["seeds"])].groupby("rec_reduction")
+    kl, centroid = per.val_kl_match.mean(), per.val_centroid_accuracy.mean()
+    return (f"Re-chosen on the search seeds {', '.join(map(str, c['seeds']))} ({where}): mean SVHN validation error "
+            + "; ".join(f"{names.get(k, k)} ({k}) {c['means'][k]:.1f} % (matching KL {kl[k]:.3g} nats, centroid "
+                        f"accuracy {centroid[k]:.1f} %)" for k in selection.READING_CANDIDATES if k in c["means"])
+            + f". Chosen: **{c['chosen']}**, " + ("the same reading as on seed 0." if c["chosen"] == first_choice
+                                                   else f"not the {first_choice} chosen on seed 0."))
 
 
 def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
