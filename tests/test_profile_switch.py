@@ -84,3 +84,13 @@ def test_the_remade_recipe_searches_the_same_candidates_on_search_seeds_at_today
     assert strip(final) == strip(studies.sweep_runs(studies.RECIPE_FINAL))
     first_choice = studies.recipe_choice(studies.recipe_search_runs())["recipe"]
     studies.check_recipe_final({k: v for k, v in first_choice.items() if k not in first_settings}, final)
+
+
+def test_the_final_stage_before_the_search_names_the_command_that_makes_it(tmp_path):
+    import pytest
+    search = tmp_path / "search.yml"
+    search.write_text(f"name: s\nprofile: smoke\nbase: {{variant: single}}\nseeds: [100, 101]\n"
+                      f"output_dir: {tmp_path}/search/{{run}}\nruns:\n  - {{run: a}}\n")
+    with pytest.raises(config.ConfigError, match=r"2 of the 2 search runs of the recipe-remake study are not "
+                                                  r"finished.*`jade study recipe-remake --stage search` first"):
+        studies.run_study("recipe-remake", stage="final", search_file=search, final_file=search)

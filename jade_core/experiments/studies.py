@@ -237,8 +237,13 @@ def run_study(name: str, workers: int = 2, dry_run: bool = False, scheduler=None
     if stage in ("search", "all"):
         done += run_all(search, workers, dry_run, scheduler, f"{name} search")
     if stage in ("final", "all"):
-        if dry_run and None in locate(search):
+        unfinished = sum(p is None for p in locate(search))
+        if dry_run and unfinished:
             return done  # the final runs depend on the search's outcome
+        if unfinished:
+            raise ConfigError(f"{unfinished} of the {len(search)} search runs of the {name} study are not finished, "
+                              f"and its final runs depend on their outcome; run `jade study {name} --stage search` "
+                              "first (it reuses what is finished).")
         if name == "budget":
             choice = budget_choice(search_file, candidates, results, **extra)
             check_budget_final(choice["steps"], final, final_file)
