@@ -210,6 +210,28 @@ def test_the_intro_drops_the_first_study_once_the_equal_steps_study_has_finished
                          "with its confounds") and done.count("paired minus single") == 1
 
 
+def test_seeds_at_the_first_study_effects_follow_the_spread_and_skip_the_wrong_direction():
+    from jade_core.reporting.verdicts import seeds_needed
+    rng = np.random.default_rng(4)
+
+    def claims(effect, noise, n):
+        rows = [{"labels_per_class": b, "variant": v, "seed": s,
+                 "svhn_error": 50.0 + (effect[b] if v == "paired" else 0.0) + rng.normal(0, noise)}
+                for b in (10, 25) for s in range(n) for v in ("single", "paired", "jade")]
+        return budget.budget_claims(pd.DataFrame(rows))
+
+    ours, first = claims({10: 0.0, 25: 0.0}, 3.0, 5), claims({10: -6.0, 25: +4.0}, 0.5, 5)
+    text = budget.seeds_at_first_effects(ours, first)
+    row = ours[(ours.claim == "paired beats single") & (ours.labels_per_class == 10)].iloc[0]
+    d10 = first[(first.claim == "paired beats single") & (first.labels_per_class == 10)].mean_difference.iloc[0]
+    n10 = seeds_needed(d10, row.sd_difference, len(ours))
+    assert f"10 labels {d10:+.1f} pp: {n10:.0f} seeds" in text and "25 labels" not in text  # +4: not the claim's side
+    assert "this family's size (6 comparisons)" in text and text.endswith("this study has 5 seeds per budget.")
+    wider = budget.seeds_at_first_effects(claims({10: 0.0, 25: 0.0}, 9.0, 5), first)  # more spread, more seeds
+    assert int(wider.split("10 labels ")[1].split(": ")[1].split(" ")[0]) > n10
+    assert budget.seeds_at_first_effects(ours, first.iloc[:0]) == ""
+
+
 def test_the_swaps_answer_reads_a_planted_agreement_table():
     from jade_core.science import swaps as sw
     rows = []

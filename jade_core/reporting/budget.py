@@ -25,7 +25,7 @@ from ..experiments.sweep import for_profile
 from ..science.config import VARIANTS, resolve_config
 from .plotting import VARIANT_NAMES
 from .report import claims_markdown, judged_claims, t_half_width
-from .verdicts import paper_difference
+from .verdicts import MAX_SEEDS, POWER, paper_difference, seeds_needed
 
 CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE beats paired"),
           ("jade", "single", "JADE beats single")]
@@ -116,6 +116,29 @@ def budget_claims(runs: pd.DataFrame, claims=CLAIMS, alpha: float = 0.05) -> pd.
     return judged_claims([({"labels_per_class": int(b), "claim": text}, g, a, c,
                            paper_difference(a, c) if int(b) == 100 else float("nan"))
                           for b, g in groups for a, c, text in claims], alpha)
+
+
+def seeds_at_first_effects(claims: pd.DataFrame, first_claims: pd.DataFrame, claim="paired beats single") -> str:
+    """How many seeds the declared rule would need to reach *reproduced* with ``POWER`` if the true difference
+    at each budget the paper did not run were the first study's (``first_claims``: the superseded GPU study's
+    :func:`budget_claims`), at the spread of the per-seed differences seen here (``claims``: the equal-steps
+    study's, whose size is the family's): :func:`jade_core.reporting.verdicts.seeds_needed`. The issue asks for
+    more seeds where the interval is wider than the effect; this says how many, budget by budget. Only effects
+    in the claim's direction (negative) can be reproduced. A sentence; empty when nothing can be said."""
+    if claims.empty or first_claims.empty:
+        return ""
+    ours = claims[(claims.claim == claim) & claims.paper_difference.isna()].set_index("labels_per_class")
+    theirs = first_claims[first_claims.claim == claim].set_index("labels_per_class").mean_difference
+    parts = [(b, float(theirs[b]), seeds_needed(float(theirs[b]), float(r.sd_difference), len(claims)), int(r.seeds))
+             for b, r in ours.iterrows() if b in theirs.index and theirs[b] < 0 and r.sd_difference > 0]
+    if not parts:
+        return ""
+    words = "; ".join(f"{b} labels {d:+.1f} pp: " + (f"{n:.0f} seeds" if np.isfinite(n) else f"more than {MAX_SEEDS}")
+                      for b, d, n, _ in parts)
+    have = sorted({k for *_, k in parts})
+    return (f"Were the true {claim.replace(' beats ', ' − ')} differences the first study's, the rule would need, to "
+            f"reach reproduced with {100 * POWER:.0f} % power at the spread of the per-seed differences seen here and this family's "
+            f"size ({len(claims)} comparisons): {words}; this study has {' to '.join(map(str, have))} seeds per budget.")
 
 
 def length_caveat(summary: pd.DataFrame) -> str:

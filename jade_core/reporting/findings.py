@@ -398,6 +398,7 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
     v.setdefault("b_answer_jade", "")
     first = first_budget_study()
     v.update(first["values"])
+    v["b_more_seeds"] = budget.seeds_at_first_effects(claims, first["claims"])
     return {"runs": runs, "summary": summary, "claims": claims, "first": first, "values": v,
             "budgets": budgets + sorted(set(ref.labels_per_class))}
 
