@@ -81,7 +81,7 @@ def test_each_weight_scales_exactly_its_own_term(weight, term):
 
     base, terms = loss()
     moved, _ = loss(**{weight: 1.0 + 2.5})
-    assert float(moved - base) == pytest.approx(2.5 * float(term(terms)), rel=1e-4, abs=1e-3)
+    assert float((moved - base).detach()) == pytest.approx(2.5 * float(term(terms).detach()), rel=1e-4, abs=1e-3)
 
 
 def test_confusion_matrix_rows_are_true_classes():
