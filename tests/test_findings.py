@@ -160,7 +160,10 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path):
     assert "no close call" not in t["values"]["tuning_answer"]
     assert ("mean SVHN validation error summed over pixels, weighted (sum) 33.0 % (matching KL 55 nats, centroid "
             "accuracy 64.0 %); per pixel, every weight 1 (mean) 89.5 %") in t["values"]["tuning_reading"]
-    assert t["values"]["tuning_reading"].endswith("Chosen: **sum**, the same reading as on seed 0.")
+    assert t["values"]["tuning_reading"].endswith("Chosen: sum, the same reading as on seed 0.")
+    part = findings.tuning(tmp_path / "t", table1, rechosen, {**done, "runs_planned": 6})["values"]["tuning_reading"]
+    assert part.endswith("the same reading as on seed 0. 4 of the search's 6 runs have finished; the rest join the "
+                         "mean when they have.")
     flipped = rt.assign(svhn_val_error=[90.0, 32.0, 89.0, 34.0])  # were the per-pixel reading to win ...
     done["choice"] = choose_setting(flipped, "rec_reduction", "sum", candidates=("sum", "mean"))
     t = findings.tuning(tmp_path / "t", table1, rechosen, {**done, "table": flipped})

@@ -308,8 +308,10 @@ def reading_words(reading: dict | None, first_choice: str) -> str:
     return (f"Re-chosen on the search seeds {', '.join(map(str, c['seeds']))} ({where}): mean SVHN validation error "
             + "; ".join(f"{names.get(k, k)} ({k}) {c['means'][k]:.1f} % (matching KL {kl[k]:.3g} nats, centroid "
                         f"accuracy {centroid[k]:.1f} %)" for k in selection.READING_CANDIDATES if k in c["means"])
-            + f". Chosen: **{c['chosen']}**, " + ("the same reading as on seed 0." if c["chosen"] == first_choice
-                                                   else f"not the {first_choice} chosen on seed 0."))
+            + f". Chosen: {c['chosen']}, " + ("the same reading as on seed 0." if c["chosen"] == first_choice
+                                                   else f"not the {first_choice} chosen on seed 0.")
+            + (f" {reading['runs_finished']} of the search's {reading['runs_planned']} runs have finished; the rest "
+               "join the mean when they have." if reading["runs_finished"] < reading["runs_planned"] else ""))
 
 
 def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
