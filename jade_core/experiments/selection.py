@@ -93,11 +93,10 @@ def choose_recipe(table: pd.DataFrame) -> str:
         raise ValueError("no recipe candidate finished.")
     if "seed" in table:
         names = list(dict.fromkeys(table["candidate"]))
-        seeds = set.intersection(*(set(table.loc[table["candidate"] == c, "seed"]) for c in names))
-        if not seeds:
+        means, _ = common_seed_means(table, "candidate", names)
+        if not means:
             raise ValueError(f"no seed has a finished run of every recipe candidate ({', '.join(names)}).")
-        table = (table[table["seed"].isin(seeds)].groupby("candidate", sort=False)["svhn_val_error"]
-                 .apply(lambda e: e.astype(float).mean()).reset_index())
+        return str(min(means, key=means.get))  # the first listed among equals
     return str(table.loc[table["svhn_val_error"].astype(float).idxmin(), "candidate"])
 
 
@@ -137,6 +136,17 @@ JADE_RUN_MINUTES_TARGET = 15.0
 TIE = 1e-4
 
 
+def common_seed_means(table: pd.DataFrame, field: str, values: list, error: str = "svhn_val_error") -> tuple:
+    """``({value: mean of error}, seeds)``: for each of ``values`` (column ``field``, in that order), the mean
+    ``error`` over the seeds (column ``seed``) on which every value has a row; ``({}, [])`` without such a seed.
+    The comparison of :func:`choose_setting` and :func:`choose_recipe`."""
+    seeds = sorted(set.intersection(*(set(table.loc[table[field] == v, "seed"]) for v in values))) if values else []
+    if not seeds:
+        return {}, []
+    common = table[table["seed"].isin(seeds)]
+    return {v: float(common.loc[common[field] == v, error].astype(float).mean()) for v in values}, seeds
+
+
 def choose_setting(table: pd.DataFrame, field: str, incumbent, error: str = "svhn_val_error",
                    candidates=None) -> dict:
     """One carried-over setting: the candidate value (column ``field``) with the lowest mean SVHN
@@ -147,11 +157,9 @@ def choose_setting(table: pd.DataFrame, field: str, incumbent, error: str = "svh
     lacking = sorted(set(candidates or ()) - set(values))
     if lacking:
         raise ValueError(f"no finished run of the {field} candidate(s) {lacking} yet.")
-    seeds = sorted(set.intersection(*(set(table.loc[table[field] == v, "seed"]) for v in values))) if values else []
+    means, seeds = common_seed_means(table, field, values, error)
     if not seeds:
         raise ValueError(f"no search seed has a finished run of every {field} candidate ({values}).")
-    common = table[table["seed"].isin(seeds)]
-    means = {v: float(common.loc[common[field] == v, error].astype(float).mean()) for v in values}
     best = min(means.values())
     tied = [v for v in values if means[v] - best <= TIE]
     chosen = incumbent if incumbent in tied else tied[0]
