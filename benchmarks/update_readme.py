@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from jade_core.experiments.runs import collect_table1
-from jade_core.experiments.studies import collect_recipe, recipe_reported_seeds
+from jade_core.experiments.studies import reported_recipe
 from jade_core.reporting.report import markdown_table1
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +38,8 @@ def precision_block(folder=ROOT / "results" / "precision") -> str:
 def blocks(results=ROOT / "results") -> dict:
     """{marker name: the Markdown block the README must hold between its markers}."""
     runs = collect_table1(results)
-    recipe, chosen = collect_recipe(results, seeds=recipe_reported_seeds())  # not the search's seed, as jade table
+    rep = reported_recipe(results)  # as jade table --recipe: the book's study, never a search seed
+    recipe, chosen = rep["runs"], rep["chosen"]
     return {"jade-table": (markdown_table1(runs) + "\n") if len(runs) else "",
             "jade-recipe-table": (markdown_table1(recipe, recipe=chosen) + "\n") if len(recipe) else "",
             "precision": precision_block(Path(results) / "precision")}

@@ -218,19 +218,21 @@ def test_mnist_gap_findings_read_a_planted_gap_back():
 
 
 def test_recipe_findings_of_the_committed_study_and_of_none(tmp_path):
+    """The committed first study (its re-make unfinished): its search, its 12 reported runs, three claims in a
+    table and in words; an empty folder: no study, the command that makes one."""
     import warnings
     from pathlib import Path
-
-    from jade_core.experiments.runs import collect_table1
     results = Path(__file__).resolve().parents[1] / "results"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        search, text, final = report.recipe_findings(results, collect_table1(results, grid="table1-bf16"))
+        r = report.recipe_findings(results)
+    search, text, final = r["search"], r["text"], r["final"]
+    assert r["study"] == "recipe" and "first version's settings (bf16" in r["intro"]
     assert len(final) == 12 and "chosen" in search.columns and "SVHN validation error (%)" in search.columns
     assert text.startswith("The chosen recipe, **") and text.count(": contradicted") == 3
-    assert "leans against JADE" in text
-    none, why, empty = report.recipe_findings(tmp_path, collect_table1(tmp_path))
-    assert none is None and "jade study recipe" in why and empty.empty
+    assert len(r["claims"]) == 3 and "leans against JADE" in text
+    none = report.recipe_findings(tmp_path)
+    assert none["search"] is None and "jade study recipe" in none["text"] and none["final"].empty
 
 
 def test_departures_are_read_from_the_configuration_and_the_code():
@@ -279,3 +281,71 @@ def test_recipe_remake_words_count_the_remake_runs_found_by_configuration(tmp_pa
         (cfg.run_dir / f).write_text(json.dumps({"config": cfg.to_dict()}) if f == "config.json" else "{}")
     assert studies.study_progress("recipe-remake", results) == {"search": (0, 15), "final": (1, 15)}
     assert "So far 0 of its 15 search runs and 1 of its 15 final runs have finished" in report.recipe_remake_words(results)
+
+
+def _plant(kw: dict, svhn: float, val: float) -> None:
+    """A finished run of sweep run ``kw`` (resolve_config keyword arguments) with the SVHN evaluation and
+    validation errors given, in the folder its configuration names."""
+    import json
+
+    from jade_core.science.config import resolve_config
+    cfg = resolve_config(**{**kw, "data_dir": "."})
+    cfg.run_dir.mkdir(parents=True)
+    (cfg.run_dir / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
+    (cfg.run_dir / "metrics.json").write_text(json.dumps({
+        "svhn": {"error": svhn, "n": 5500}, "svhn_val": {"error": val}, "mnist": {"error": 0.5},
+        "steps": 100, "train_seconds": 1.0}))
+    (cfg.run_dir / "curve.csv").write_text("epoch,svhn_ce\n1,0.1\n")
+
+
+def test_the_remade_recipe_is_reported_only_once_finished_and_read_against_table1s_plain_runs(tmp_path, monkeypatch):
+    """The re-make on planted runs: its search finished, the page names the rule's choice and its mean over the
+    search seeds but keeps the first study's table; with every final run and the choice written, the re-made
+    study is the one reported (book, `jade table --recipe`, README), on seeds 0-4 beside Table 1's plain runs
+    of the same seeds; one final run missing, and it is the first study again."""
+    import json
+
+    from jade_core.experiments import studies
+    from jade_core.reporting import findings
+    monkeypatch.chdir(tmp_path)                           # the search's folder is relative to the working folder
+    results = tmp_path / "results"
+    search = studies.sweep_runs(studies.RECIPE_REMAKE_SEARCH, results)
+    val = {"shift-invert-contrast": 14.0, "plus-cutout-smoothing": 13.0, "plus-cutout-smoothing-600ep": 11.0,
+           "plus-cutout-smoothing-lr1e-3": 15.0, "plus-cutout-smoothing-wd5e-3": 16.0}
+    for kw in search:
+        name = kw["output_dir"].rsplit("/", 1)[-1].removesuffix(f"_seed-{kw['seed']}")
+        _plant(kw, 12.0, val[name] + (kw["seed"] - 101))  # seeds 100-102: -1, 0, +1 around the planted mean
+    words = report.recipe_remake_words(results)
+    assert "Its search has finished (15 runs) and the rule chose **plus-cutout-smoothing-600ep**: 11.00 % SVHN " \
+           "validation error averaged over seeds 100, 101, 102, against 13.00–16.00 % for the other candidates" in words
+    assert "0 of its 15 final runs have finished" in words and studies.recipe_in_force(results) == "recipe"
+    final = studies.sweep_runs(studies.RECIPE_REMAKE_FINAL, results)
+    tuned = {"single": 10.0, "paired": 9.0, "jade": 9.5}
+    for kw in final:
+        _plant(kw, tuned[kw["variant"]] + 0.1 * kw["seed"] + 0.05 * (kw["seed"] % 2) * (kw["variant"] == "jade"), 10.0)
+    for kw in studies.sweep_runs("sweeps/table1.yml", results):  # Table 1's plain runs of the same seeds
+        if kw["variant"] in tuned and kw.get("w_match", 1) != 0:  # seeds 0-9: the page reads 0-4
+            _plant(kw, 30.0 + kw["seed"], 31.0)
+    assert studies.recipe_in_force(results) == "recipe"  # no choice written yet: the first study stays
+    choice = studies.recipe_choice(search)
+    (results / "recipe-remake" / "choice.json").write_text(json.dumps(choice))
+    assert studies.recipe_in_force(results) == "recipe-remake"
+    rep = studies.reported_recipe(results)
+    assert rep["seeds"] == [0, 1, 2, 3, 4] and len(rep["runs"]) == 15 and rep["chosen"] == "plus-cutout-smoothing-600ep"
+    r = report.recipe_findings(results)
+    assert r["study"] == "recipe-remake" and len(r["final"]) == 15 and "seeds 100, 101, 102" in r["intro"]
+    s = r["search"].set_index("candidate")
+    assert s.loc["plus-cutout-smoothing-600ep", "mean over the seeds (%)"] == 11.0
+    assert s.loc["plus-cutout-smoothing-600ep", "seed 100: SVHN validation error (%)"] == 10.0
+    assert list(s.chosen).count("chosen") == 1 and s.loc["plus-cutout-smoothing-600ep", "chosen"] == "chosen"
+    assert "With it, on seeds 0, 1, 2, 3, 4" in r["text"] and "Single classifier 10.20 ± 0.16 % against 32.00 ± 1.58 %" \
+        in r["text"]
+    c = r["claims"].set_index("claim")
+    assert len(c) == 3 and c.loc["paired beats single", "mean_difference"] == pytest.approx(-1.0)
+    assert "replaces the first recipe study" in r["text"] and "leans against JADE" in r["text"]
+    assert "which no table reports: seeds 0, 1, 2, 3, 4" in findings._recipe(results)[0]
+    assert "it is replaced by the re-make on the search seeds" in report.recipe_history_words(results)
+    next(results.glob("recipe-remake/runs/jade/*/metrics.json")).unlink()  # one final run unfinished
+    assert studies.recipe_in_force(results) == "recipe" and studies.reported_recipe(results)["study"] == "recipe"
+    assert "is still the one reported, while its re-make on the search seeds runs (15 of 15 search runs and 14 of 15 " \
+           "final runs finished)" in report.recipe_history_words(results)

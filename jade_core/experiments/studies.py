@@ -111,16 +111,41 @@ def recipe_overrides(search_kw: dict) -> dict:
     return {k: v for k, v in search_kw.items() if k not in ("variant", "seed", "output_dir", "data_dir", "device")}
 
 
-def collect_recipe(output_dir="results", protocol=None, seeds=None) -> tuple:
-    """The tuned recipe's final runs: ``(runs, chosen)``, the finished runs of the grid ``sweeps/recipe.yml``
-    under ``output_dir`` (selected by the configuration each recorded, :func:`jade_core.experiments.grid.select`),
-    only those of ``seeds`` when given (the reported ones: :func:`recipe_reported_seeds`), and the chosen
-    candidate's name from ``<output_dir>/recipe/choice.json`` (None without one)."""
-    runs = select(Path(RECIPE_FINAL).stem, output_dir, protocol)
+def collect_recipe(output_dir="results", protocol=None, seeds=None, study="recipe") -> tuple:
+    """The tuned recipe's final runs: ``(runs, chosen)``, the finished runs of study ``study``'s final grid
+    (``sweeps/recipe.yml``; ``sweeps/recipe-remake.yml`` for the re-make) under ``output_dir`` (selected by
+    the configuration each recorded, :func:`jade_core.experiments.grid.select`), only those of ``seeds`` when
+    given (the reported ones: :func:`recipe_reported_seeds`), and the chosen candidate's name from the
+    study's ``choice.json`` (``<output_dir>/recipe/``, ``<output_dir>/recipe-remake/``; None without one)."""
+    _, final, root = STUDIES[study]
+    runs = select(Path(final).stem, output_dir, protocol)
     if seeds is not None:
         runs = runs[runs.seed.isin(list(seeds))].reset_index(drop=True)
-    choice = Path(output_dir) / "recipe" / "choice.json"
+    choice = Path(output_dir) / Path(root).name / "choice.json"
     return runs, json.loads(choice.read_text())["chosen"] if choice.exists() else None
+
+
+def recipe_in_force(output_dir="results") -> str:
+    """The tuned-recipe study the book reports: ``"recipe-remake"`` (chosen on the search seeds, at Table 1's
+    settings) once its choice is written under ``output_dir`` and every one of its final runs has finished
+    there; until then the first study, ``"recipe"`` (its search on seed 0, the first version's settings). A
+    partly made re-make is counted on the page (:func:`study_progress`), never mixed into the table."""
+    if (Path(output_dir) / Path(RECIPE_REMAKE_DIR).name / "choice.json").exists():
+        done, planned = study_progress("recipe-remake", output_dir)["final"]
+        if planned and done == planned:
+            return "recipe-remake"
+    return "recipe"
+
+
+def reported_recipe(output_dir="results", protocol=None) -> dict:
+    """The tuned recipe's table as the book, ``jade table --recipe`` and the README report it: ``{"study",
+    "runs", "chosen", "seeds"}``, the study in force (:func:`recipe_in_force`), its final runs on the seeds it
+    reports (:func:`recipe_reported_seeds`: never a seed its search ran on) and the chosen candidate."""
+    study = recipe_in_force(output_dir)
+    search, final, _ = STUDIES[study]
+    seeds = recipe_reported_seeds(search, final)
+    runs, chosen = collect_recipe(output_dir, protocol, seeds, study)
+    return {"study": study, "runs": runs, "chosen": chosen, "seeds": seeds}
 
 
 def recipe_seeds(path=RECIPE_FINAL) -> list:

@@ -62,6 +62,7 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
         len(budget.own_runs(bruns, planned)), len(planned), RunConfig.labels_per_class,
         budget.budget_claims(budget.comparable(bruns)), first["claims"])
     values["intro_recipe"], recipe_runs = _recipe(output_dir)
+    values["intro_recipe_history"] = report.recipe_history_words(output_dir)
     read += recipe_runs
     values["intro_mnist"] = _mnist(runs, output_dir, profile)
     d = dose_page()  # the committed dose-response runs, in every profile (it never trains)
@@ -71,16 +72,20 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
 
 
 def _recipe(output_dir) -> tuple:
-    rfile = Path(output_dir) / "recipe" / "choice.json"
+    """The intro's tuned-recipe sentence, from the study the book reports
+    (:func:`jade_core.experiments.studies.reported_recipe`), and the runs it read."""
+    rep = studies.reported_recipe(output_dir)
+    rfile = Path(output_dir) / Path(studies.STUDIES[rep["study"]][2]).name / "choice.json"
     if not rfile.exists():
         return "not run in this profile", []
-    seeds = studies.recipe_reported_seeds()
-    rfinal = studies.collect_recipe(output_dir, seeds=seeds)[0]
+    seeds, rfinal = rep["seeds"], rep["runs"]
     rchoice = json.loads(rfile.read_text())
-    rval = {r["candidate"]: r["svhn_val_error"] for r in rchoice["table"]}[rchoice["chosen"]]
-    searched = ", ".join(map(str, studies.recipe_search_seeds()))
-    rtext = (f"chosen on validation for the single classifier ({rval:.1f} % validation error, seed {searched}, "
-             f"left out of the table: seeds {', '.join(map(str, seeds))}); ")
+    rval = pd.DataFrame(rchoice["table"]).groupby("candidate").svhn_val_error.mean()[rchoice["chosen"]]
+    searched = studies.recipe_search_seeds(studies.STUDIES[rep["study"]][0])
+    rtext = (f"chosen on validation for the single classifier ({rval:.1f} % validation error, "
+             f"seed{'s' if len(searched) > 1 else ''} {', '.join(map(str, searched))}, "
+             + ("left out of the table" if rep["study"] == "recipe" else "which no table reports")
+             + f": seeds {', '.join(map(str, seeds))}); ")
     if len(rfinal) < 3 * len(seeds):
         return rtext + (f"{len(rfinal)} of {3 * len(seeds)} final runs finished so far: whether the "
                         "paper's ranking survives it is still open"), list(rfinal.path)

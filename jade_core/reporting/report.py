@@ -11,17 +11,23 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import brentq
 
-from ..experiments.runs import collect_metrics, finished_runs, load_run, relative
-from ..experiments.selection import matching_happens, matching_summary
+from ..experiments.runs import collect_metrics, collect_table1, finished_runs, load_run, relative
+from ..experiments.selection import common_seed_means, matching_happens, matching_summary
 from ..experiments.studies import (
+    RECIPE_REMAKE_DIR,
     RECIPE_REMAKE_FINAL,
     RECIPE_REMAKE_SEARCH,
     collect_recipe,
+    recipe_choice,
+    recipe_in_force,
     recipe_reported_seeds,
     recipe_search_seeds,
     recipe_seeds,
+    settings_words,
     study_progress,
+    study_settings,
     study_table1,
+    sweep_runs,
 )
 from ..science import latent, paper
 from ..science.config import VARIANTS, ConfigError, RunConfig
@@ -475,16 +481,24 @@ def mnist_gap_findings(gap: pd.DataFrame) -> tuple:
 
 
 
-def recipe_findings(output_dir, table1_runs: pd.DataFrame) -> tuple:
-    """The Table 1 chapter's tuned-recipe section: ``(search table, text, final runs)`` from the recipe study
-    under ``output_dir/recipe`` (its choice.json, search and final runs) and Table 1's runs (the plain
-    single classifier of seed 0 beside the chosen recipe); ``(None, text, empty)`` without a study."""
-
+def recipe_findings(output_dir, profile: str = "paper", study: str | None = None) -> dict:
+    """The Table 1 chapter's tuned-recipe section, from the study the book reports (``study``; default
+    :func:`jade_core.experiments.studies.recipe_in_force`: the re-make once it has finished, else the first):
+    ``{"study", "intro", "search", "claims", "text", "final"}``: the sentence that says how the study was made
+    (``intro``), the search table (None without a study), the claims table of its final runs (empty until
+    every model has two seeds), the findings in words and the final runs the table reads."""
+    study = study or recipe_in_force(output_dir)
+    if study == "recipe-remake":
+        return _remade_recipe_findings(output_dir)
     recipe_root = Path(output_dir) / "recipe"
+    intro = (f"The recipe study was made before Table 1 was re-made, in the first version's settings "
+             f"({settings_words(study_settings(profile)) or 'the defaults'}), so its three models are compared with each other, and "
+             "its single classifier with the first Table 1's.")
     choice_file = recipe_root / "choice.json"
     if not choice_file.exists():
-        return None, (f"*No recipe study under `{recipe_root}` in this profile* (`jade study recipe` makes it)."), \
-            pd.DataFrame(columns=["path"])
+        return {"study": study, "intro": intro, "search": None, "claims": pd.DataFrame(), "final": pd.DataFrame(
+            columns=["path"]), "text": f"*No recipe study under `{recipe_root}` in this profile* (`jade study recipe` makes it)."}
+    table1_runs = study_table1(output_dir, profile)  # the plain recipe, made with the recipe search's settings
     rc = json.loads(choice_file.read_text())
     search = pd.DataFrame(rc["table"])
     evals = []
@@ -502,26 +516,15 @@ def recipe_findings(output_dir, table1_runs: pd.DataFrame) -> tuple:
     text = (f"The chosen recipe, **{rc['chosen']}**, reaches {chosen_eval:.2f} % SVHN error on the evaluation part "
             f"with the single classifier of seed 0, against {plain.iloc[0]:.2f} % for the plain recipe on the same "
             f"pool and settings (the first version's Table 1; one seed each: a first look, not a result). " if len(plain) else "")
-    complete = len(final) > 0 and final.variant.nunique() == 3 and final.groupby("variant").seed.count().min() >= 2
-    if complete:
+    claims = pd.DataFrame()
+    if _every_model_twice(final):
         rsum = summary_table(final).set_index("variant")
-        rclaims = claims_table(final, family_of(final))
+        claims = claims_table(final, family_of(final))
         text += "With the tuned recipe, " + "; ".join(
             f"{VARIANT_NAMES[v]}: {fmt(rsum.loc[v].svhn_mean, rsum.loc[v].svhn_sd)} % "
             f"({int(rsum.loc[v].seeds)} seeds)"
-            for v in ("single", "paired", "jade") if v in rsum.index) + ". " + " ".join(
-            describe(c) for c in rclaims.itertuples())
-        text += (" JADE's loss weights were chosen under the plain recipe and not re-chosen under this one, "
-                 "while the recipe itself was chosen for the single classifier: the comparison leans against JADE.")
-        text += " " + recipe_selection_caveat(rc, final)
-        best = final.loc[final.svhn_error.idxmin()]
-        oliver = paper.OLIVER2018_SVHN_1000_LABELS
-        text += (f" The lowest SVHN error of any run with this recipe and {paper.LABELLED:,} labels is "
-                 f"{best.svhn_error:.2f} % ({VARIANT_NAMES[best.variant]}, seed {best.seed}): the aim set for this "
-                 f"study, below {RECIPE_AIM:g} %, is {'reached' if best.svhn_error < RECIPE_AIM else 'not reached'}. "
-                 f"Every model's mean is {'below' if (rsum.svhn_mean < oliver).all() else 'not below'} the {oliver} % "
-                 f"that Oliver et al. (2018) report for WRN-28-2, a much larger network, with {paper.LABELLED:,} SVHN "
-                 "labels (their split and recipe, so a landmark, not a comparison).")
+            for v in ("single", "paired", "jade") if v in rsum.index) + ". "
+        text += _recipe_verdicts_and_caveats(rc, final, claims)
         if len(final) < expected:
             text += (f" **{len(final)} of the {expected} final runs are finished** (seeds "
                      f"{', '.join(str(x) for x in sorted(set(final.seed)))}): a first look; the verdicts need all "
@@ -536,7 +539,80 @@ def recipe_findings(output_dir, table1_runs: pd.DataFrame) -> tuple:
                 f"{r.variant} seed {r.seed}: {r.svhn_error:.2f} %" + ("" if pd.isna(r.mnist_error) else
                                                                      f" (MNIST {r.mnist_error:.2f} %)")
                 for r in final.sort_values(["seed", "variant"]).itertuples()) + "."
-    return table, text + " " + recipe_remake_words(output_dir), final
+    return {"study": study, "intro": intro, "search": table, "claims": claims, "final": final,
+            "text": text + " " + recipe_remake_words(output_dir)}
+
+
+def _every_model_twice(final: pd.DataFrame) -> bool:
+    """Whether the three models of a recipe study each have two finished seeds: enough for its claims."""
+    return len(final) > 0 and final.variant.nunique() == 3 and final.groupby("variant").seed.count().min() >= 2
+
+
+def _recipe_verdicts_and_caveats(choice: dict, final: pd.DataFrame, claims: pd.DataFrame,
+                                 search_seeds=None) -> str:
+    """The recipe section's verdicts in words (``claims``: the final runs' claims table), what leans against
+    JADE, the selection's own advantage (:func:`recipe_selection_caveat`) and the landmarks: the study's aim
+    (:data:`RECIPE_AIM`) and Oliver et al.'s WRN-28-2 (:data:`jade_core.science.paper.OLIVER2018_SVHN_1000_LABELS`)."""
+    rsum = summary_table(final).set_index("variant")
+    text = " ".join(describe(c) for c in claims.itertuples())
+    text += (" JADE's loss weights were chosen under the plain recipe and not re-chosen under this one, "
+             "while the recipe itself was chosen for the single classifier: the comparison leans against JADE.")
+    text += " " + recipe_selection_caveat(choice, final, search_seeds)
+    best = final.loc[final.svhn_error.idxmin()]
+    oliver = paper.OLIVER2018_SVHN_1000_LABELS
+    return text + (
+        f" The lowest SVHN error of any run with this recipe and {paper.LABELLED:,} labels is "
+        f"{best.svhn_error:.2f} % ({VARIANT_NAMES[best.variant]}, seed {best.seed}): the aim set for this "
+        f"study, below {RECIPE_AIM:g} %, is {'reached' if best.svhn_error < RECIPE_AIM else 'not reached'}. "
+        f"Every model's mean is {'below' if (rsum.svhn_mean < oliver).all() else 'not below'} the {oliver} % "
+        f"that Oliver et al. (2018) report for WRN-28-2, a much larger network, with {paper.LABELLED:,} SVHN "
+        "labels (their split and recipe, so a landmark, not a comparison).")
+
+
+def _remade_recipe_findings(output_dir) -> dict:
+    """:func:`recipe_findings` of the re-made study (``jade study recipe-remake``, finished): the search on the
+    search seeds (validation error per seed and their mean, the rule's), each model's tuned runs beside its
+    plain Table 1 runs of the same seeds, the claims, and what the re-make replaces."""
+    root = Path(output_dir) / Path(RECIPE_REMAKE_DIR).name
+    rc = json.loads((root / "choice.json").read_text())
+    search_seeds, seeds = recipe_search_seeds(RECIPE_REMAKE_SEARCH), recipe_reported_seeds(RECIPE_REMAKE_SEARCH,
+                                                                                          RECIPE_REMAKE_FINAL)
+    t = pd.DataFrame(rc["table"])
+    names = list(dict.fromkeys(t.candidate))
+    means, common = common_seed_means(t, "candidate", names)
+    table = t.pivot(index="candidate", columns="seed", values="svhn_val_error").reindex(names)
+    table.columns = [f"seed {s}: SVHN validation error (%)" for s in table.columns]
+    table = table.reset_index()
+    table["mean over the seeds (%)"] = [means[n] for n in names]
+    table["chosen"] = np.where(table.candidate == rc["chosen"], "chosen", "")
+    chosen, others = rc["chosen"], [means[n] for n in names if n != rc["chosen"]]
+    words = lambda xs: ", ".join(map(str, xs))
+    text = (f"The re-made search chose **{chosen}**: {means[chosen]:.2f} % SVHN validation error averaged over the "
+            f"search seeds {words(common)}, against {min(others):.2f}–{max(others):.2f} % for the other candidates. ")
+    first_file = Path(output_dir) / "recipe" / "choice.json"
+    if first_file.exists():
+        first = json.loads(first_file.read_text())["chosen"]
+        text += ("The first search, on seed 0 in the first version's settings, chose the same recipe. " if first == chosen
+                 else f"The first search, on seed 0 in the first version's settings, had chosen {first}. ")
+    final, _ = collect_recipe(output_dir, seeds=seeds, study="recipe-remake")
+    plain = collect_table1(output_dir)
+    plain = plain[plain.seed.isin(seeds)]
+    rsum, psum = summary_table(final).set_index("variant"), summary_table(plain).set_index("variant")
+    text += (f"With it, on seeds {words(seeds)} (SVHN error on the evaluation part, beside the plain recipe's runs of "
+             "Table 1 on the same seeds and pools): " + "; ".join(
+                 f"{VARIANT_NAMES[v]} {fmt(rsum.loc[v].svhn_mean, rsum.loc[v].svhn_sd)} % against "
+                 + (f"{fmt(psum.loc[v].svhn_mean, psum.loc[v].svhn_sd)} %" if v in psum.index else "no plain run")
+                 for v in ("single", "paired", "jade") if v in rsum.index) + ". ")
+    claims = claims_table(final, family_of(final)) if _every_model_twice(final) else pd.DataFrame()
+    if len(claims):
+        text += _recipe_verdicts_and_caveats(rc, final, claims, search_seeds)
+    text += (" This study replaces the first recipe study (its search on seed 0, which Table 1 reports, in the first "
+             "version's settings; `results/recipe/`), kept on disk as superseded.")
+    intro = (f"This recipe was re-chosen on the search seeds {words(search_seeds)}, which no table reports, at "
+             f"Table 1's settings (`{RECIPE_REMAKE_SEARCH}`), and its final runs made on seeds {words(seeds)}, "
+             "Table 1's own seeds and pools, so each model's tuned runs stand beside its plain ones.")
+    return {"study": "recipe-remake", "intro": intro, "search": table, "claims": claims, "final": final,
+            "text": text}
 
 
 def recipe_selection_caveat(choice: dict, final: pd.DataFrame, search_seeds=None) -> str:
@@ -575,7 +651,9 @@ RECIPE_AIM = 9.0
 
 def recipe_remake_words(results="results") -> str:
     """Where the tuned recipe's re-make on the search seeds stands (``jade study recipe-remake``), counted
-    from the runs under ``results`` (:func:`jade_core.experiments.studies.study_progress`)."""
+    from the runs under ``results`` (:func:`jade_core.experiments.studies.study_progress`); once its search has
+    finished, what the rule chose there (:func:`jade_core.experiments.studies.recipe_choice`) beside the first
+    search's choice."""
     p = study_progress("recipe-remake", results)
     (s_done, s_all), (f_done, f_all) = p["search"], p["final"]
     search_seeds, final_seeds = recipe_search_seeds(RECIPE_REMAKE_SEARCH), recipe_seeds(RECIPE_REMAKE_FINAL)
@@ -585,8 +663,36 @@ def recipe_remake_words(results="results") -> str:
             "(`sweeps/recipe-remake.yml`), made by `jade study recipe-remake`. ")
     if s_done + f_done == 0:
         return text + f"None of its {s_all + f_all} runs has been made yet: the table above is the first study's."
+    if s_done == s_all:
+        rc = recipe_choice(sweep_runs(RECIPE_REMAKE_SEARCH, results))
+        t = pd.DataFrame(rc["table"])
+        means, seeds = common_seed_means(t, "candidate", list(dict.fromkeys(t.candidate)))
+        others = [m for n, m in means.items() if n != rc["chosen"]]
+        first = Path(results) / "recipe" / "choice.json"
+        first = json.loads(first.read_text())["chosen"] if first.exists() else None
+        text += (f"Its search has finished ({s_all} runs) and the rule chose **{rc['chosen']}**: "
+                 f"{means[rc['chosen']]:.2f} % SVHN validation error averaged over seeds {', '.join(map(str, seeds))}, "
+                 f"against {min(others):.2f}–{max(others):.2f} % for the other candidates"
+                 + ("" if first is None else ", the recipe the first search chose too" if first == rc["chosen"] else
+                    f"; the first search had chosen {first}") + ". ")
+        return text + (f"{f_done} of its {f_all} final runs have finished; this page reads the study once all have, "
+                       "and until then the table above is the first study's.")
     return text + (f"So far {s_done} of its {s_all} search runs and {f_done} of its {f_all} final runs have finished; "
                    "this page reads it once both stages have.")
+
+
+def recipe_history_words(results="results") -> str:
+    """The superseded list's line on the first tuned-recipe study: replaced by the re-make once that has finished
+    (:func:`jade_core.experiments.studies.recipe_in_force`), else still reported, with how far the re-make is."""
+    if recipe_in_force(results) == "recipe-remake":
+        return ("its search ran on seed 0, which Table 1 reports, in the first version's settings (`results/recipe/`); "
+                "it is replaced by the re-make on the search seeds, at Table 1's settings, with final runs on seeds "
+                f"{', '.join(map(str, recipe_seeds(RECIPE_REMAKE_FINAL)))}")
+    p = study_progress("recipe-remake", results)
+    return ("its search ran on seed 0, which Table 1 reports, in the first version's settings; its table leaves that "
+            "seed out and is still the one reported, while its re-make on the search seeds runs "
+            f"({p['search'][0]} of {p['search'][1]} search runs and {p['final'][0]} of {p['final'][1]} final runs "
+            "finished)")
 
 
 OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW"}

@@ -36,7 +36,7 @@ from ..experiments.runs import (
     rename_to_scheme,
     training_code_changed,
 )
-from ..experiments.studies import STUDIES, collect_recipe, recipe_reported_seeds, run_study
+from ..experiments.studies import STUDIES, reported_recipe, run_study
 from ..experiments.sweep import load_sweep, run_all
 from ..reporting.report import markdown_table1
 from ..science.config import (
@@ -188,7 +188,8 @@ def cpu_name() -> str:
 
 def cmd_table(a):
     if a.recipe:
-        df, chosen = collect_recipe(a.output_dir, a.protocol, seeds=recipe_reported_seeds())  # not the search's seed
+        rep = reported_recipe(a.output_dir, a.protocol)  # the book's: the re-make once finished, never a search seed
+        df, chosen = rep["runs"], rep["chosen"]
         if df.empty:
             raise ConfigError(f"no finished run of the tuned recipe under {a.output_dir}/recipe; "
                               "make them with `jade study recipe`.")
