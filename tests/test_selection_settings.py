@@ -195,3 +195,48 @@ def test_the_reading_search_pairs_the_per_pixel_runs_with_the_settings_search_ow
     assert all("/search/settings/variant-jade_w_cls-100000.0_w_match-100.0_seed-" in p for p in sums.path)
     means = t[t.rec_reduction == "mean"]
     assert set(means.seed) <= set(sel.SEARCH_SEEDS) and set(means.w_cls) <= {1.0} and set(means.w_match) <= {1.0}
+
+
+def test_the_warmup_search_pairs_a_ramp_with_the_settings_search_own_runs_at_the_chosen_weights():
+    """sweeps/warmup-search.yml: no warm-up is the settings search's runs at the committed weights (reused,
+    found by configuration, so already finished), the 50-epoch ramp the only new runs, both on the search seeds
+    only and at the weights Table 1 trains with; every other setting is the committed configuration's."""
+    from jade_core.science.config import RunConfig
+    w = sel.warmup_choice(Path(__file__).resolve().parents[1] / sel.WARMUP_SEARCH)
+    assert w["field"] == "w_match_warmup" and w["runs_planned"] == 2 * len(sel.SEARCH_SEEDS)
+    t = w["table"]
+    none = t[t.w_match_warmup == 0]
+    assert sorted(none.seed) == list(sel.SEARCH_SEEDS)
+    assert all("/search/settings/variant-jade_w_cls-100000.0_w_match-100.0_seed-" in p for p in none.path)
+    assert set(t.w_cls) == {RunConfig.w_cls} and set(t.w_match) == {RunConfig.w_match}
+    assert set(t.seed) <= set(sel.SEARCH_SEEDS) and set(t.w_match_warmup) <= set(sel.WARMUP_CANDIDATES)
+    assert set(t.rec_reduction) == {RunConfig.rec_reduction}
+
+
+def test_one_setting_choice_keeps_the_incumbent_until_every_candidate_shares_a_seed(tmp_path):
+    """Planted: the ramp finished on one seed only where no warm-up has none -> no choice; a ramp ahead on the
+    shared seed -> chosen; an exact tie -> the incumbent."""
+    import json
+
+    import yaml
+    from jade_core.science.config import resolve_config
+    spec = {"name": "w", "profile": "paper", "base": {"variant": "jade", "protocol": "local", "epochs": 2},
+            "seeds": [100, 101], "output_dir": str(tmp_path / "{run}"),
+            "runs": [{"run": "none"}, {"run": "ramp", "w_match_warmup": 50}]}
+    f = tmp_path / "w.yml"
+    f.write_text(yaml.safe_dump(spec))
+
+    def plant(run, seed, err, **kw):
+        cfg = resolve_config("jade", "paper", protocol="local", epochs=2, seed=seed, data_dir=".",
+                             output_dir=str(tmp_path / f"{run}_seed-{seed}"), **kw)
+        cfg.run_dir.mkdir(parents=True)
+        (cfg.run_dir / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
+        (cfg.run_dir / "metrics.json").write_text(json.dumps({"svhn_val": {"error": err}}))
+        (cfg.run_dir / "curve.csv").write_text("epoch\n1\n")
+    plant("ramp", 100, 20.0, w_match_warmup=50)
+    plant("none", 101, 30.0)
+    assert sel.warmup_choice(f)["choice"] is None and sel.warmup_choice(f)["runs_finished"] == 2
+    plant("none", 100, 25.0)
+    assert sel.warmup_choice(f)["choice"]["chosen"] == 50
+    plant("ramp", 101, 35.0, w_match_warmup=50)  # means over 100 and 101: 27.5 against 27.5
+    assert sel.warmup_choice(f)["choice"]["chosen"] == 0

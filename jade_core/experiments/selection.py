@@ -227,25 +227,45 @@ READING_SEARCH = "sweeps/reading-search.yml"
 READING_CANDIDATES = ("sum", "mean")
 
 
-def reading_choice(sweep_file=READING_SEARCH) -> dict:
-    """The reading search's outcome (``sweeps/reading-search.yml``, runs found by configuration):
-    ``{"runs_finished", "runs_planned", "table": one row per finished run (rec_reduction, seed, SVHN validation
-    error, validation matching KL and centroid accuracy), "choice":
-    choose_setting(...) or None while the two readings share no seed}``."""
+def one_setting_choice(sweep_file, field: str, incumbent, candidates) -> dict:
+    """A search of one setting on the search seeds (``sweep_file``, runs found by configuration):
+    ``{"field", "runs_finished", "runs_planned", "table": one row per finished run (the setting ``field``, the
+    reading, the weights, seed, SVHN validation error, validation matching KL and centroid accuracy), "choice":
+    choose_setting(...) of ``candidates`` (a tie keeps ``incumbent``), or None while they share no seed}``."""
     _, kws = load_sweep(sweep_file, profile="paper")
     rows = []
     for kw, d in zip(kws, locate(kws)):
         if d is not None:
             cfg, m = resolve_config(**kw), json.loads((d / "metrics.json").read_text())
-            rows.append({"rec_reduction": cfg.rec_reduction, "seed": cfg.seed, "w_cls": cfg.w_cls,
-                         "w_match": cfg.w_match, "svhn_val_error": m["svhn_val"]["error"],
+            rows.append({field: getattr(cfg, field), "rec_reduction": cfg.rec_reduction, "seed": cfg.seed,
+                         "w_cls": cfg.w_cls, "w_match": cfg.w_match, "svhn_val_error": m["svhn_val"]["error"],
                          **matching_summary(m), "path": str(d)})
     table = pd.DataFrame(rows)
     try:
-        choice = choose_setting(table, "rec_reduction", "sum", candidates=READING_CANDIDATES) if rows else None
-    except ValueError:  # a reading without a finished run, or no seed with both yet
+        choice = choose_setting(table, field, incumbent, candidates=candidates) if rows else None
+    except ValueError:  # a candidate without a finished run, or no seed with all of them yet
         choice = None
-    return {"runs_finished": len(rows), "runs_planned": len(kws), "table": table, "choice": choice}
+    return {"field": field, "runs_finished": len(rows), "runs_planned": len(kws), "table": table, "choice": choice}
+
+
+def reading_choice(sweep_file=READING_SEARCH) -> dict:
+    """The reading search's outcome (``sweeps/reading-search.yml``): :func:`one_setting_choice` of
+    ``rec_reduction`` among :data:`READING_CANDIDATES`, a tie keeping "sum"."""
+    return one_setting_choice(sweep_file, "rec_reduction", "sum", READING_CANDIDATES)
+
+
+# The matching weight's warm-up (RunConfig.w_match_warmup, epochs of a linear ramp), re-chosen on the search
+# seeds: the first matching search ran without one on seed 0, a reported seed (its one warm-up candidate at
+# w_match = 3,000 only). Declared before sweeps/warmup-search.yml's warm-up runs: choose_setting's rule (lowest
+# mean validation error over the common seeds; a tie keeps no warm-up).
+WARMUP_SEARCH = "sweeps/warmup-search.yml"
+WARMUP_CANDIDATES = (0, 50)
+
+
+def warmup_choice(sweep_file=WARMUP_SEARCH) -> dict:
+    """The warm-up search's outcome (``sweeps/warmup-search.yml``): :func:`one_setting_choice` of
+    ``w_match_warmup`` among :data:`WARMUP_CANDIDATES`, a tie keeping 0 (no warm-up)."""
+    return one_setting_choice(sweep_file, "w_match_warmup", 0, WARMUP_CANDIDATES)
 
 
 def settings_choice(sweep_file=SETTINGS_SEARCH, epoch_candidates=None) -> dict:
