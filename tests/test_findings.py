@@ -148,22 +148,42 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path):
     rt = pd.DataFrame({"rec_reduction": ["sum", "mean"] * 2, "seed": [100, 100, 101, 101],
                        "svhn_val_error": [32.0, 90.0, 34.0, 89.0], "val_kl_match": [55.0, 0.001] * 2,
                        "val_centroid_accuracy": [64.0, 10.0] * 2})
-    pending = {"runs_finished": 2, "runs_planned": 4, "table": rt[rt.rec_reduction == "sum"], "choice": None}
+    pending = {"field": "rec_reduction", "runs_finished": 2, "runs_planned": 4, "table": rt[rt.rec_reduction == "sum"],
+               "choice": None}
     t = findings.tuning(tmp_path / "t", table1, rechosen, pending)["values"]
     assert t["tuning_reading"].startswith("Being re-chosen on the search seeds (`sweeps/reading-search.yml`")
     assert "2 of its 4 runs have finished" in t["tuning_reading"] and "rec_reduction = sum" in t["tuning_pick_kept"]
-    done = {"runs_finished": 4, "runs_planned": 4, "table": rt,
+    done = {"field": "rec_reduction", "runs_finished": 4, "runs_planned": 4, "table": rt,
             "choice": choose_setting(rt, "rec_reduction", "sum", candidates=("sum", "mean"))}
     t = findings.tuning(tmp_path / "t", table1, rechosen, done)
     assert t["consistent"] and t["values"]["tuning_pick_kept"] == "w_match_warmup = 0"
     assert "what it still decides (w_match_warmup = 0) was chosen there. The reading" in t["values"]["tuning_answer"]
     assert "no close call" not in t["values"]["tuning_answer"]
-    assert ("mean SVHN validation error summed over pixels, weighted (sum) 33.0 % (matching KL 55 nats, centroid "
-            "accuracy 64.0 %); per pixel, every weight 1 (mean) 89.5 %") in t["values"]["tuning_reading"]
-    assert t["values"]["tuning_reading"].endswith("Chosen: sum, the same reading as on seed 0.")
+    assert ("mean SVHN validation error summed over pixels, weighted (rec_reduction = sum) 33.0 % (matching KL 55 "
+            "nats, centroid accuracy 64.0 %); per pixel, every weight 1 (rec_reduction = mean) 89.5 %") \
+        in t["values"]["tuning_reading"]
+    assert t["values"]["tuning_reading"].endswith("Chosen: rec_reduction = sum, the same as on seed 0.")
     part = findings.tuning(tmp_path / "t", table1, rechosen, {**done, "runs_planned": 6})["values"]["tuning_reading"]
-    assert part.endswith("the same reading as on seed 0. 4 of the search's 6 runs have finished; the rest join the "
+    assert part.endswith("the same as on seed 0. 4 of the search's 6 runs have finished; the rest join the "
                          "mean when they have.")
+    # the warm-up re-chosen too: nothing of the seed-0 search is left in force; a ramp winning fails the build
+    wt = pd.DataFrame({"w_match_warmup": [0, 50] * 2, "seed": [100, 100, 101, 101],
+                       "svhn_val_error": [32.0, 35.0, 34.0, 36.0], "val_kl_match": [55.0, 60.0] * 2,
+                       "val_centroid_accuracy": [64.0, 60.0] * 2})
+    wdone = {"field": "w_match_warmup", "runs_finished": 4, "runs_planned": 4, "table": wt,
+             "choice": choose_setting(wt, "w_match_warmup", 0, candidates=(0, 50))}
+    t = findings.tuning(tmp_path / "t", table1, rechosen, done, wdone)
+    assert t["consistent"] and t["values"]["tuning_pick_kept"].startswith("none of its choices")
+    assert "nothing it chose is still in force" in t["values"]["tuning_answer"]
+    assert ("none (w_match_warmup = 0) 33.0 % (matching KL 55 nats, centroid accuracy 64.0 %); a linear ramp over 50 "
+            "epochs (w_match_warmup = 50) 35.5 %") in t["values"]["tuning_warmup_rechosen"]
+    wpending = {**wdone, "runs_finished": 2, "table": wt[wt.w_match_warmup == 0], "choice": None}
+    t = findings.tuning(tmp_path / "t", table1, rechosen, done, wpending)["values"]
+    assert t["tuning_pick_kept"] == "w_match_warmup = 0" and "w_match_warmup = 0." in t["tuning_warmup_rechosen"]
+    ramp = wt.assign(svhn_val_error=[35.0, 32.0, 36.0, 34.0])
+    t = findings.tuning(tmp_path / "t", table1, rechosen, done, {**wdone, "table": ramp, "choice": choose_setting(
+        ramp, "w_match_warmup", 0, candidates=(0, 50))})
+    assert not t["consistent"] and t["pick"]["w_match_warmup"] == 50
     flipped = rt.assign(svhn_val_error=[90.0, 32.0, 89.0, 34.0])  # were the per-pixel reading to win ...
     done["choice"] = choose_setting(flipped, "rec_reduction", "sum", candidates=("sum", "mean"))
     t = findings.tuning(tmp_path / "t", table1, rechosen, {**done, "table": flipped})

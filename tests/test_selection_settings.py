@@ -200,7 +200,8 @@ def test_the_reading_search_pairs_the_per_pixel_runs_with_the_settings_search_ow
 def test_the_warmup_search_pairs_a_ramp_with_the_settings_search_own_runs_at_the_chosen_weights():
     """sweeps/warmup-search.yml: no warm-up is the settings search's runs at the committed weights (reused,
     found by configuration, so already finished), the 50-epoch ramp the only new runs, both on the search seeds
-    only and at the weights Table 1 trains with; every other setting is the committed configuration's."""
+    only and at the weights Table 1 trains with (the rest is the settings search's base, its one-at-a-time
+    incumbents, as for the reading search)."""
     from jade_core.science.config import RunConfig
     w = sel.warmup_choice(Path(__file__).resolve().parents[1] / sel.WARMUP_SEARCH)
     assert w["field"] == "w_match_warmup" and w["runs_planned"] == 2 * len(sel.SEARCH_SEEDS)

@@ -166,7 +166,8 @@ def figure2(table: pd.DataFrame) -> tuple:
     return pd.DataFrame(rows), values
 
 
-def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading: dict | None = None) -> dict:
+def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading: dict | None = None,
+           warmup: dict | None = None) -> dict:
     """The tuning chapter's finding (the matching search of ``sweeps/matching-search.yml``): the candidates'
     table and curves (:func:`jade_core.reporting.report.tuning_table`), the declared rule's choice
     (:func:`jade_core.experiments.selection.choose`), the ``reference`` run (Table 1's w_match = 0 ablation at the
@@ -175,7 +176,8 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
     (:func:`jade_core.experiments.selection.settings_choice`), whose choices the committed configuration must
     carry where it re-chose this search's (``consistent``). ``reading``: the reading search's outcome on the
     search seeds (:func:`jade_core.experiments.selection.reading_choice`), which, once made, decides the
-    reconstruction reading in this search's place.
+    reconstruction reading in this search's place; ``warmup``: the warm-up search's
+    (:func:`jade_core.experiments.selection.warmup_choice`), the same for the matching weight's warm-up.
     Raises ConfigError when the folder or its runs are missing, naming the command that makes them."""
 
     make = "run `jade sweep sweeps/matching-search.yml` first"
@@ -272,51 +274,65 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
             "w_match": float(r.w_match)}
     if settings is not None:
         want.update({f: settings[f]["chosen"] for f in selection.SETTING_RULES if settings.get(f)})
-    rechosen_reading = bool(reading and reading.get("choice"))
-    if rechosen_reading:
-        want["rec_reduction"] = reading["choice"]["chosen"]
-    v["tuning_reading"] = reading_words(reading, r.rec_reduction)
+    rechosen = {o["field"]: o["choice"]["chosen"] for o in (reading, warmup) if o and o.get("choice")}
+    want.update(rechosen)
+    rechosen_reading = "rec_reduction" in rechosen
+    v["tuning_reading"] = rechosen_words(reading, r.rec_reduction)
+    v["tuning_warmup_rechosen"] = rechosen_words(warmup, int(r.w_match_warmup))
     committed = {f: getattr(chosen, f) for f in want}
-    kept = ("w_match_warmup",) if rechosen_reading else ("rec_reduction", "w_match_warmup")
+    kept = tuple(f for f in ("rec_reduction", "w_match_warmup") if f not in rechosen)
     v["tuning_pick_kept"] = ", ".join(f"{f} = {want[f]:g}" if isinstance(want[f], float) else f"{f} = {want[f]}"
-                                      for f in kept)
+                                      for f in kept) or "none of its choices (each was re-chosen on search seeds)"
     v["tuning_pick_replaced"] = ", ".join(f"{f} {r[f]:g} → {want[f]:g}" for f in ("w_cls", "w_match")
                                           if float(r[f]) != float(want[f])) or "none"
     if choice["chosen"] and len(runs) and seed in set(runs.seed):   # a reported seed: say what of the search counts
+        v["tuning_answer"] += f" This search ran on seed {seed}, which Table 1 reports, and was not repeated on search seeds: "
         v["tuning_answer"] += (
-            f" This search ran on seed {seed}, which Table 1 reports, and was not repeated on search seeds: what it "
-            f"still decides ({v['tuning_pick_kept']}) was chosen there"
+            (f"what it still decides ({v['tuning_pick_kept']}) was chosen there" if kept else
+             "nothing it chose is still in force, the reading and the warm-up having been re-chosen on the search "
+             "seeds (below)")
             + ("; the per-pixel reading was no close call on validation error, its content posteriors collapsed "
                "(What was chosen, and why)." if "mean" in collapsed_readings - {r.rec_reduction} and not rechosen_reading
                else "."))
-        if rechosen_reading:
-            v["tuning_answer"] += " The reading of the reconstruction term was re-chosen on the search seeds (below)."
+        if kept and rechosen:
+            v["tuning_answer"] += (" The " + " and the ".join(SETTING_NAMES[f] for f in rechosen)
+                                   + f" {'was' if len(rechosen) == 1 else 'were'} re-chosen on the search seeds (below).")
     return {"table": table, "curves": curves, "choice": choice, "reference": reference, "values": v,
             "consistent": committed == want, "committed": committed, "pick": want}
 
 
-def reading_words(reading: dict | None, first_choice: str) -> str:
-    """The tuning page's sentence on the reconstruction reading re-chosen on the search seeds
-    (:func:`jade_core.experiments.selection.reading_choice`'s outcome ``reading``; ``first_choice``: the reading
-    the matching search chose on seed 0)."""
-    where = f"`{selection.READING_SEARCH}`, rule `jade_core.experiments.selection.reading_choice`"
-    if reading is None:
+# A setting re-chosen on the search seeds, as a page names it and its values.
+SETTING_NAMES = {"rec_reduction": "reading of the reconstruction term", "w_match_warmup": "warm-up of the matching weight"}
+SETTING_VALUES = {"rec_reduction": {"sum": "summed over pixels, weighted", "mean": "per pixel, every weight 1"},
+                  "w_match_warmup": {0: "none", 50: "a linear ramp over 50 epochs"}}
+
+
+def rechosen_words(outcome: dict | None, first_choice) -> str:
+    """The tuning page's sentence on a setting re-chosen on the search seeds (``outcome``:
+    :func:`jade_core.experiments.selection.one_setting_choice`'s, e.g. the reading or the warm-up; ``first_choice``:
+    the value the matching search chose on seed 0)."""
+    if outcome is None:
         return ""
-    if not reading.get("choice"):
-        return (f"Being re-chosen on the search seeds ({where}): {reading['runs_finished']} of its "
-                f"{reading['runs_planned']} runs have finished, not yet both readings on one seed; until then the "
-                f"reading stands as the matching search chose it on seed 0, {first_choice}.")
-    c, t = reading["choice"], reading["table"]
-    names = {"sum": "summed over pixels, weighted", "mean": "per pixel, every weight 1"}
-    per = t[t.seed.isin(c["seeds"])].groupby("rec_reduction")
+    field = outcome["field"]
+    search = selection.READING_SEARCH if field == "rec_reduction" else selection.WARMUP_SEARCH
+    rule = "reading_choice" if field == "rec_reduction" else "warmup_choice"
+    where = f"`{search}`, rule `jade_core.experiments.selection.{rule}`"
+    name = SETTING_NAMES[field]
+    if not outcome.get("choice"):
+        return (f"Being re-chosen on the search seeds ({where}): {outcome['runs_finished']} of its "
+                f"{outcome['runs_planned']} runs have finished, not yet every candidate on one seed; until then the "
+                f"{name} stands as the matching search chose it on seed 0: {field} = {first_choice}.")
+    c, t = outcome["choice"], outcome["table"]
+    names = SETTING_VALUES[field]
+    per = t[t.seed.isin(c["seeds"])].groupby(field)
     kl, centroid = per.val_kl_match.mean(), per.val_centroid_accuracy.mean()
     return (f"Re-chosen on the search seeds {', '.join(map(str, c['seeds']))} ({where}): mean SVHN validation error "
-            + "; ".join(f"{names.get(k, k)} ({k}) {c['means'][k]:.1f} % (matching KL {kl[k]:.3g} nats, centroid "
-                        f"accuracy {centroid[k]:.1f} %)" for k in selection.READING_CANDIDATES if k in c["means"])
-            + f". Chosen: {c['chosen']}, " + ("the same reading as on seed 0." if c["chosen"] == first_choice
-                                                   else f"not the {first_choice} chosen on seed 0.")
-            + (f" {reading['runs_finished']} of the search's {reading['runs_planned']} runs have finished; the rest "
-               "join the mean when they have." if reading["runs_finished"] < reading["runs_planned"] else ""))
+            + "; ".join(f"{names.get(k, k)} ({field} = {k}) {c['means'][k]:.1f} % (matching KL {kl[k]:.3g} nats, "
+                        f"centroid accuracy {centroid[k]:.1f} %)" for k in names if k in c["means"])
+            + f". Chosen: {field} = {c['chosen']}, " + ("the same as on seed 0." if c["chosen"] == first_choice
+                                                        else f"not the {first_choice} chosen on seed 0.")
+            + (f" {outcome['runs_finished']} of the search's {outcome['runs_planned']} runs have finished; the rest "
+               "join the mean when they have." if outcome["runs_finished"] < outcome["runs_planned"] else ""))
 
 
 def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
