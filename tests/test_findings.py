@@ -159,6 +159,8 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path):
     assert t["consistent"] and t["values"]["tuning_pick_kept"] == "w_match_warmup = 0"
     assert "what it still decides (w_match_warmup = 0) was chosen there. The reading" in t["values"]["tuning_answer"]
     assert "no close call" not in t["values"]["tuning_answer"]
+    assert "Its reading of the reconstruction term is the one the paper profile keeps, re-chosen on the search " \
+           "seeds" in t["values"]["tuning_answer"]
     assert ("mean SVHN validation error summed over pixels, weighted (rec_reduction = sum) 33.0 % (matching KL 55 "
             "nats, centroid accuracy 64.0 %); per pixel, every weight 1 (rec_reduction = mean) 89.5 %") \
         in t["values"]["tuning_reading"]

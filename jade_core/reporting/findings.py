@@ -187,6 +187,8 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
     if table.empty:
         raise ConfigError(f"no finished tuning run under {tuning_dir}; {make}.")
     choice = selection.choose(table)
+    # the settings re-chosen on the search seeds decide in this search's place (reading, warm-up)
+    rechosen = {o["field"]: o["choice"]["chosen"] for o in (reading, warmup) if o and o.get("choice")}
     rows = table.set_index("candidate")
     best = choice["best_classifying"]
     pick = choice["chosen"] or best
@@ -230,8 +232,12 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
                                  "settings, is not in this profile, so it is not drawn.)")
     v["tuning_answer"] = (
         f"{len(choice['matching'])} of {len(table)} settings match by the rule declared below; the best of them on "
-        f"SVHN validation error is {pick}. It fixed the reading of the reconstruction term that the paper profile "
-        "keeps; its loss weights were re-chosen with the settings below, on search seeds." if choice["chosen"] else
+        f"SVHN validation error is {pick}. " + (
+            "Its reading of the reconstruction term is the one the paper profile keeps, re-chosen on the search "
+            "seeds (below); its loss weights were re-chosen with the settings below, on search seeds."
+            if "rec_reduction" in rechosen else "It fixed the reading of the reconstruction term that the paper "
+            "profile keeps; its loss weights were re-chosen with the settings below, on search seeds.")
+        if choice["chosen"] else
         "No setting both matches and classifies: by the rule declared below, none of the "
         f"{len(table)} settings has a shared content space; the paper profile keeps the best-classifying one.")
     if ref_passes:
@@ -274,7 +280,6 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
             "w_match": float(r.w_match)}
     if settings is not None:
         want.update({f: settings[f]["chosen"] for f in selection.SETTING_RULES if settings.get(f)})
-    rechosen = {o["field"]: o["choice"]["chosen"] for o in (reading, warmup) if o and o.get("choice")}
     want.update(rechosen)
     rechosen_reading = "rec_reduction" in rechosen
     v["tuning_reading"] = rechosen_words(reading, r.rec_reduction)
