@@ -157,7 +157,7 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path):
             "choice": choose_setting(rt, "rec_reduction", "sum", candidates=("sum", "mean"))}
     t = findings.tuning(tmp_path / "t", table1, rechosen, done)
     assert t["consistent"] and t["values"]["tuning_pick_kept"] == "w_match_warmup = 0"
-    assert "what it still decides (w_match_warmup = 0) was chosen there. The reading" in t["values"]["tuning_answer"]
+    assert t["values"]["tuning_answer"].endswith("what it still decides (w_match_warmup = 0) was chosen there.")
     assert "no close call" not in t["values"]["tuning_answer"]
     assert "Its reading of the reconstruction term is the one the paper profile keeps, re-chosen on the search " \
            "seeds" in t["values"]["tuning_answer"]

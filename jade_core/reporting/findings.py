@@ -299,9 +299,10 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
             + ("; the per-pixel reading was no close call on validation error, its content posteriors collapsed "
                "(What was chosen, and why)." if "mean" in collapsed_readings - {r.rec_reduction} and not rechosen_reading
                else "."))
-        if kept and rechosen:
-            v["tuning_answer"] += (" The " + " and the ".join(SETTING_NAMES[f] for f in rechosen)
-                                   + f" {'was' if len(rechosen) == 1 else 'were'} re-chosen on the search seeds (below).")
+        others = [f for f in rechosen if f != "rec_reduction"]  # the answer's first lines name the reading already
+        if kept and others:
+            v["tuning_answer"] += (" The " + " and the ".join(SETTING_NAMES[f] for f in others)
+                                   + f" {'was' if len(others) == 1 else 'were'} re-chosen on the search seeds (below).")
     return {"table": table, "curves": curves, "choice": choice, "reference": reference, "values": v,
             "consistent": committed == want, "committed": committed, "pick": want}
 
