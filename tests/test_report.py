@@ -312,9 +312,22 @@ def test_the_remade_recipe_is_reported_only_once_finished_and_read_against_table
     search = studies.sweep_runs(studies.RECIPE_REMAKE_SEARCH, results)
     val = {"shift-invert-contrast": 14.0, "plus-cutout-smoothing": 13.0, "plus-cutout-smoothing-600ep": 11.0,
            "plus-cutout-smoothing-lr1e-3": 15.0, "plus-cutout-smoothing-wd5e-3": 16.0}
+    name = lambda kw: kw["output_dir"].rsplit("/", 1)[-1].removesuffix(f"_seed-{kw['seed']}")
+    for kw in search:                                     # seeds 100-102: -1, 0, +1 around the planted mean
+        if kw["seed"] < 102 and name(kw) != "shift-invert-contrast":
+            _plant(kw, 12.0, val[name(kw)] + (kw["seed"] - 101))
+    words = report.recipe_remake_words(results)           # a candidate with no run: no seed is complete
+    assert "So far 8 of its 15 search runs" in words and "would choose" not in words
     for kw in search:
-        name = kw["output_dir"].rsplit("/", 1)[-1].removesuffix(f"_seed-{kw['seed']}")
-        _plant(kw, 12.0, val[name] + (kw["seed"] - 101))  # seeds 100-102: -1, 0, +1 around the planted mean
+        if kw["seed"] < 102 and name(kw) == "shift-invert-contrast":
+            _plant(kw, 12.0, val[name(kw)] + (kw["seed"] - 101))
+    words = report.recipe_remake_words(results)           # two seeds complete: the rule's choice so far
+    assert "10 of its 15 search runs have finished; on the seeds where every candidate has, the rule would choose " \
+           "**plus-cutout-smoothing-600ep**: 10.50 % SVHN validation error averaged over seeds 100, 101, against " \
+           "12.50–15.50 % for the other candidates" in words
+    for kw in search:
+        if kw["seed"] == 102:
+            _plant(kw, 12.0, val[name(kw)] + (kw["seed"] - 101))
     words = report.recipe_remake_words(results)
     assert "Its search has finished (15 runs) and the rule chose **plus-cutout-smoothing-600ep**: 11.00 % SVHN " \
            "validation error averaged over seeds 100, 101, 102, against 13.00–16.00 % for the other candidates" in words

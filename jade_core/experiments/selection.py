@@ -84,15 +84,17 @@ def choose_steps(curve: pd.DataFrame, candidates=STEP_CANDIDATES) -> dict:
     return {"chosen": chosen, "errors": errors}
 
 
-def choose_recipe(table: pd.DataFrame) -> str:
+def choose_recipe(table: pd.DataFrame, candidates=None) -> str:
     """The tuned recipe: the candidate (column ``candidate``) whose single classifier has the lowest
     SVHN validation error (``svhn_val_error``), averaged over the seeds (column ``seed``, when there is
     one) on which every candidate finished; ties: the first listed. Declared for one seed (the first
-    recipe search, seed 0) and kept, with the mean, for the re-make on the search seeds."""
+    recipe search, seed 0) and kept, with the mean, for the re-make on the search seeds. ``candidates``:
+    every candidate of the search, in its order (default: those in ``table``), so that a candidate with no
+    finished run yet leaves no seed complete rather than dropping out."""
     if table.empty:
         raise ValueError("no recipe candidate finished.")
     if "seed" in table:
-        names = list(dict.fromkeys(table["candidate"]))
+        names = list(candidates) if candidates is not None else list(dict.fromkeys(table["candidate"]))
         means, _ = common_seed_means(table, "candidate", names)
         if not means:
             raise ValueError(f"no seed has a finished run of every recipe candidate ({', '.join(names)}).")

@@ -34,7 +34,7 @@ import yaml
 from ..science.config import ConfigError, RunConfig, resolve_config
 from .grid import grid_file, locate, select
 from .runs import ROOT, collect_table1
-from .selection import STEP_CANDIDATES, choose_recipe, choose_steps
+from .selection import STEP_CANDIDATES, choose_recipe, choose_steps, common_seed_means
 from .sweep import load_sweep, run_all
 
 # The Table 1 grid each profile's studies compare to. The paper profile's GPU label-budget study, tuned recipe
@@ -225,19 +225,30 @@ def check_recipe_final(recipe: dict, final: list, final_file=RECIPE_FINAL) -> No
                           "to the chosen recipe, then run again.")
 
 
-def recipe_choice(search: list) -> dict:
+def _candidate(kw: dict) -> str:
+    """A recipe-search run's candidate: its run name (folder), less the "_seed-N" a sweep's `seeds:` adds."""
+    return Path(kw["output_dir"]).name.removesuffix(f"_seed-{kw['seed']}")
+
+
+def recipe_choice(search: list, partial: bool = False) -> dict:
     """Apply :func:`jade_core.experiments.selection.choose_recipe` to the finished recipe-search runs ``search``
-    (:func:`recipe_search_runs`)."""
+    (:func:`recipe_search_runs`): ``{"chosen", "recipe", "table", "seeds"}``. ``partial``: read the runs finished
+    so far (a page's provisional view: ``chosen`` None until some seed has every candidate) instead of requiring
+    them all."""
     rows = []
-    for kw, d in zip(search, _finished(search)):
+    paths = locate(search) if partial else _finished(search)
+    for kw, d in zip(search, paths):
+        if d is None:
+            continue
         m = json.loads((d / "metrics.json").read_text())
-        # the candidate is the run's name (its folder), less the "_seed-N" a sweep's `seeds:` adds to it
-        name, suffix = Path(kw["output_dir"]).name, f"_seed-{kw['seed']}"
-        rows.append({"candidate": name.removesuffix(suffix), "seed": kw["seed"], "svhn_val_error": m["svhn_val"]["error"],
+        rows.append({"candidate": _candidate(kw), "seed": kw["seed"], "svhn_val_error": m["svhn_val"]["error"],
                      "recipe": recipe_overrides(kw)})
-    chosen = choose_recipe(pd.DataFrame(rows))
-    return {"chosen": chosen, "recipe": next(r["recipe"] for r in rows if r["candidate"] == chosen),
-            "table": [{k: v for k, v in r.items() if k != "recipe"} for r in rows]}
+    names = list(dict.fromkeys(_candidate(kw) for kw in search))
+    table = pd.DataFrame(rows)
+    _, seeds = common_seed_means(table, "candidate", names) if rows else ({}, [])
+    chosen = choose_recipe(table, names) if seeds or not partial else None
+    return {"chosen": chosen, "recipe": next((r["recipe"] for r in rows if r["candidate"] == chosen), None),
+            "table": [{k: v for k, v in r.items() if k != "recipe"} for r in rows], "seeds": seeds}
 
 
 STUDIES = {"budget": (BUDGET_SEARCH, BUDGET_FINAL, BUDGET_DIR), "recipe": (RECIPE_SEARCH, RECIPE_FINAL, RECIPE_DIR),

@@ -651,9 +651,9 @@ RECIPE_AIM = 9.0
 
 def recipe_remake_words(results="results") -> str:
     """Where the tuned recipe's re-make on the search seeds stands (``jade study recipe-remake``), counted
-    from the runs under ``results`` (:func:`jade_core.experiments.studies.study_progress`); once its search has
-    finished, what the rule chose there (:func:`jade_core.experiments.studies.recipe_choice`) beside the first
-    search's choice."""
+    from the runs under ``results`` (:func:`jade_core.experiments.studies.study_progress`); once some search seed
+    has every candidate, what the rule chooses on those seeds (:func:`jade_core.experiments.studies.recipe_choice`,
+    provisional until the search has finished) beside the first search's choice."""
     p = study_progress("recipe-remake", results)
     (s_done, s_all), (f_done, f_all) = p["search"], p["final"]
     search_seeds, final_seeds = recipe_search_seeds(RECIPE_REMAKE_SEARCH), recipe_seeds(RECIPE_REMAKE_FINAL)
@@ -663,22 +663,28 @@ def recipe_remake_words(results="results") -> str:
             "(`sweeps/recipe-remake.yml`), made by `jade study recipe-remake`. ")
     if s_done + f_done == 0:
         return text + f"None of its {s_all + f_all} runs has been made yet: the table above is the first study's."
-    if s_done == s_all:
-        rc = recipe_choice(sweep_runs(RECIPE_REMAKE_SEARCH, results))
-        t = pd.DataFrame(rc["table"])
-        means, seeds = common_seed_means(t, "candidate", list(dict.fromkeys(t.candidate)))
-        others = [m for n, m in means.items() if n != rc["chosen"]]
-        first = Path(results) / "recipe" / "choice.json"
-        first = json.loads(first.read_text())["chosen"] if first.exists() else None
-        text += (f"Its search has finished ({s_all} runs) and the rule chose **{rc['chosen']}**: "
-                 f"{means[rc['chosen']]:.2f} % SVHN validation error averaged over seeds {', '.join(map(str, seeds))}, "
-                 f"against {min(others):.2f}–{max(others):.2f} % for the other candidates"
-                 + ("" if first is None else ", the recipe the first search chose too" if first == rc["chosen"] else
-                    f"; the first search had chosen {first}") + ". ")
-        return text + (f"{f_done} of its {f_all} final runs have finished; this page reads the study once all have, "
-                       "and until then the table above is the first study's.")
-    return text + (f"So far {s_done} of its {s_all} search runs and {f_done} of its {f_all} final runs have finished; "
-                   "this page reads it once both stages have.")
+    rc = recipe_choice(sweep_runs(RECIPE_REMAKE_SEARCH, results), partial=True)
+    if rc["chosen"] is None:
+        return text + (f"So far {s_done} of its {s_all} search runs and {f_done} of its {f_all} final runs have "
+                       "finished; this page reads it once both stages have.")
+    t = pd.DataFrame(rc["table"])
+    means, seeds = common_seed_means(t, "candidate", list(dict.fromkeys(t.candidate)))
+    others = [m for n, m in means.items() if n != rc["chosen"]]
+    first = Path(results) / "recipe" / "choice.json"
+    first = json.loads(first.read_text())["chosen"] if first.exists() else None
+    done = s_done == s_all
+    text += ((f"Its search has finished ({s_all} runs) and the rule chose " if done else
+              f"{s_done} of its {s_all} search runs have finished; on the seeds where every candidate has, the rule "
+              "would choose ")
+             + f"**{rc['chosen']}**: {means[rc['chosen']]:.2f} % SVHN validation error averaged over seed"
+             f"{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}, against {min(others):.2f}–{max(others):.2f} "
+             "% for the other candidates"
+             + ("" if first is None else ", the recipe the first search chose too" if first == rc["chosen"] else
+                f"; the first search had chosen {first}") + ". ")
+    if not done:
+        text += "The other search runs join the mean when they have finished. "
+    return text + (f"{f_done} of its {f_all} final runs have finished; this page reads the study once all have, "
+                   "and until then the table above is the first study's.")
 
 
 def recipe_history_words(results="results") -> str:
