@@ -241,3 +241,23 @@ def test_one_setting_choice_keeps_the_incumbent_until_every_candidate_shares_a_s
     assert sel.warmup_choice(f)["choice"]["chosen"] == 50
     plant("ramp", 101, 35.0, w_match_warmup=50)  # means over 100 and 101: 27.5 against 27.5
     assert sel.warmup_choice(f)["choice"]["chosen"] == 0
+
+
+def test_every_choice_not_yet_applied_still_differs_from_the_committed_configuration():
+    """selection.NOT_YET_APPLIED lets the build pass while the reported runs lack a choice made on the search seeds;
+    an entry whose choice the committed configuration already carries (re-made) must be removed, and the
+    committed warm-up search's choice is the one listed."""
+    from jade_core.science.config import RunConfig
+    w = sel.warmup_choice(Path(__file__).resolve().parents[1] / sel.WARMUP_SEARCH)
+    outcomes = {"w_match_warmup": w["choice"]}
+    for field in sel.NOT_YET_APPLIED:
+        assert outcomes[field] is not None and outcomes[field]["chosen"] != getattr(RunConfig, field), field
+
+
+def test_the_intro_says_which_choice_is_not_yet_applied_and_how_close_it_was(monkeypatch):
+    from jade_core.reporting import findings
+    text = findings.not_applied_words()
+    assert text.startswith("One choice made there is not yet applied: the warm-up of the matching weight, re-chosen "
+                           "on the search seeds as w_match_warmup = 50 by 0.2 pp") and "w_match_warmup = 0." in text
+    monkeypatch.setattr(sel, "NOT_YET_APPLIED", {})
+    assert findings.not_applied_words() == "Every choice made there is in the reported runs."

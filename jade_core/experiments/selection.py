@@ -264,10 +264,26 @@ WARMUP_SEARCH = "sweeps/warmup-search.yml"
 WARMUP_CANDIDATES = (0, 50)
 
 
+# Choices made on the search seeds that the committed configuration, and so every reported run, does not carry
+# yet: {field: why}. Each is stated where the reader meets the setting (the tuning page's answer and its bullet,
+# Table 1's departures); the build's consistency check allows exactly these fields to differ from the choice, so
+# any other disagreement still fails it, and a field listed here that no longer differs fails a test. The re-make
+# that applies a choice removes its entry.
+NOT_YET_APPLIED = {
+    "w_match_warmup": "chosen by the warm-up search after JADE's reported runs (Table 1 and its ablation, the "
+                      "dose-response, the label-budget study) were made without a warm-up; they have not been "
+                      "re-made with it",
+}
+
+
 def warmup_choice(sweep_file=WARMUP_SEARCH) -> dict:
     """The warm-up search's outcome (``sweeps/warmup-search.yml``): :func:`one_setting_choice` of
     ``w_match_warmup`` among :data:`WARMUP_CANDIDATES`, a tie keeping 0 (no warm-up)."""
     return one_setting_choice(sweep_file, "w_match_warmup", 0, WARMUP_CANDIDATES)
+
+
+# Each setting re-chosen alone on the search seeds: its search's outcome and sweep file.
+SETTING_SEARCHES = {"rec_reduction": (reading_choice, READING_SEARCH), "w_match_warmup": (warmup_choice, WARMUP_SEARCH)}
 
 
 def settings_choice(sweep_file=SETTINGS_SEARCH, epoch_candidates=None) -> dict:

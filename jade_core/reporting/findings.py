@@ -61,6 +61,7 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
     values["intro_budget"] = budget.intro_sentence(
         len(budget.own_runs(bruns, planned)), len(planned), RunConfig.labels_per_class,
         budget.budget_claims(budget.comparable(bruns)), first["claims"])
+    values["intro_not_applied"] = not_applied_words()
     values["intro_recipe"], recipe_runs = _recipe(output_dir)
     values["intro_recipe_history"] = report.recipe_history_words(output_dir)
     read += recipe_runs
@@ -282,9 +283,13 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
         want.update({f: settings[f]["chosen"] for f in selection.SETTING_RULES if settings.get(f)})
     want.update(rechosen)
     rechosen_reading = "rec_reduction" in rechosen
-    v["tuning_reading"] = rechosen_words(reading, r.rec_reduction)
-    v["tuning_warmup_rechosen"] = rechosen_words(warmup, int(r.w_match_warmup))
     committed = {f: getattr(chosen, f) for f in want}
+    # a choice the reported runs do not carry yet (selection.NOT_YET_APPLIED): said beside it and in the answer
+    unapplied = {f: (committed[f], want[f]) for f in rechosen if committed[f] != want[f] and f in selection.NOT_YET_APPLIED}
+    late = {f: (f" Not applied: the committed configuration, and so every reported run, keeps {f} = {was}; "
+                f"{selection.NOT_YET_APPLIED[f]}.") for f, (was, _) in unapplied.items()}
+    v["tuning_reading"] = rechosen_words(reading, r.rec_reduction) + late.get("rec_reduction", "")
+    v["tuning_warmup_rechosen"] = rechosen_words(warmup, int(r.w_match_warmup)) + late.get("w_match_warmup", "")
     kept = tuple(f for f in ("rec_reduction", "w_match_warmup") if f not in rechosen)
     v["tuning_pick_kept"] = ", ".join(f"{f} = {want[f]:g}" if isinstance(want[f], float) else f"{f} = {want[f]}"
                                       for f in kept) or "none of its choices (each was re-chosen on search seeds)"
@@ -303,14 +308,44 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
         if kept and others:
             v["tuning_answer"] += (" The " + " and the ".join(SETTING_NAMES[f] for f in others)
                                    + f" {'was' if len(others) == 1 else 'were'} re-chosen on the search seeds (below).")
+    if unapplied:
+        v["tuning_answer"] += (" Not yet applied: " + "; ".join(
+            f"the {SETTING_NAMES[f]} re-chosen on the search seeds ({f} = {now}) is not what the reported runs were "
+            f"made with ({f} = {was})" for f, (was, now) in unapplied.items()) + " (below).")
     return {"table": table, "curves": curves, "choice": choice, "reference": reference, "values": v,
-            "consistent": committed == want, "committed": committed, "pick": want}
+            "consistent": all(committed[f] == want[f] for f in want if f not in selection.NOT_YET_APPLIED),
+            "committed": committed, "pick": want}
 
 
 # A setting re-chosen on the search seeds, as a page names it and its values.
 SETTING_NAMES = {"rec_reduction": "reading of the reconstruction term", "w_match_warmup": "warm-up of the matching weight"}
 SETTING_VALUES = {"rec_reduction": {"sum": "summed over pixels, weighted", "mean": "per pixel, every weight 1"},
                   "w_match_warmup": {0: "none", 50: "a linear ramp over 50 epochs"}}
+
+
+def not_applied_words(root=None) -> str:
+    """The intro's sentence on the choices made on the search seeds that the reported runs do not carry yet
+    (:data:`jade_core.experiments.selection.NOT_YET_APPLIED`), each with its choice and how close it was, read from
+    its search under ``root`` (the project's by default)."""
+    parts = []
+    for f in selection.NOT_YET_APPLIED:
+        outcome, path = selection.SETTING_SEARCHES[f]
+        c = outcome(Path(root or grid.ROOT) / path)["choice"]
+        gap = max(c["means"].values()) - c["means"][c["chosen"]] if c else float("nan")
+        parts.append(f"the {SETTING_NAMES[f]}, re-chosen on the search seeds as {f} = {c['chosen'] if c else '?'} "
+                     f"by {gap:.1f} pp of mean SVHN validation error, while every reported run has "
+                     f"{f} = {getattr(RunConfig, f)}")
+    return ("One choice made there is not yet applied: " if len(parts) == 1 else "Choices made there not yet applied: "
+            ) + "; ".join(parts) + "." if parts else "Every choice made there is in the reported runs."
+
+
+def _per_seed_range(table: pd.DataFrame, field: str, chosen) -> str:
+    """How close a choice was, per seed: `` (per seed, chosen minus <value>: -2.4 to +3.0 pp)`` for each other value
+    of ``field`` in ``table`` (rows: field, seed, svhn_val_error); the mean alone hides a split between seeds."""
+    e = table.pivot_table(index="seed", columns=field, values="svhn_val_error")
+    parts = [f"{k}: {d.min():+.1f} to {d.max():+.1f} pp" for k in e.columns if k != chosen
+             for d in [(e[chosen] - e[k]).dropna()] if len(d)]
+    return f" (per seed, chosen minus {'; minus '.join(parts)})" if parts else ""
 
 
 def rechosen_words(outcome: dict | None, first_choice) -> str:
@@ -335,7 +370,8 @@ def rechosen_words(outcome: dict | None, first_choice) -> str:
     return (f"Re-chosen on the search seeds {', '.join(map(str, c['seeds']))} ({where}): mean SVHN validation error "
             + "; ".join(f"{names.get(k, k)} ({field} = {k}) {c['means'][k]:.1f} % (matching KL {kl[k]:.3g} nats, "
                         f"centroid accuracy {centroid[k]:.1f} %)" for k in names if k in c["means"])
-            + f". Chosen: {field} = {c['chosen']}, " + ("the same as on seed 0." if c["chosen"] == first_choice
+            + f". Chosen: {field} = {c['chosen']}" + _per_seed_range(t[t.seed.isin(c["seeds"])], field, c["chosen"])
+            + ", " + ("the same as on seed 0." if c["chosen"] == first_choice
                                                         else f"not the {first_choice} chosen on seed 0.")
             + (f" {outcome['runs_finished']} of the search's {outcome['runs_planned']} runs have finished; the rest "
                "join the mean when they have." if outcome["runs_finished"] < outcome["runs_planned"] else ""))

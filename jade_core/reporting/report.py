@@ -12,7 +12,7 @@ from scipy import stats
 from scipy.optimize import brentq
 
 from ..experiments.runs import collect_metrics, collect_table1, finished_runs, load_run, relative
-from ..experiments.selection import common_seed_means, matching_happens, matching_summary
+from ..experiments.selection import NOT_YET_APPLIED, common_seed_means, matching_happens, matching_summary
 from ..experiments.studies import (
     RECIPE_REMAKE_DIR,
     RECIPE_REMAKE_FINAL,
@@ -738,6 +738,7 @@ def departures(cfg, seeds: tuple) -> pd.DataFrame:
         ("arithmetic", f"{cfg.precision} autocast, channels-last = {cfg.channels_last}, {cfg.threads} CPU thread(s)",
          "speed"),
     ]
+    rows += [(f"{f} (not yet applied)", f"{getattr(cfg, f)}", why) for f, why in NOT_YET_APPLIED.items()]
     return pd.DataFrame(rows, columns=["what", "here", "paper / why"])
 
 
