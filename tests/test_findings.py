@@ -190,6 +190,8 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path, monkey
     won = {**wdone, "table": ramp, "choice": choose_setting(ramp, "w_match_warmup", 0, candidates=(0, 50))}
     t = findings.tuning(tmp_path / "t", table1, rechosen, done, won)
     assert t["consistent"] and t["pick"]["w_match_warmup"] == 50 and t["committed"]["w_match_warmup"] == 0
+    assert t["values"]["tuning_pick_kept"] == "w_match_warmup = 0"   # not applied: the seed-0 choice still rules
+    assert "what it still decides (w_match_warmup = 0) was chosen there. Not yet applied" in t["values"]["tuning_answer"]
     assert ("Not yet applied: the warm-up of the matching weight re-chosen on the search seeds (w_match_warmup = 50) "
             "is not what the reported runs were made with (w_match_warmup = 0) (below).") in t["values"]["tuning_answer"]
     assert "Not applied: the committed configuration, and so every reported run, keeps w_match_warmup = 0; chosen by " \

@@ -290,9 +290,11 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
                 f"{selection.NOT_YET_APPLIED[f]}.") for f, (was, _) in unapplied.items()}
     v["tuning_reading"] = rechosen_words(reading, r.rec_reduction) + late.get("rec_reduction", "")
     v["tuning_warmup_rechosen"] = rechosen_words(warmup, int(r.w_match_warmup)) + late.get("w_match_warmup", "")
-    kept = tuple(f for f in ("rec_reduction", "w_match_warmup") if f not in rechosen)
-    v["tuning_pick_kept"] = ", ".join(f"{f} = {want[f]:g}" if isinstance(want[f], float) else f"{f} = {want[f]}"
-                                      for f in kept) or "none of its choices (each was re-chosen on search seeds)"
+    # what the seed-0 search still decides: a setting not re-chosen, or re-chosen but not applied (its old value)
+    kept = {f: committed[f] if f in unapplied else want[f] for f in ("rec_reduction", "w_match_warmup")
+            if f not in rechosen or f in unapplied}
+    v["tuning_pick_kept"] = ", ".join(f"{f} = {x:g}" if isinstance(x, float) else f"{f} = {x}"
+                                      for f, x in kept.items()) or "none of its choices (each was re-chosen on search seeds)"
     v["tuning_pick_replaced"] = ", ".join(f"{f} {r[f]:g} → {want[f]:g}" for f in ("w_cls", "w_match")
                                           if float(r[f]) != float(want[f])) or "none"
     if choice["chosen"] and len(runs) and seed in set(runs.seed):   # a reported seed: say what of the search counts
@@ -304,7 +306,8 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
             + ("; the per-pixel reading was no close call on validation error, its content posteriors collapsed "
                "(What was chosen, and why)." if "mean" in collapsed_readings - {r.rec_reduction} and not rechosen_reading
                else "."))
-        others = [f for f in rechosen if f != "rec_reduction"]  # the answer's first lines name the reading already
+        # the answer's first lines name the reading already, and its last an unapplied choice
+        others = [f for f in rechosen if f != "rec_reduction" and f not in unapplied]
         if kept and others:
             v["tuning_answer"] += (" The " + " and the ".join(SETTING_NAMES[f] for f in others)
                                    + f" {'was' if len(others) == 1 else 'were'} re-chosen on the search seeds (below).")
