@@ -164,8 +164,8 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path, monkey
     assert ("mean SVHN validation error summed over pixels, weighted (rec_reduction = sum) 33.0 % (matching KL 55 "
             "nats, centroid accuracy 64.0 %); per pixel, every weight 1 (rec_reduction = mean) 89.5 %") \
         in t["values"]["tuning_reading"]
-    assert t["values"]["tuning_reading"].endswith("Chosen: rec_reduction = sum (per seed, chosen minus mean: -58.0 to "
-                                                  "-55.0 pp), the same as on seed 0.")
+    assert t["values"]["tuning_reading"].endswith("Chosen: rec_reduction = sum (per seed, chosen minus rec_reduction = mean: "
+                                                  "-58.0 to -55.0 pp), the same as on seed 0.")
     part = findings.tuning(tmp_path / "t", table1, rechosen, {**done, "runs_planned": 6})["values"]["tuning_reading"]
     assert part.endswith("the same as on seed 0. 4 of the search's 6 runs have finished; the rest join the "
                          "mean when they have.")
@@ -183,7 +183,7 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path, monkey
     wpending = {**wdone, "runs_finished": 2, "table": wt[wt.w_match_warmup == 0], "choice": None}
     t = findings.tuning(tmp_path / "t", table1, rechosen, done, wpending)["values"]
     assert t["tuning_pick_kept"] == "w_match_warmup = 0" and "w_match_warmup = 0." in t["tuning_warmup_rechosen"]
-    assert "(per seed, chosen minus 50: -3.0 to -2.0 pp)" in findings.tuning(
+    assert "(per seed, chosen minus w_match_warmup = 50: -3.0 to -2.0 pp)" in findings.tuning(
         tmp_path / "t", table1, rechosen, done, wdone)["values"]["tuning_warmup_rechosen"]
     # a ramp winning: a choice the reported runs do not carry, allowed only as declared in NOT_YET_APPLIED, and said
     ramp = wt.assign(svhn_val_error=[35.0, 32.0, 36.0, 34.0])

@@ -343,10 +343,10 @@ def not_applied_words(root=None) -> str:
 
 
 def _per_seed_range(table: pd.DataFrame, field: str, chosen) -> str:
-    """How close a choice was, per seed: `` (per seed, chosen minus <value>: -2.4 to +3.0 pp)`` for each other value
+    """How close a choice was, per seed: `` (per seed, chosen minus <field> = <value>: -2.4 to +3.0 pp)`` for each other value
     of ``field`` in ``table`` (rows: field, seed, svhn_val_error); the mean alone hides a split between seeds."""
     e = table.pivot_table(index="seed", columns=field, values="svhn_val_error")
-    parts = [f"{k}: {d.min():+.1f} to {d.max():+.1f} pp" for k in e.columns if k != chosen
+    parts = [f"{field} = {k}: {d.min():+.1f} to {d.max():+.1f} pp" for k in e.columns if k != chosen
              for d in [(e[chosen] - e[k]).dropna()] if len(d)]
     return f" (per seed, chosen minus {'; minus '.join(parts)})" if parts else ""
 
