@@ -569,6 +569,12 @@ def _recipe_verdicts_and_caveats(choice: dict, final: pd.DataFrame, claims: pd.D
         "labels (their split and recipe, so a landmark, not a comparison).")
 
 
+def _first_recipe_choice(results) -> str | None:
+    """The recipe the first search chose (``<results>/recipe/choice.json``), None without that study."""
+    f = Path(results) / "recipe" / "choice.json"
+    return json.loads(f.read_text())["chosen"] if f.exists() else None
+
+
 def _remade_recipe_findings(output_dir) -> dict:
     """:func:`recipe_findings` of the re-made study (``jade study recipe-remake``, finished): the search on the
     search seeds (validation error per seed and their mean, the rule's), each model's tuned runs beside its
@@ -589,9 +595,8 @@ def _remade_recipe_findings(output_dir) -> dict:
     words = lambda xs: ", ".join(map(str, xs))
     text = (f"The re-made search chose **{chosen}**: {means[chosen]:.2f} % SVHN validation error averaged over the "
             f"search seeds {words(common)}, against {min(others):.2f}–{max(others):.2f} % for the other candidates. ")
-    first_file = Path(output_dir) / "recipe" / "choice.json"
-    if first_file.exists():
-        first = json.loads(first_file.read_text())["chosen"]
+    first = _first_recipe_choice(output_dir)
+    if first is not None:
         text += ("The first search, on seed 0 in the first version's settings, chose the same recipe. " if first == chosen
                  else f"The first search, on seed 0 in the first version's settings, had chosen {first}. ")
     final, _ = collect_recipe(output_dir, seeds=seeds, study="recipe-remake")
@@ -670,8 +675,7 @@ def recipe_remake_words(results="results") -> str:
     t = pd.DataFrame(rc["table"])
     means, seeds = common_seed_means(t, "candidate", list(dict.fromkeys(t.candidate)))
     others = [m for n, m in means.items() if n != rc["chosen"]]
-    first = Path(results) / "recipe" / "choice.json"
-    first = json.loads(first.read_text())["chosen"] if first.exists() else None
+    first = _first_recipe_choice(results)
     done = s_done == s_all
     text += ((f"Its search has finished ({s_all} runs) and the rule chose " if done else
               f"{s_done} of its {s_all} search runs have finished; on the seeds where every candidate has, the rule "
