@@ -232,7 +232,8 @@ def _candidate(kw: dict) -> str:
 
 def recipe_choice(search: list, partial: bool = False) -> dict:
     """Apply :func:`jade_core.experiments.selection.choose_recipe` to the finished recipe-search runs ``search``
-    (:func:`recipe_search_runs`): ``{"chosen", "recipe", "table", "seeds"}``. ``partial``: read the runs finished
+    (:func:`recipe_search_runs`): ``{"chosen", "recipe", "table", "seeds", "means"}`` (``means``: each candidate's
+    mean validation error over ``seeds``, the seeds every candidate finished: the rule's comparison). ``partial``: read the runs finished
     so far (a page's provisional view: ``chosen`` None until some seed has every candidate) instead of requiring
     them all."""
     rows = []
@@ -245,10 +246,10 @@ def recipe_choice(search: list, partial: bool = False) -> dict:
                      "recipe": recipe_overrides(kw)})
     names = list(dict.fromkeys(_candidate(kw) for kw in search))
     table = pd.DataFrame(rows)
-    _, seeds = common_seed_means(table, "candidate", names) if rows else ({}, [])
+    means, seeds = common_seed_means(table, "candidate", names) if rows else ({}, [])
     chosen = choose_recipe(table, names) if seeds or not partial else None
     return {"chosen": chosen, "recipe": next((r["recipe"] for r in rows if r["candidate"] == chosen), None),
-            "table": [{k: v for k, v in r.items() if k != "recipe"} for r in rows], "seeds": seeds}
+            "table": [{k: v for k, v in r.items() if k != "recipe"} for r in rows], "seeds": seeds, "means": means}
 
 
 STUDIES = {"budget": (BUDGET_SEARCH, BUDGET_FINAL, BUDGET_DIR), "recipe": (RECIPE_SEARCH, RECIPE_FINAL, RECIPE_DIR),

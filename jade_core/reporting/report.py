@@ -672,8 +672,7 @@ def recipe_remake_words(results="results") -> str:
     if rc["chosen"] is None:
         return text + (f"So far {s_done} of its {s_all} search runs and {f_done} of its {f_all} final runs have "
                        "finished; this page reads it once both stages have.")
-    t = pd.DataFrame(rc["table"])
-    means, seeds = common_seed_means(t, "candidate", list(dict.fromkeys(t.candidate)))
+    means, seeds = rc["means"], rc["seeds"]
     others = [m for n, m in means.items() if n != rc["chosen"]]
     first = _first_recipe_choice(results)
     done = s_done == s_all
