@@ -4,7 +4,10 @@
 # final runs (jade study recipe-remake: 15 search runs, then 15 final runs), many runs side by side on the one
 # GPU, each a 1-thread worker. The study stops after its search, naming the fields to edit, if the rule chose
 # another recipe than sweeps/recipe-remake.yml trains; the search runs still come back.
-# Not yet run. (The w_match dose-response and the equal-steps label-budget study, which this script first
+# The search has run (on the 2-core CPU, committed: it chose the recipe sweeps/recipe-remake.yml trains), so
+# the study goes straight to the final runs, reusing finished ones and resuming partial ones; runs made here
+# and on the CPU differ in device only, which the Table 1 page's arithmetic caveat names. Not yet run on a GPU.
+# (The w_match dose-response and the equal-steps label-budget study, which this script first
 # held, were made on a 2-core CPU instead.)
 # The device is not part of a run's identity (RunConfig.NON_SEMANTIC); every comparison inside the study
 # shares its device, and the chapters' arithmetic caveats name the devices of each comparison

@@ -291,7 +291,9 @@ def _plant(kw: dict, svhn: float, val: float) -> None:
     from jade_core.science.config import resolve_config
     cfg = resolve_config(**{**kw, "data_dir": "."})
     cfg.run_dir.mkdir(parents=True)
-    (cfg.run_dir / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
+    pool = np.random.default_rng(cfg.seed).permutation(2500)[:10 * cfg.labels_per_class]  # a seed's own pool
+    (cfg.run_dir / "config.json").write_text(json.dumps({"config": cfg.to_dict(),
+                                                         "data": {"pool_official_index": pool.tolist()}}))
     (cfg.run_dir / "metrics.json").write_text(json.dumps({
         "svhn": {"error": svhn, "n": 5500}, "svhn_val": {"error": val}, "mnist": {"error": 0.5},
         "steps": 100, "train_seconds": 1.0}))
@@ -356,6 +358,8 @@ def test_the_remade_recipe_is_reported_only_once_finished_and_read_against_table
     c = r["claims"].set_index("claim")
     assert len(c) == 3 and c.loc["paired beats single", "mean_difference"] == pytest.approx(-1.0)
     assert "replaces the first recipe study" in r["text"] and "leans against JADE" in r["text"]
+    assert "Arithmetic of these runs: 30 in fp32 on cpu" in r["text"]  # the 15 tuned runs and the 15 plain ones
+    assert "The 5 seeds' labelled pools overlap" in r["text"]
     assert "which no table reports: seeds 0, 1, 2, 3, 4" in findings._recipe(results)[0]
     assert "it is replaced by the re-make on the search seeds" in report.recipe_history_words(results)
     next(results.glob("recipe-remake/runs/jade/*/metrics.json")).unlink()  # one final run unfinished

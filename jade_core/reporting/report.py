@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 from scipy.optimize import brentq
 
+from ..experiments.audit import caveats
 from ..experiments.runs import collect_metrics, collect_table1, finished_runs, load_run, relative
 from ..experiments.selection import NOT_YET_APPLIED, common_seed_means, matching_happens, matching_summary
 from ..experiments.studies import (
@@ -524,7 +525,7 @@ def recipe_findings(output_dir, profile: str = "paper", study: str | None = None
             f"{VARIANT_NAMES[v]}: {fmt(rsum.loc[v].svhn_mean, rsum.loc[v].svhn_sd)} % "
             f"({int(rsum.loc[v].seeds)} seeds)"
             for v in ("single", "paired", "jade") if v in rsum.index) + ". "
-        text += _recipe_verdicts_and_caveats(rc, final, claims)
+        text += _recipe_verdicts_and_caveats(rc, final, claims, output_dir)
         if len(final) < expected:
             text += (f" **{len(final)} of the {expected} final runs are finished** (seeds "
                      f"{', '.join(str(x) for x in sorted(set(final.seed)))}): a first look; the verdicts need all "
@@ -548,16 +549,21 @@ def _every_model_twice(final: pd.DataFrame) -> bool:
     return len(final) > 0 and final.variant.nunique() == 3 and final.groupby("variant").seed.count().min() >= 2
 
 
-def _recipe_verdicts_and_caveats(choice: dict, final: pd.DataFrame, claims: pd.DataFrame,
-                                 search_seeds=None) -> str:
+def _recipe_verdicts_and_caveats(choice: dict, final: pd.DataFrame, claims: pd.DataFrame, results,
+                                 search_seeds=None, compared=None) -> str:
     """The recipe section's verdicts in words (``claims``: the final runs' claims table), what leans against
-    JADE, the selection's own advantage (:func:`recipe_selection_caveat`) and the landmarks: the study's aim
-    (:data:`RECIPE_AIM`) and Oliver et al.'s WRN-28-2 (:data:`jade_core.science.paper.OLIVER2018_SVHN_1000_LABELS`)."""
+    JADE, the selection's own advantage (:func:`recipe_selection_caveat`), the pools' overlap and the arithmetic
+    of the runs compared (:func:`jade_core.experiments.audit.caveats` of ``final`` and ``compared``, the plain runs
+    set beside them, under ``results``) and the landmarks: the study's aim (:data:`RECIPE_AIM`) and Oliver et al.'s
+    WRN-28-2 (:data:`jade_core.science.paper.OLIVER2018_SVHN_1000_LABELS`)."""
     rsum = summary_table(final).set_index("variant")
     text = " ".join(describe(c) for c in claims.itertuples())
     text += (" JADE's loss weights were chosen under the plain recipe and not re-chosen under this one, "
              "while the recipe itself was chosen for the single classifier: the comparison leans against JADE.")
     text += " " + recipe_selection_caveat(choice, final, search_seeds)
+    runs = final if compared is None or compared.empty else pd.concat([final, compared], ignore_index=True)
+    cav = caveats(runs, results)
+    text += " " + " ".join(t for t in (cav["overlap_text"], cav["arithmetic_text"]) if t)
     best = final.loc[final.svhn_error.idxmin()]
     oliver = paper.OLIVER2018_SVHN_1000_LABELS
     return text + (
@@ -610,7 +616,8 @@ def _remade_recipe_findings(output_dir) -> dict:
                  for v in ("single", "paired", "jade") if v in rsum.index) + ". ")
     claims = claims_table(final, family_of(final)) if _every_model_twice(final) else pd.DataFrame()
     if len(claims):
-        text += _recipe_verdicts_and_caveats(rc, final, claims, search_seeds)
+        text += _recipe_verdicts_and_caveats(rc, final, claims, output_dir, search_seeds,
+                                            compared=plain[plain.variant.isin(set(final.variant))])
     text += (" This study replaces the first recipe study (its search on seed 0, which Table 1 reports, in the first "
              "version's settings; `results/recipe/`), kept on disk as superseded.")
     intro = (f"This recipe was re-chosen on the search seeds {words(search_seeds)}, which no table reports, at "
