@@ -134,8 +134,8 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path, monkey
     assert "This search ran on seed" not in t["values"]["tuning_answer"]   # no table runs given: none to flag
     table1 = _runs(1.0).query("variant != 'jade_nomatch'")         # seed 0 reported (no reference run planted)
     reported = findings.tuning(tmp_path / "t", table1, rechosen)["values"]["tuning_answer"]
-    assert ("This search ran on seed 0, which Table 1 reports, and was not repeated on search seeds: what it still "
-            "decides (rec_reduction = sum, w_match_warmup = 0) was chosen there.") in reported
+    assert ("This search ran on seed 0, which Table 1 reports, and was not repeated on search seeds: what the "
+            "reported runs still take from it (rec_reduction = sum, w_match_warmup = 0) was chosen there.") in reported
     stopped = tmp_path / "t" / "per-pixel"                          # a per-pixel candidate stopped on collapse
     stopped.mkdir()
     (stopped / "stopped-curve.csv").write_text("epoch,seconds,svhn_val_error,val_kl_match,val_centroid_accuracy\n"
@@ -157,7 +157,7 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path, monkey
             "choice": choose_setting(rt, "rec_reduction", "sum", candidates=("sum", "mean"))}
     t = findings.tuning(tmp_path / "t", table1, rechosen, done)
     assert t["consistent"] and t["values"]["tuning_pick_kept"] == "w_match_warmup = 0"
-    assert t["values"]["tuning_answer"].endswith("what it still decides (w_match_warmup = 0) was chosen there.")
+    assert t["values"]["tuning_answer"].endswith("what the reported runs still take from it (w_match_warmup = 0) was chosen there.")
     assert "no close call" not in t["values"]["tuning_answer"]
     assert "Its reading of the reconstruction term is the one the paper profile keeps, re-chosen on the search " \
            "seeds" in t["values"]["tuning_answer"]
@@ -191,7 +191,7 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path, monkey
     t = findings.tuning(tmp_path / "t", table1, rechosen, done, won)
     assert t["consistent"] and t["pick"]["w_match_warmup"] == 50 and t["committed"]["w_match_warmup"] == 0
     assert t["values"]["tuning_pick_kept"] == "w_match_warmup = 0"   # not applied: the seed-0 choice still rules
-    assert "what it still decides (w_match_warmup = 0) was chosen there. Not yet applied" in t["values"]["tuning_answer"]
+    assert "what the reported runs still take from it (w_match_warmup = 0) was chosen there. Not yet applied" in t["values"]["tuning_answer"]
     assert ("Not yet applied: the warm-up of the matching weight re-chosen on the search seeds (w_match_warmup = 50) "
             "is not what the reported runs were made with (w_match_warmup = 0) (below).") in t["values"]["tuning_answer"]
     assert "Not applied: the committed configuration, and so every reported run, keeps w_match_warmup = 0; chosen by " \

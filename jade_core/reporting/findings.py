@@ -300,7 +300,7 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
     if choice["chosen"] and len(runs) and seed in set(runs.seed):   # a reported seed: say what of the search counts
         v["tuning_answer"] += f" This search ran on seed {seed}, which Table 1 reports, and was not repeated on search seeds: "
         v["tuning_answer"] += (
-            (f"what it still decides ({v['tuning_pick_kept']}) was chosen there" if kept else
+            (f"what the reported runs still take from it ({v['tuning_pick_kept']}) was chosen there" if kept else
              "nothing it chose is still in force, the reading and the warm-up having been re-chosen on the search "
              "seeds (below)")
             + ("; the per-pixel reading was no close call on validation error, its content posteriors collapsed "
