@@ -168,6 +168,10 @@ def test_a_planted_budget_curve_is_read_back():
     assert "10: -5." in a["b_answer_paired"] and "reproduced" in a["b_answer_paired"]
     assert "below zero (JADE better) at no budget, above zero (JADE worse) at 10 labels per class" in a["b_answer_jade"]
     assert float(a["b_ps_10"]) == pytest.approx(-5.0, abs=0.3) and float(a["b_jp_10"]) == pytest.approx(2.0, abs=0.3)
+    jp = claims[claims.claim == "JADE beats paired"].set_index("labels_per_class")   # JADE worse at 10: no advantage left
+    assert jp.family_low[10] > 0 and jp.family_low[100] < 0
+    assert (f"the data leave JADE (what its interval does not rule out), per budget: 10: none; 100: "
+            f"{-jp.family_low[100]:.1f} pp.") in a["b_answer_jade"]
     assert set(a) == {"b_answer_paired", "b_answer_jade"} | {f"b_{k}_{b}" for k in ("ps", "jp", "js") for b in (10, 100)}
 
 

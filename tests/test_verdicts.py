@@ -110,3 +110,9 @@ def test_describe_says_the_size_of_an_inconclusive_result():
     text = vd.describe(next(t.itertuples()))
     assert ": inconclusive;" in text and "against the paper's -1.09 pp" in text
     assert f"{t.detectable[0]:.2f} pp" in text and f"{t.seeds_needed[0]:.0f} seeds" in text
+    # what the data rule out: the family interval's ends, in the claim's words
+    assert (f"the data rule out JADE being better than paired by more than {-t.family_low[0]:.2f} pp, or worse by "
+            f"more than {t.family_high[0]:.2f} pp") in text and t.family_low[0] < 0 < t.family_high[0]
+    t = report.claims_table(_runs(4.0 * rng.standard_normal(10), "jade", "jade_nomatch"),
+                            [("jade", "jade_nomatch", "matching helps (JADE beats JADE with w_match = 0)")])
+    assert "the data rule out JADE being better than JADE with w_match = 0 by more than" in vd.describe(next(t.itertuples()))

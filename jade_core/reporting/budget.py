@@ -249,7 +249,11 @@ def answers(claims: pd.DataFrame, prefix: str = "b") -> dict:
         out[f"{prefix}_answer_jade"] = (f"JADE against the paired classifier: its interval lies below zero (JADE better) at "
                                 f"{_budgets(below)}, above zero (JADE worse) at {_budgets(above)}, and contains zero "
                                 f"{rest}; verdicts " + ", ".join(f"{r.labels_per_class}: {r.verdict}"
-                                                                  for r in jp.itertuples()) + ".")
+                                                                  for r in jp.itertuples()) + ". "
+                                "The largest advantage over the paired classifier the data leave JADE (what its "
+                                "interval does not rule out), per budget: " + "; ".join(
+                                    f"{r.labels_per_class}: {-r.family_low:.1f} pp" if r.family_low < 0 else
+                                    f"{r.labels_per_class}: none" for r in jp.itertuples()) + ".")
     for r in claims.itertuples():
         out[f"{prefix}_{CLAIM_KEYS[r.claim]}_{r.labels_per_class}"] = f"{r.mean_difference:+.2f}"
     return out

@@ -30,6 +30,8 @@ the paper's effect (:func:`seeds_needed`).
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -153,6 +155,10 @@ def describe(row) -> str:
     text += f": {row.verdict}"
     if row.verdict == "contradicted" and not pd.isna(row.paper_difference):
         text += " (the interval rules out the paper's difference)"
+    if row.verdict == "inconclusive" and row.family_low < 0 < row.family_high:
+        a, b = re.search(r"([^()]+) beats ([^()]+)", row.claim).groups()  # "matching helps (A beats B)" too
+        text += (f"; the data rule out {a} being better than {b} by more than {-row.family_low:.2f} pp, or worse by "
+                 f"more than {row.family_high:.2f} pp")
     if row.verdict == "inconclusive":
         text += (f"; the rule would reach reproduced for a true difference of {row.detectable:.2f} pp with "
                  f"{100 * POWER:.0f} % power at these {int(row.seeds)} seeds")
