@@ -205,11 +205,13 @@ def test_the_intro_drops_the_first_study_once_the_equal_steps_study_has_finished
     claims = budget.budget_claims(pd.DataFrame(rows))
     first = budget.budget_claims(pd.DataFrame(rows).assign(svhn_error=lambda d: d.svhn_error + 1))
     unfinished = budget.intro_sentence(7, 45, 100, claims, first)
-    assert unfinished.startswith("in the equal-steps study (7 of its 45 runs finished so far, with Table 1 as its "
-                                 "100-label point), paired minus single (10: ")
+    assert unfinished.startswith("in the equal-steps study (7 of its 45 runs finished so far, with Table 1's runs as "
+                                 "its 100-label point, JADE's without the warm-up of w_match as in the study), paired "
+                                 "minus single (10: ")
     assert "; in the first study (GPU, lengths chosen per cell, superseded), paired minus single (10: " in unfinished
     done = budget.intro_sentence(45, 45, 100, claims, first)
-    assert done.startswith("in the equal-steps study (all 45 of its runs, with Table 1 as its 100-label point), ")
+    assert done.startswith("in the equal-steps study (all 45 of its runs, with Table 1's runs as its 100-label point, "
+                           "JADE's without the warm-up of w_match as in the study), ")
     assert done.endswith("; the first study (GPU, lengths chosen per cell) is superseded, shown on the chapter's page "
                          "with its confounds") and done.count("paired minus single") == 1
 
@@ -252,11 +254,13 @@ def test_the_swaps_answer_reads_a_planted_agreement_table():
 def test_the_remade_budget_study_has_one_design_with_table1():
     """sweeps/label-budget.yml: every run trains Table 1's number of steps, validates and checks the plateau at
     its step counts, and differs from Table 1's re-made run of its model only in the budget and the epochs
-    that make those steps."""
+    that make those steps (JADE's: Table 1's as made before the warm-up, which the study keeps without)."""
     from jade_core.experiments.grid import expected
+    from jade_core.experiments.studies import TABLE1_BEFORE_WARMUP
     from jade_core.science.config import resolve_config
     table1 = {kw["variant"]: resolve_config(**kw) for label, kw in expected("table1", "paper")
-              if label in ("single", "paired", "jade") and kw["seed"] == 0}
+              if label in ("single", "paired") and kw["seed"] == 0}
+    table1["jade"] = next(resolve_config(**kw) for _, kw in expected(TABLE1_BEFORE_WARMUP, "paper") if kw["seed"] == 0)
     runs = [resolve_config(**kw) for _, kw in expected("label-budget", "paper")]
     assert sorted({c.labels_per_class for c in runs}) == [10, 25, 50] and len(runs) == 45
     t = table1["jade"]
@@ -283,9 +287,11 @@ def _plant(kw: dict, error: float) -> None:
 
 def test_the_equal_steps_study_reads_its_grid_and_table1_by_configuration(tmp_path):
     """equal_steps_runs: the grid's finished runs and Table 1's three models (not its ablation) as the 100-label
-    point, found by configuration; a run of another length in the grid's folder is not the grid's; only budgets
-    where every model has two common seeds are judged (comparable)."""
+    point, found by configuration, JADE's made without the warm-up as the study's (not Table 1's JADE that warms up);
+    a run of another length in the grid's folder is not the grid's; only budgets where every model has two
+    common seeds are judged (comparable)."""
     from jade_core.experiments.grid import expected
+    from jade_core.experiments.studies import TABLE1_BEFORE_WARMUP
     res = str(tmp_path)
     planned = budget.equal_steps_planned(res)
     err = {"single": 60.0, "paired": 55.0, "jade": 56.0}
@@ -294,13 +300,17 @@ def test_the_equal_steps_study_reads_its_grid_and_table1_by_configuration(tmp_pa
             _plant(kw, err[kw["variant"]] + kw["seed"] % 2)
     for label, kw in expected("table1", "paper", res):
         if kw["seed"] < 2:
-            _plant(kw, 30.0 + kw["seed"] + (label == "jade_nomatch"))
+            _plant(kw, 99.0 if label == "jade" else 30.0 + kw["seed"] + (label == "jade_nomatch"))
+    for _, kw in expected(TABLE1_BEFORE_WARMUP, "paper", res):   # Table 1's JADE without the warm-up, as the study
+        if kw["seed"] < 2:
+            _plant(kw, 31.5 + kw["seed"])
     stray = next(kw for kw in planned if kw["labels_per_class"] == 50 and kw["seed"] == 0)
     _plant({**stray, "epochs": 7}, 1.0)                              # not the grid's length: not one of its runs
     runs = budget.equal_steps_runs(res)
     assert len(budget.own_runs(runs, planned)) == 9 + 3 and len(runs) == 12 + 6
     assert sorted(set(runs.labels_per_class)) == [10, 25, 100] and 1.0 not in set(runs.svhn_error)
     assert set(runs[runs.labels_per_class == 100].variant) == {"single", "paired", "jade"}  # no ablation
+    assert sorted(runs[(runs.labels_per_class == 100) & (runs.variant == "jade")].svhn_error) == [31.5, 32.5]
     assert (runs[runs.labels_per_class == 10].steps == 2400).all()
     judged = budget.budget_claims(budget.comparable(runs))
     assert sorted(set(judged.labels_per_class)) == [10, 100]       # 25: one seed so far

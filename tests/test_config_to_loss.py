@@ -2,7 +2,7 @@
 through train.variant_loss (the function fit calls with the run's configuration)."""
 import pytest
 import torch
-from jade_core.science.config import resolve_config
+from jade_core.science.config import RunConfig, resolve_config
 from jade_core.science.losses import classifier_objective, jade_objective
 from jade_core.science.models import build_model
 from jade_core.science.train import variant_loss
@@ -59,3 +59,20 @@ def test_the_classifiers_read_label_smoothing_and_nothing_of_jade():
         b, _ = (classifier_objective(model, xs, ls, xm, lm, label_smoothing=0.2) if v == "paired"
                 else classifier_objective(model, xs, ls, label_smoothing=0.2))
         assert float(a.detach()) == float(b.detach())
+
+
+def test_a_zero_matching_weight_has_no_warmup_so_the_ablation_is_one_run():
+    """A ramp of w_match = 0 is 0 at every epoch: the loss is the same with or without it, so resolve_config gives
+    the run one identity (Table 1's ablation keeps its runs when JADE's row gains a warm-up); a weight above 0
+    keeps its warm-up."""
+    with_ramp, without = (resolve_config("jade", data_dir=".", w_match=0.0, w_match_warmup=w) for w in (50, 0))
+    assert with_ramp.w_match_warmup == 0 and with_ramp.semantic() == without.semantic()
+    assert with_ramp.run_dir == without.run_dir
+    assert resolve_config("jade", data_dir=".", w_match=1.0, w_match_warmup=50).w_match_warmup == 50
+    model = build_model("jade")
+    for cfg in (resolve_config("jade", data_dir=".", w_match=0.0), RunConfig(w_match=0.0, w_match_warmup=50)):
+        torch.manual_seed(0)
+        loss, _ = variant_loss(cfg, model, *_batch(), epoch=0)
+        torch.manual_seed(0)
+        later, _ = variant_loss(cfg, model, *_batch(), epoch=None)
+        assert float(loss.detach()) == float(later.detach())   # the ramp of a zero weight changes nothing

@@ -107,9 +107,11 @@ def test_figure2_finds_jade_steadier_only_when_it_is():
 def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path, monkeypatch):
     import json
 
-    from jade_core.science.config import resolve_config
+    from jade_core.science.config import RunConfig, resolve_config
+    W = RunConfig.w_match_warmup
     for name, w_match, err, centroid in (("a", 30.0, 30.0, 65.0), ("b", 300.0, 28.0, 20.0), ("c", 1000.0, 35.0, 60.0)):
-        cfg = resolve_config("jade", "paper", seed=0, data_dir=".", output_dir=str(tmp_path / "t" / name), w_match=w_match)
+        cfg = resolve_config("jade", "paper", seed=0, data_dir=".", output_dir=str(tmp_path / "t" / name), w_match=w_match,
+                             w_match_warmup=W)  # the committed warm-up: this search's choice is not what fails
         d = cfg.run_dir
         d.mkdir(parents=True)
         (d / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
@@ -125,17 +127,16 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path, monkey
     assert "is not in this profile" in v["tuning_reference"] and v["tuning_stopped"] == "Every candidate finished."
     # the committed configuration must carry this search's reading and the settings search's re-chosen weights
     assert not t["consistent"]                                       # a's w_match 30 is not the default
-    from jade_core.science.config import RunConfig
     rechosen = {"w_cls": {"chosen": RunConfig.w_cls}, "w_match": {"chosen": RunConfig.w_match},
                 "mnist_batch_size": {"chosen": RunConfig.mnist_batch_size}, "epochs": {"chosen": RunConfig.epochs}}
     t = findings.tuning(tmp_path / "t", _runs(1.0).iloc[:0], rechosen)
     assert t["consistent"] and t["values"]["tuning_pick_replaced"] == f"w_match 30 → {RunConfig.w_match:g}"
-    assert t["values"]["tuning_pick_kept"] == "rec_reduction = sum, w_match_warmup = 0"
+    assert t["values"]["tuning_pick_kept"] == f"rec_reduction = sum, w_match_warmup = {W}"
     assert "This search ran on seed" not in t["values"]["tuning_answer"]   # no table runs given: none to flag
     table1 = _runs(1.0).query("variant != 'jade_nomatch'")         # seed 0 reported (no reference run planted)
     reported = findings.tuning(tmp_path / "t", table1, rechosen)["values"]["tuning_answer"]
     assert ("This search ran on seed 0, which Table 1 reports, and was not repeated on search seeds: what the "
-            "reported runs still take from it (rec_reduction = sum, w_match_warmup = 0) was chosen there.") in reported
+            f"reported runs still take from it (rec_reduction = sum, w_match_warmup = {W}) was chosen there.") in reported
     stopped = tmp_path / "t" / "per-pixel"                          # a per-pixel candidate stopped on collapse
     stopped.mkdir()
     (stopped / "stopped-curve.csv").write_text("epoch,seconds,svhn_val_error,val_kl_match,val_centroid_accuracy\n"
@@ -156,8 +157,8 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path, monkey
     done = {"field": "rec_reduction", "runs_finished": 4, "runs_planned": 4, "table": rt,
             "choice": choose_setting(rt, "rec_reduction", "sum", candidates=("sum", "mean"))}
     t = findings.tuning(tmp_path / "t", table1, rechosen, done)
-    assert t["consistent"] and t["values"]["tuning_pick_kept"] == "w_match_warmup = 0"
-    assert t["values"]["tuning_answer"].endswith("what the reported runs still take from it (w_match_warmup = 0) was chosen there.")
+    assert t["consistent"] and t["values"]["tuning_pick_kept"] == f"w_match_warmup = {W}"
+    assert t["values"]["tuning_answer"].endswith(f"what the reported runs still take from it (w_match_warmup = {W}) was chosen there.")
     assert "no close call" not in t["values"]["tuning_answer"]
     assert "Its reading of the reconstruction term is the one the paper profile keeps, re-chosen on the search " \
            "seeds" in t["values"]["tuning_answer"]
@@ -169,36 +170,42 @@ def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path, monkey
     part = findings.tuning(tmp_path / "t", table1, rechosen, {**done, "runs_planned": 6})["values"]["tuning_reading"]
     assert part.endswith("the same as on seed 0. 4 of the search's 6 runs have finished; the rest join the "
                          "mean when they have.")
-    # the warm-up re-chosen too: nothing of the seed-0 search is left in force; a ramp winning fails the build
+    # the warm-up re-chosen too, the ramp winning as it did: nothing of the seed-0 search is left in force, and the
+    # committed configuration carries the ramp
+    assert W == 50, "the committed warm-up is the ramp the warm-up search chose (sweeps/warmup-search.yml)"
     wt = pd.DataFrame({"w_match_warmup": [0, 50] * 2, "seed": [100, 100, 101, 101],
-                       "svhn_val_error": [32.0, 35.0, 34.0, 36.0], "val_kl_match": [55.0, 60.0] * 2,
+                       "svhn_val_error": [35.0, 32.0, 36.0, 34.0], "val_kl_match": [55.0, 60.0] * 2,
                        "val_centroid_accuracy": [64.0, 60.0] * 2})
-    wdone = {"field": "w_match_warmup", "runs_finished": 4, "runs_planned": 4, "table": wt,
-             "choice": choose_setting(wt, "w_match_warmup", 0, candidates=(0, 50))}
-    t = findings.tuning(tmp_path / "t", table1, rechosen, done, wdone)
-    assert t["consistent"] and t["values"]["tuning_pick_kept"].startswith("none of its choices")
-    assert "nothing it chose is still in force" in t["values"]["tuning_answer"]
-    assert ("none (w_match_warmup = 0) 33.0 % (matching KL 55 nats, centroid accuracy 64.0 %); a linear ramp over 50 "
-            "epochs (w_match_warmup = 50) 35.5 %") in t["values"]["tuning_warmup_rechosen"]
-    wpending = {**wdone, "runs_finished": 2, "table": wt[wt.w_match_warmup == 0], "choice": None}
-    t = findings.tuning(tmp_path / "t", table1, rechosen, done, wpending)["values"]
-    assert t["tuning_pick_kept"] == "w_match_warmup = 0" and "w_match_warmup = 0." in t["tuning_warmup_rechosen"]
-    assert "(per seed, chosen minus w_match_warmup = 50: -3.0 to -2.0 pp)" in findings.tuning(
-        tmp_path / "t", table1, rechosen, done, wdone)["values"]["tuning_warmup_rechosen"]
-    # a ramp winning: a choice the reported runs do not carry, allowed only as declared in NOT_YET_APPLIED, and said
-    ramp = wt.assign(svhn_val_error=[35.0, 32.0, 36.0, 34.0])
-    won = {**wdone, "table": ramp, "choice": choose_setting(ramp, "w_match_warmup", 0, candidates=(0, 50))}
+    won = {"field": "w_match_warmup", "runs_finished": 4, "runs_planned": 4, "table": wt,
+           "choice": choose_setting(wt, "w_match_warmup", 0, candidates=(0, 50))}
     t = findings.tuning(tmp_path / "t", table1, rechosen, done, won)
-    assert t["consistent"] and t["pick"]["w_match_warmup"] == 50 and t["committed"]["w_match_warmup"] == 0
-    assert t["values"]["tuning_pick_kept"] == "w_match_warmup = 0"   # not applied: the seed-0 choice still rules
-    assert "what the reported runs still take from it (w_match_warmup = 0) was chosen there. Not yet applied" in t["values"]["tuning_answer"]
-    assert ("Not yet applied: the warm-up of the matching weight re-chosen on the search seeds (w_match_warmup = 50) "
-            "is not what the reported runs were made with (w_match_warmup = 0) (below).") in t["values"]["tuning_answer"]
-    assert "Not applied: the committed configuration, and so every reported run, keeps w_match_warmup = 0; chosen by " \
-           "the warm-up search after" in t["values"]["tuning_warmup_rechosen"]
+    assert t["consistent"] and t["pick"]["w_match_warmup"] == 50 and t["committed"]["w_match_warmup"] == 50
+    assert t["values"]["tuning_pick_kept"].startswith("none of its choices")
+    assert "nothing it chose is still in force" in t["values"]["tuning_answer"] and "Not yet applied" not in t["values"]["tuning_answer"]
+    assert ("none (w_match_warmup = 0) 35.5 % (matching KL 55 nats, centroid accuracy 64.0 %); a linear ramp over 50 "
+            "epochs (w_match_warmup = 50) 33.0 %") in t["values"]["tuning_warmup_rechosen"]
+    assert "(per seed, chosen minus w_match_warmup = 0: -3.0 to -2.0 pp)" in t["values"]["tuning_warmup_rechosen"]
+    assert ("Applied: Table 1's JADE was re-made with w_match_warmup = 50 (`sweeps/table1.yml`); the studies made "
+            "before it (`sweeps/matching-dose.yml`, ") in t["values"]["tuning_warmup_rechosen"]
+    wpending = {**won, "runs_finished": 2, "table": wt[wt.w_match_warmup == 0], "choice": None}
+    t = findings.tuning(tmp_path / "t", table1, rechosen, done, wpending)["values"]
+    assert t["tuning_pick_kept"] == f"w_match_warmup = {W}" and f"w_match_warmup = {W}." in t["tuning_warmup_rechosen"]
+    # no warm-up winning: a choice the committed configuration does not carry, allowed only as declared in
+    # NOT_YET_APPLIED, and said
+    lost = {**won, "table": wt.assign(svhn_val_error=[32.0, 35.0, 34.0, 36.0])}
+    lost["choice"] = choose_setting(lost["table"], "w_match_warmup", 0, candidates=(0, 50))
     from jade_core.experiments import selection
-    monkeypatch.setattr(selection, "NOT_YET_APPLIED", {})   # undeclared, the same disagreement fails the build
-    assert not findings.tuning(tmp_path / "t", table1, rechosen, done, won)["consistent"]
+    assert not findings.tuning(tmp_path / "t", table1, rechosen, done, lost)["consistent"]   # undeclared: fails
+    monkeypatch.setattr(selection, "NOT_YET_APPLIED", {"w_match_warmup": "chosen after the reported runs were made"})
+    t = findings.tuning(tmp_path / "t", table1, rechosen, done, lost)
+    assert t["consistent"] and t["pick"]["w_match_warmup"] == 0 and t["committed"]["w_match_warmup"] == 50
+    assert t["values"]["tuning_pick_kept"] == "w_match_warmup = 50"   # not applied: the seed-0 choice still rules
+    assert "what the reported runs still take from it (w_match_warmup = 50) was chosen there. Not yet applied" in t["values"]["tuning_answer"]
+    assert ("Not yet applied: the warm-up of the matching weight re-chosen on the search seeds (w_match_warmup = 0) "
+            "is not what the reported runs were made with (w_match_warmup = 50) (below).") in t["values"]["tuning_answer"]
+    assert "Not applied: the committed configuration, and so every reported run, keeps w_match_warmup = 50; chosen " \
+           "after the reported runs were made." in t["values"]["tuning_warmup_rechosen"]
+    monkeypatch.setattr(selection, "NOT_YET_APPLIED", {})
     flipped = rt.assign(svhn_val_error=[90.0, 32.0, 89.0, 34.0])  # were the per-pixel reading to win ...
     done["choice"] = choose_setting(flipped, "rec_reduction", "sum", candidates=("sum", "mean"))
     t = findings.tuning(tmp_path / "t", table1, rechosen, {**done, "table": flipped})

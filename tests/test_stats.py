@@ -100,10 +100,11 @@ def test_claims_name_known_variants_and_the_ablation_covers_the_jade_seeds_in_th
         labelled = expected("table1", profile)
         ablation = [kw for label, kw in labelled if label == "jade_nomatch"]
         cfg = {(label, kw["seed"]): resolve_config(**kw).to_dict() for label, kw in labelled}
-        for kw in ablation:  # w_match 0, and every other setting JADE's of the same seed
-            nomatch, jade = cfg["jade_nomatch", kw["seed"]], cfg["jade", kw["seed"]]
-            assert nomatch["w_match"] == 0 < jade["w_match"]
-            assert {**nomatch, "w_match": None, "output_dir": None} == {**jade, "w_match": None, "output_dir": None}
+        for kw in ablation:  # w_match 0, and every other setting JADE's of the same seed but the warm-up of
+            nomatch, jade = cfg["jade_nomatch", kw["seed"]], cfg["jade", kw["seed"]]   # that weight: none to warm up
+            assert nomatch["w_match"] == 0 < jade["w_match"] and nomatch["w_match_warmup"] == 0
+            same = {"w_match": None, "w_match_warmup": None, "output_dir": None}
+            assert {**nomatch, **same} == {**jade, **same}
         assert sorted(kw["seed"] for kw in ablation) == sorted(kw["seed"] for label, kw in labelled if label == "jade")
 
 

@@ -9,14 +9,17 @@ from jade_core.tooling.book import matrix_runs, run_matrix
 
 def test_paper_matrix_has_ten_seeds_per_model_and_the_ablation():
     """The chapters read three grids in the paper profile: Table 1 (the defaults), the first, bf16 Table 1
-    that the studies made with its settings compare to, each 10 seeds of 3 models and the ablation, and the
-    equal-steps label-budget study (3 budgets below Table 1's x 3 models x seeds 0-4)."""
+    that the studies made with its settings compare to, each 10 seeds of 3 models and the ablation, Table 1's
+    JADE as made before the warm-up (10 seeds: the budget study's 100-labels point), and the equal-steps
+    label-budget study (3 budgets below Table 1's x 3 models x seeds 0-4)."""
     runs = matrix_runs("paper")
     dirs = [str(resolve_config(**kw).run_dir) for kw in runs]
-    assert len(dirs) == len(set(dirs)) == 80 + 45
+    assert len(dirs) == len(set(dirs)) == 80 + 10 + 45
     budget = [kw for kw in runs if resolve_config(**kw).labels_per_class != resolve_config("single").labels_per_class]
     assert len(budget) == 45 and sorted({kw["seed"] for kw in budget}) == list(range(5))
-    runs = [kw for kw in runs if kw not in budget]
+    before = [kw for kw in runs if kw not in budget and kw.get("w_match_warmup") == 0 and kw.get("precision") != "bf16"]
+    assert sorted(kw["seed"] for kw in before) == list(range(10)) and {kw["variant"] for kw in before} == {"jade"}
+    runs = [kw for kw in runs if kw not in budget and kw not in before]
     for first in (False, True):
         mine = [kw for kw in runs if (kw.get("precision") == "bf16") == first]
         for v in ("single", "paired", "jade"):

@@ -269,11 +269,11 @@ WARMUP_CANDIDATES = (0, 50)
 # Table 1's departures); the build's consistency check allows exactly these fields to differ from the choice, so
 # any other disagreement still fails it, and a field listed here that no longer differs fails a test. The re-make
 # that applies a choice removes its entry.
-NOT_YET_APPLIED = {
-    "w_match_warmup": "chosen by the warm-up search after JADE's reported runs (Table 1 and its ablation, the "
-                      "dose-response, the label-budget study) were made without a warm-up; they have not been "
-                      "re-made with it",
-}
+NOT_YET_APPLIED = {}
+# A choice applied to Table 1 after studies had been made without it: the studies keep the value they were made
+# with (pinned in their sweep files) and say so, and compare with Table 1's runs made with that value
+# (sweeps/table1-before-warmup.yml). {field: (the studies' value, the grids that keep it)}.
+KEPT_BY_STUDIES = {"w_match_warmup": (0, ("matching-dose", "label-budget", "recipe-remake"))}
 
 
 def warmup_choice(sweep_file=WARMUP_SEARCH) -> dict:
@@ -486,16 +486,19 @@ MATCHED_KL_PER_DIM = 0.5
 DOSE_W_MATCH = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)  # sweeps/matching-dose.yml
 DOSE_SEEDS = (0, 1, 2, 3, 4)
 DOSE_SWEEP = "sweeps/matching-dose.yml"
-DOSE_TABLE1_GRID = "table1"  # the grid whose JADE and ablation runs are the doses 100 and 0
+# The doses the dose-response does not make, read from the grids that made them with the same settings: 100 is
+# Table 1's JADE as made before the warm-up became the default (every dose has none), 0 is Table 1's ablation
+# (a zero weight has no warm-up to apply).
+DOSE_SHARED = {"table1-before-warmup": ("jade",), "table1": ("jade_nomatch",)}
 
 
 def dose_response_runs(results=None) -> list:
     """``[(w_match, resolve_config keyword arguments)]`` of the dose-response: the runs of
-    :data:`DOSE_SWEEP` and, for the doses it does not make, the JADE and ablation runs of
-    :data:`DOSE_TABLE1_GRID` on :data:`DOSE_SEEDS` (the same settings, so not made twice)."""
+    :data:`DOSE_SWEEP` and, for the doses it does not make, the runs of :data:`DOSE_SHARED`'s grids and labels
+    on :data:`DOSE_SEEDS` (the same settings, so not made twice)."""
     own = [kw for _, kw in expected(Path(DOSE_SWEEP).stem, "paper", results)]  # this checkout's sweep file
-    shared = [kw for label, kw in expected(DOSE_TABLE1_GRID, "paper", results)
-              if label in ("jade", "jade_nomatch") and kw["seed"] in DOSE_SEEDS]
+    shared = [kw for name, labels in DOSE_SHARED.items() for label, kw in expected(name, "paper", results)
+              if label in labels and kw["seed"] in DOSE_SEEDS]
     return [(resolve_config(**kw).w_match, kw) for kw in own + shared]
 
 

@@ -76,6 +76,20 @@ def study_table1(output_dir="results", profile="paper", protocol=None) -> pd.Dat
     return collect_table1(output_dir, protocol, grid=STUDY_TABLE1_GRID[profile])
 
 
+TABLE1_BEFORE_WARMUP = "table1-before-warmup"  # sweeps/table1-before-warmup.yml
+
+
+def table1_without_warmup(output_dir="results", profile="paper", protocol=None) -> pd.DataFrame:
+    """Table 1's runs as the studies made without the warm-up of w_match see them (:data:`jade_core.experiments.
+    selection.KEPT_BY_STUDIES`): its single and paired classifiers and its ablation (none of them warms up a
+    matching weight) and, as JADE, the runs of :data:`TABLE1_BEFORE_WARMUP` (Table 1's JADE with
+    w_match_warmup = 0), all selected by configuration; labelled as in Table 1."""
+    t1 = select("table1", output_dir, protocol, profiles=[profile])
+    jade = select(TABLE1_BEFORE_WARMUP, output_dir, protocol, profiles=[profile])
+    parts = [p for p in (t1[t1.variant != "jade"], jade) if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else t1.iloc[:0]
+
+
 def study_settings(profile="paper") -> dict:
     """The settings the studies of ``profile`` share with their Table 1 (the ``base`` of
     :data:`STUDY_TABLE1_GRID`'s sweep file: precision, w_cls, w_match, MNIST batch); {} for the defaults."""
@@ -84,10 +98,15 @@ def study_settings(profile="paper") -> dict:
 
 
 def settings_words(settings: dict) -> str:
-    """``{"precision": "bf16", "w_cls": 30000.0}`` -> ``"bf16, w_cls 30,000"``: settings as a page says them."""
+    """``{"precision": "bf16", "w_cls": 30000.0, "w_match_warmup": 0}`` -> ``"bf16, w_cls 30,000, no warm-up of
+    w_match"``: settings as a page says them."""
     names = {"precision": "", "mnist_batch_size": "MNIST batch "}
-    return ", ".join(f"{names.get(k, k + ' ')}{v:,g}" if isinstance(v, float) else f"{names.get(k, k + ' ')}{v}"
-                     for k, v in settings.items())
+
+    def word(k, v):
+        if k == "w_match_warmup":
+            return "no warm-up of w_match" if v == 0 else f"w_match warmed up over {v} epochs"
+        return f"{names.get(k, k + ' ')}{v:,g}" if isinstance(v, float) else f"{names.get(k, k + ' ')}{v}"
+    return ", ".join(word(k, v) for k, v in settings.items())
 
 
 def steps_per_epoch(labels_per_class: int, batch_size: int = 64) -> int:

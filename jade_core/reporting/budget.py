@@ -20,7 +20,7 @@ import yaml
 
 from ..experiments.grid import expected, grid_file, select
 from ..experiments.runs import run_row
-from ..experiments.studies import study_table1
+from ..experiments.studies import study_table1, table1_without_warmup
 from ..experiments.sweep import for_profile
 from ..science.config import VARIANTS, resolve_config
 from .plotting import VARIANT_NAMES
@@ -52,10 +52,11 @@ EQUAL_STEPS = "label-budget"  # sweeps/label-budget.yml
 
 def equal_steps_runs(results="results", profile="paper") -> pd.DataFrame:
     """The equal-steps study's finished runs (grid :data:`EQUAL_STEPS`, selected by the configuration each
-    run recorded) and, as its 100-labels point, Table 1's runs of the three models (``sweeps/table1.yml``:
-    the same settings and the same 2,400 steps), both under the results folder ``results``."""
+    run recorded) and, as its 100-labels point, Table 1's runs of the three models with the study's settings
+    and its 2,400 steps (:func:`jade_core.experiments.studies.table1_without_warmup`: JADE without the warm-up of
+    w_match, as in the study), both under the results folder ``results``."""
     own = select(EQUAL_STEPS, results, profiles=[profile])
-    t1 = select("table1", results, profiles=[profile])
+    t1 = table1_without_warmup(results, profile)  # its JADE, like the study's, without the warm-up of w_match
     parts = [p for p in (own, t1[t1.variant.isin(VARIANTS)]) if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=run_row.COLUMNS)
 
@@ -194,13 +195,13 @@ def intro_sentence(finished: int, planned: int, ref_labels: int, claims: pd.Data
     ``finished`` of its ``planned`` runs and Table 1 as its ``ref_labels`` point. While it is unfinished the
     first (superseded) study's words (``first_claims``) stand beside it; once finished, it alone answers and
     the first study is only named."""
+    ref = f"with Table 1's runs as its {ref_labels}-label point, JADE's without the warm-up of w_match as in the study"
     if finished >= planned:
-        return (f"in the equal-steps study (all {planned} of its runs, with Table 1 as its {ref_labels}-label "
-                f"point), {intro_words(claims)}; the first study (GPU, lengths chosen per cell) is superseded, "
-                "shown on the chapter's page with its confounds")
-    return (f"in the equal-steps study ({finished} of its {planned} runs finished so far, with Table 1 as its "
-            f"{ref_labels}-label point), {intro_words(claims)}; in the first study (GPU, lengths chosen per cell, "
-            f"superseded), {intro_words(first_claims)}")
+        return (f"in the equal-steps study (all {planned} of its runs, {ref}), {intro_words(claims)}; the first "
+                "study (GPU, lengths chosen per cell) is superseded, shown on the chapter's page with its confounds")
+    return (f"in the equal-steps study ({finished} of its {planned} runs finished so far, {ref}), "
+            f"{intro_words(claims)}; in the first study (GPU, lengths chosen per cell, superseded), "
+            f"{intro_words(first_claims)}")
 
 
 def _budgets(labels: list) -> str:

@@ -290,6 +290,7 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
                 f"{selection.NOT_YET_APPLIED[f]}.") for f, (was, _) in unapplied.items()}
     v["tuning_reading"] = rechosen_words(reading, r.rec_reduction) + late.get("rec_reduction", "")
     v["tuning_warmup_rechosen"] = rechosen_words(warmup, int(r.w_match_warmup)) + late.get("w_match_warmup", "")
+    v["tuning_warmup_rechosen"] += kept_by_studies_words("w_match_warmup") if "w_match_warmup" not in unapplied else ""
     # what the seed-0 search still decides: a setting not re-chosen, or re-chosen but not applied (its old value)
     kept = {f: committed[f] if f in unapplied else want[f] for f in ("rec_reduction", "w_match_warmup")
             if f not in rechosen or f in unapplied}
@@ -320,6 +321,17 @@ def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading
             "committed": committed, "pick": want}
 
 
+def kept_by_studies_words(field: str) -> str:
+    """Where a choice made on the search seeds is applied and which studies keep the value they were made with
+    (:data:`jade_core.experiments.selection.KEPT_BY_STUDIES`), one sentence; "" for a field no study keeps."""
+    if field not in selection.KEPT_BY_STUDIES:
+        return ""
+    kept, grids = selection.KEPT_BY_STUDIES[field]
+    return (f" Applied: Table 1's JADE was re-made with {field} = {getattr(RunConfig, field)} (`sweeps/table1.yml`); "
+            f"the studies made before it ({', '.join(f'`sweeps/{g}.yml`' for g in grids)}) keep {field} = {kept} "
+            f"and compare with Table 1's JADE as made with it (`sweeps/{studies.TABLE1_BEFORE_WARMUP}.yml`).")
+
+
 # A setting re-chosen on the search seeds, as a page names it and its values.
 SETTING_NAMES = {"rec_reduction": "reading of the reconstruction term", "w_match_warmup": "warm-up of the matching weight"}
 SETTING_VALUES = {"rec_reduction": {"sum": "summed over pixels, weighted", "mean": "per pixel, every weight 1"},
@@ -327,19 +339,28 @@ SETTING_VALUES = {"rec_reduction": {"sum": "summed over pixels, weighted", "mean
 
 
 def not_applied_words(root=None) -> str:
-    """The intro's sentence on the choices made on the search seeds that the reported runs do not carry yet
+    """The intro's sentence on the choices made on the search seeds that the reported runs do not carry
     (:data:`jade_core.experiments.selection.NOT_YET_APPLIED`), each with its choice and how close it was, read from
-    its search under ``root`` (the project's by default)."""
-    parts = []
-    for f in selection.NOT_YET_APPLIED:
+    its search under ``root`` (the project's by default), and on those Table 1 carries but the studies made before
+    it do not (:data:`jade_core.experiments.selection.KEPT_BY_STUDIES`)."""
+    def gap(f):
         outcome, path = selection.SETTING_SEARCHES[f]
         c = outcome(Path(root or grid.ROOT) / path)["choice"]
-        gap = max(c["means"].values()) - c["means"][c["chosen"]] if c else float("nan")
+        return c, (max(c["means"].values()) - c["means"][c["chosen"]] if c else float("nan"))
+    parts = []
+    for f in selection.NOT_YET_APPLIED:
+        c, g = gap(f)
         parts.append(f"the {SETTING_NAMES[f]}, re-chosen on the search seeds as {f} = {c['chosen'] if c else '?'} "
-                     f"by {gap:.1f} pp of mean SVHN validation error, while every reported run has "
+                     f"by {g:.1f} pp of mean SVHN validation error, while every reported run has "
                      f"{f} = {getattr(RunConfig, f)}")
-    return ("One choice made there is not yet applied: " if len(parts) == 1 else "Choices made there not yet applied: "
-            ) + "; ".join(parts) + "." if parts else "Every choice made there is in the reported runs."
+    out = (("One choice made there is not yet applied: " if len(parts) == 1 else "Choices made there not yet applied: ")
+           + "; ".join(parts) + "." if parts else "Every choice made there is in Table 1's runs.")
+    for f, (kept, grids) in selection.KEPT_BY_STUDIES.items():
+        c, g = gap(f)
+        out += (f" The {SETTING_NAMES[f]} ({f} = {getattr(RunConfig, f)}, chosen by {g:.1f} pp of mean SVHN "
+                f"validation error) came after the studies {', '.join(grids)} had been made: they keep {f} = {kept}, "
+                f"and compare with Table 1's runs made with it ({studies.TABLE1_BEFORE_WARMUP}).")
+    return out
 
 
 def _per_seed_range(table: pd.DataFrame, field: str, chosen) -> str:
@@ -593,6 +614,12 @@ def _kl_trend(done: pd.DataFrame, high: float) -> str:
     return text + "."
 
 
+def dose_shared_words() -> str:
+    """Which grids the dose-response reads its shared doses from (:data:`jade_core.experiments.selection.DOSE_SHARED`),
+    in words: ``"table1-before-warmup (jade) and table1 (jade_nomatch)"``."""
+    return " and ".join(f"{name} ({', '.join(labels)})" for name, labels in selection.DOSE_SHARED.items())
+
+
 def dose_page(root=None) -> dict:
     """The dose-response chapter's finding (:mod:`jade_core.reporting.dose`): its ``runs``, ``summary`` and
     every glue value of the page (``values``): how many of the planned runs are finished, the declared
@@ -610,7 +637,7 @@ def dose_page(root=None) -> dict:
     matched = [r.w_match for r in summary.itertuples() if r.seeds and r.matched.split("/")[0] != "0"]
     values = {"dose_planned": str(planned), "dose_finished": str(len(runs)),
               "dose_doses": fmt(selection.DOSE_W_MATCH), "dose_seeds": fmt(selection.DOSE_SEEDS),
-              "dose_rule_kl": f"{selection.MATCHED_KL_PER_DIM:g}", "dose_shared": selection.DOSE_TABLE1_GRID,
+              "dose_rule_kl": f"{selection.MATCHED_KL_PER_DIM:g}", "dose_shared": dose_shared_words(),
               "dose_helps": fmt(helps), "dose_hurts": fmt(hurts), "dose_matched": fmt(matched),
               "dose_judged": str(len(judged)) + (f" of {above_zero} so far" if provisional else ""),
               "dose_ci": f"{100 * (1 - verdicts.ALPHA):g}", "dose_power": f"{100 * verdicts.POWER:g}"}

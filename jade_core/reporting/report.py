@@ -12,7 +12,7 @@ from scipy import stats
 from scipy.optimize import brentq
 
 from ..experiments.audit import caveats
-from ..experiments.runs import collect_metrics, collect_table1, finished_runs, load_run, relative
+from ..experiments.runs import collect_metrics, finished_runs, load_run, relative
 from ..experiments.selection import NOT_YET_APPLIED, common_seed_means, matching_happens, matching_summary
 from ..experiments.studies import (
     RECIPE_REMAKE_DIR,
@@ -29,6 +29,7 @@ from ..experiments.studies import (
     study_settings,
     study_table1,
     sweep_runs,
+    table1_without_warmup,
 )
 from ..science import latent, paper
 from ..science.config import VARIANTS, ConfigError, RunConfig
@@ -606,11 +607,11 @@ def _remade_recipe_findings(output_dir) -> dict:
         text += ("The first search, on seed 0 in the first version's settings, chose the same recipe. " if first == chosen
                  else f"The first search, on seed 0 in the first version's settings, had chosen {first}. ")
     final, _ = collect_recipe(output_dir, seeds=seeds, study="recipe-remake")
-    plain = collect_table1(output_dir)
+    plain = table1_without_warmup(output_dir)  # the plain recipe at the study's settings (JADE: no warm-up)
     plain = plain[plain.seed.isin(seeds)]
     rsum, psum = summary_table(final).set_index("variant"), summary_table(plain).set_index("variant")
     text += (f"With it, on seeds {words(seeds)} (SVHN error on the evaluation part, beside the plain recipe's runs of "
-             "Table 1 on the same seeds and pools): " + "; ".join(
+             "Table 1 on the same seeds and pools, JADE's made without the warm-up of w_match, as here): " + "; ".join(
                  f"{VARIANT_NAMES[v]} {fmt(rsum.loc[v].svhn_mean, rsum.loc[v].svhn_sd)} % against "
                  + (f"{fmt(psum.loc[v].svhn_mean, psum.loc[v].svhn_sd)} %" if v in psum.index else "no plain run")
                  for v in ("single", "paired", "jade") if v in rsum.index) + ". ")

@@ -64,7 +64,9 @@ class RunConfig:
     w_kl: float = 1.0
     w_match: float = 100.0           # chosen on the development part by the declared rule, search seeds 100-102
                                      # (book: tuning; jade_core/experiments/selection.py); every dose: book, matching
-    w_match_warmup: int = 0          # >0: w_match ramps up linearly over this many epochs (0: constant)
+    w_match_warmup: int = 50         # >0: w_match ramps up linearly over this many epochs (0: constant);
+                                     # chosen on the search seeds (sweeps/warmup-search.yml); the studies made
+                                     # before it was applied pin 0 in their sweep files
     restart_epoch: int = 30          # plateau rule: after this epoch, a run whose mean SVHN training cross-entropy
     max_restarts: int = 3            # is still >= 0.9 ln 10 restarts from the next initialisation (at most this often);
                                      # healthy runs leave the plateau by epoch 11-16 (old-cut training curves)
@@ -256,6 +258,9 @@ def resolve_config(variant: str = "jade", profile: str = "paper", **overrides) -
     values = dict(PROFILES[profile])
     values.update({k: v for k, v in overrides.items() if v is not None})
     values.update(variant=variant, profile=profile)
+    if values.get("w_match", RunConfig.w_match) == 0:
+        # a ramp of a zero weight is no ramp: the run trains the same, so it has one identity (the ablation)
+        values["w_match_warmup"] = 0
     if values.get("data_dir") is None:
         values["data_dir"] = default_data_dir()
     values["data_dir"] = str(values["data_dir"])
