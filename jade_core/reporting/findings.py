@@ -329,7 +329,7 @@ def kept_by_studies_words(field: str) -> str:
     kept, grids = selection.KEPT_BY_STUDIES[field]
     return (f" Applied: Table 1's JADE was re-made with {field} = {getattr(RunConfig, field)} (`sweeps/table1.yml`); "
             f"the studies made before it ({', '.join(f'`sweeps/{g}.yml`' for g in grids)}) keep {field} = {kept} "
-            f"and compare with Table 1's JADE as made with it (`sweeps/{studies.TABLE1_BEFORE_WARMUP}.yml`).")
+            f"and compare with Table 1's JADE made with {field} = {kept} (`sweeps/{studies.TABLE1_BEFORE_WARMUP}.yml`).")
 
 
 # A setting re-chosen on the search seeds, as a page names it and its values.
@@ -359,7 +359,7 @@ def not_applied_words(root=None) -> str:
         c, g = gap(f)
         out += (f" The {SETTING_NAMES[f]} ({f} = {getattr(RunConfig, f)}, chosen by {g:.1f} pp of mean SVHN "
                 f"validation error) came after the studies {', '.join(grids)} had been made: they keep {f} = {kept}, "
-                f"and compare with Table 1's runs made with it ({studies.TABLE1_BEFORE_WARMUP}).")
+                f"and compare with Table 1's JADE made with {f} = {kept} ({studies.TABLE1_BEFORE_WARMUP}).")
     return out
 
 
