@@ -20,9 +20,11 @@ def _copy_table1(dst: Path) -> None:
 
 
 def _run(root: Path, variant: str, seed: int) -> Path:
-    """The folder of Table 1's ``variant`` run of ``seed`` under ``root``, whatever it is called."""
-    (path,) = [p.parent for p in (root / "remake" / "runs" / variant).glob("*/config.json")
-               if json.loads(p.read_text())["config"]["seed"] == seed]
+    """The folder of Table 1's ``variant`` run of ``seed`` under ``root``, whatever it is called (found by
+    configuration: the folder also holds Table 1's JADE made before the warm-up)."""
+    (kw,) = [kw for label, kw in grid.expected("table1", "paper", root) if label == variant and kw["seed"] == seed]
+    (path,) = grid.locate([kw])
+    assert path is not None, (variant, seed)
     return path
 
 
