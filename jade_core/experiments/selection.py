@@ -489,7 +489,7 @@ DOSE_SWEEP = "sweeps/matching-dose.yml"
 # The doses the dose-response does not make, read from the grids that made them with the same settings: 100 is
 # Table 1's JADE as made before the warm-up became the default (every dose has none), 0 is Table 1's ablation
 # (a zero weight has no warm-up to apply).
-DOSE_SHARED = {"table1-before-warmup": ("jade",), "table1": ("jade_nomatch",)}
+DOSE_SHARED = {"table1": ("jade_nomatch",), "table1-before-warmup": ("jade",)}
 
 
 def dose_response_runs(results=None) -> list:

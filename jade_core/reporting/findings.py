@@ -440,7 +440,30 @@ def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
     v["t1_validation_caveat"] = audit.validation_caveat(runs)
     said = {f"{c.a}_{c.b}": describe(c) for c in claims.itertuples()}
     v.update({f"s_{a}_{b}": said.get(f"{a}_{b}", f"{text}: not run in this profile.") for a, b, text in report.CLAIMS})
+    v["t1_warmup_robustness"] = warmup_robustness(runs, claims, output_dir, profile)
     return {"runs": runs, "protocol": protocol, "summary": summary, "claims": claims, "values": v}
+
+
+def warmup_robustness(runs: pd.DataFrame, claims: pd.DataFrame, output_dir, profile: str) -> str:
+    """Table 1's JADE claims judged again with its JADE as made before the warm-up of w_match
+    (:data:`jade_core.experiments.studies.TABLE1_BEFORE_WARMUP`, the runs the studies compare with) in place of
+    the JADE of ``runs``, the other models' runs and the family unchanged: each verdict in words, and which
+    differ from ``claims`` (a choice made by a fraction of a point of validation error should not decide one
+    unseen)."""
+    before = studies.table1_without_warmup(output_dir, profile)
+    before = before[(before.variant == "jade") & before.protocol.isin(set(runs.protocol))] if len(before) else before
+    if before.empty or runs[runs.variant == "jade"].empty:
+        return "Table 1's JADE as made before the warm-up of w_match is not in this profile."
+    alt = pd.concat([runs[runs.variant != "jade"], before], ignore_index=True)
+    alt_claims = report.claims_table(alt, report.family_of(alt))
+    jade = alt_claims[(alt_claims.a == "jade") | (alt_claims.b == "jade")]
+    now = claims.set_index("claim").verdict if len(claims) else pd.Series(dtype=object)
+    changed = [c.claim for c in jade.itertuples() if now.get(c.claim) != c.verdict]
+    return (f"With Table 1's JADE as made before the warm-up of w_match ({len(before)} seeds, w_match_warmup = 0: "
+            f"`sweeps/{studies.TABLE1_BEFORE_WARMUP}.yml`, the runs the studies compare with), the other runs "
+            "unchanged: " + " ".join(describe(c) for c in jade.itertuples()) + " "
+            + (f"Verdicts that the warm-up changes: {'; '.join(changed)}." if changed
+               else "The warm-up changes no verdict."))
 
 
 def budget_page(output_dir, profile: str, data_dir) -> dict:
@@ -616,7 +639,7 @@ def _kl_trend(done: pd.DataFrame, high: float) -> str:
 
 def dose_shared_words() -> str:
     """Which grids the dose-response reads its shared doses from (:data:`jade_core.experiments.selection.DOSE_SHARED`),
-    in words: ``"table1-before-warmup (jade) and table1 (jade_nomatch)"``."""
+    in words: ``"table1 (jade_nomatch) and table1-before-warmup (jade)"``."""
     return " and ".join(f"{name} ({', '.join(labels)})" for name, labels in selection.DOSE_SHARED.items())
 
 
