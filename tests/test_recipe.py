@@ -116,3 +116,16 @@ def test_a_field_added_later_at_its_default_keeps_old_runs():
     assert config_differences(saved, cfg) == []
     assert config_differences(saved, resolve_config("single", aug_cutout=4)) != []
     assert math.isclose(RunConfig.defaults()["label_smoothing"], 0.0)
+
+
+def test_a_run_saved_before_the_warmup_existed_had_none_though_the_default_is_now_a_ramp():
+    """w_match_warmup's default changed (0 -> the chosen ramp) after runs were saved without the field: such a
+    run is read as it trained, without a warm-up (RunConfig.WHEN_ADDED), not as today's default."""
+    from jade_core.experiments.grid import semantic_key
+    from jade_core.experiments.runs import saved_run_config
+    assert RunConfig.w_match_warmup != RunConfig.WHEN_ADDED["w_match_warmup"] == 0
+    old = {k: v for k, v in resolve_config("jade", w_match_warmup=0).to_dict().items() if k != "w_match_warmup"}
+    assert saved_run_config(old).w_match_warmup == 0
+    assert config_differences(old, resolve_config("jade", w_match_warmup=0)) == []
+    assert config_differences(old, resolve_config("jade")) == ["w_match_warmup: saved 0, now 50"]
+    assert semantic_key(old) == semantic_key(resolve_config("jade", w_match_warmup=0).to_dict())

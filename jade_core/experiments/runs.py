@@ -167,7 +167,7 @@ def config_differences(saved: dict, cfg: RunConfig) -> list:
     skip = set(RunConfig.NON_SEMANTIC) | set(RunConfig.UNUSED.get(cfg.variant, ()))
     keys = sorted(set(now) | set(k for k in saved if k not in skip))
     # a field added after a run was saved had, for that run, its default value
-    default = RunConfig.defaults()
+    default = {**RunConfig.defaults(), **RunConfig.WHEN_ADDED}
     saved = {k: saved.get(k, default.get(k)) for k in keys}
     return [f"{k}: saved {saved.get(k)!r}, now {now.get(k)!r}" for k in keys if saved.get(k) != now.get(k)]
 
@@ -295,7 +295,7 @@ def saved_run_config(saved_config: dict) -> RunConfig:
     value, then the default; keys that are no field are ignored. Raises TypeError / ConfigError."""
     fields = RunConfig.defaults()
     profile = PROFILES.get(saved_config.get("profile", RunConfig.profile), {})
-    return RunConfig(**{**profile, **{k: v for k, v in saved_config.items() if k in fields}})
+    return RunConfig(**{**RunConfig.WHEN_ADDED, **profile, **{k: v for k, v in saved_config.items() if k in fields}})
 
 
 def name_of(saved_config: dict) -> str | None:

@@ -102,6 +102,10 @@ class RunConfig:
         "jade": (),
     }
 
+    # a field whose default changed after runs were saved without it: the value those runs had in effect (a
+    # run saved before w_match_warmup existed warmed nothing up), used where a saved configuration lacks the key
+    WHEN_ADDED = {"w_match_warmup": 0}
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
