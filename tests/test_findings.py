@@ -247,20 +247,20 @@ def test_the_warmup_robustness_rejudges_the_jade_claims_with_the_runs_made_befor
     """Table 1's JADE claims judged again with its JADE as made before the warm-up (planted): a JADE 4 pp worse
     before turns "JADE beats paired" from reproduced to contradicted, and the sentence names it; the same runs
     change nothing; none: said."""
-    from jade_core.experiments import studies
+    from jade_core.experiments import grid
     from jade_core.reporting import report
     runs = _runs(0.0)
     runs.loc[runs.variant == "jade", "svhn_error"] -= 3.0                    # JADE 3 pp better than paired
     claims = report.claims_table(runs, report.family_of(runs))
     assert claims.set_index("claim").verdict["JADE beats paired"] == "reproduced"
     worse = runs[runs.variant == "jade"].assign(svhn_error=lambda d: d.svhn_error + 4.0)
-    monkeypatch.setattr(studies, "table1_without_warmup", lambda *a, **k: worse)
+    monkeypatch.setattr(grid, "select", lambda *a, **k: worse)
     text = findings.warmup_robustness(runs, claims, "results", "paper")
     assert text.startswith("With Table 1's JADE as made before the warm-up of w_match (10 seeds")
     assert "JADE beats paired: +" in text and text.endswith("Verdicts that the warm-up changes: JADE beats paired; "
                                                             "JADE beats single; matching helps (JADE beats JADE with "
                                                             "w_match = 0).")
-    monkeypatch.setattr(studies, "table1_without_warmup", lambda *a, **k: runs[runs.variant == "jade"])
+    monkeypatch.setattr(grid, "select", lambda *a, **k: runs[runs.variant == "jade"])
     assert findings.warmup_robustness(runs, claims, "results", "paper").endswith("The warm-up changes no verdict.")
-    monkeypatch.setattr(studies, "table1_without_warmup", lambda *a, **k: runs.iloc[:0])
+    monkeypatch.setattr(grid, "select", lambda *a, **k: runs.iloc[:0])
     assert "not in this profile" in findings.warmup_robustness(runs, claims, "results", "paper")

@@ -450,8 +450,8 @@ def warmup_robustness(runs: pd.DataFrame, claims: pd.DataFrame, output_dir, prof
     the JADE of ``runs``, the other models' runs and the family unchanged: each verdict in words, and which
     differ from ``claims`` (a choice made by a fraction of a point of validation error should not decide one
     unseen)."""
-    before = studies.table1_without_warmup(output_dir, profile)
-    before = before[(before.variant == "jade") & before.protocol.isin(set(runs.protocol))] if len(before) else before
+    before = grid.select(studies.TABLE1_BEFORE_WARMUP, output_dir, profiles=[profile])  # its JADE only
+    before = before[before.protocol.isin(set(runs.protocol))]
     if before.empty or runs[runs.variant == "jade"].empty:
         return "Table 1's JADE as made before the warm-up of w_match is not in this profile."
     alt = pd.concat([runs[runs.variant != "jade"], before], ignore_index=True)

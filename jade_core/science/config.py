@@ -111,7 +111,8 @@ class RunConfig:
 
     @classmethod
     def defaults(cls) -> dict:
-        """Every field's default: the value a run saved before a field existed had, in effect."""
+        """Every field's default: the value a run saved before a field existed had, in effect, but for a field
+        whose default changed since (:attr:`WHEN_ADDED`)."""
         return {f.name: f.default for f in dataclasses.fields(cls)}
 
     def semantic(self) -> dict:
