@@ -333,3 +333,25 @@ def test_train_with_an_unreadable_config_json_is_one_line(smoke, where, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "config.json cannot be read" in err and fix in err and "Traceback" not in err
+
+
+def test_jade_refuses_to_train_inside_another_checkout_whose_code_differs(monkeypatch, tmp_path, capsys):
+    """Inside another checkout (a worktree of a fixed commit) the imported jade_core is not that checkout's:
+    its training commands stop with one line that names both and the fix, before anything trains; a checkout
+    with the same code, or a folder that is no checkout, runs as usual; inspecting commands always run."""
+    from jade_core.experiments.runs import PKG, foreign_checkout
+    other = tmp_path / "worktree"
+    shutil.copytree(PKG, other / "jade_core", ignore=shutil.ignore_patterns("__pycache__"))
+    (other / "results").mkdir()
+    assert foreign_checkout(other / "results") is None  # the same code: nothing differs
+    assert foreign_checkout(tmp_path) is None and foreign_checkout(PKG.parent / "book") is None
+    (other / "jade_core" / "science" / "losses.py").write_text("# another commit's losses\n")
+    assert foreign_checkout(other / "results") == other.resolve()
+    monkeypatch.chdir(other / "results")
+    from jade_core.tooling import cli
+    monkeypatch.setattr(cli, "run_all", lambda *a, **k: pytest.fail("trained inside a foreign checkout"))
+    for argv in (["sweep", str(PKG.parent / "sweeps" / "table1.yml"), "--dry-run"], ["study", "recipe", "--dry-run"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(other.resolve()) in err and "pip install -e ." in err
+    assert main(["tidy-runs", str(tmp_path), "--dry-run"]) == 0  # renames nothing, trains nothing: allowed

@@ -94,6 +94,30 @@ def test_sweep_files_resolve_and_grids_expand(tmp_path):
     _refused(f, "name: clash\nruns: [{run: a, w_match: 1.0}, {run: b, w_match: 1.0}]\n", "share a run folder")
 
 
+def test_seeds_given_on_the_command_line_replace_the_files_and_may_come_before_it_lists_them(tmp_path, capsys):
+    """``jade sweep FILE --seeds 5 6``: the file's runs for seeds 5 and 6 only (a long grid made a few seeds a
+    sitting), the same runs the file makes once it lists those seeds; refused for a file whose runs name
+    their own seeds, or for seeds that are not integers."""
+    from jade_core.experiments.sweep import load_sweep
+    from jade_core.science.config import ConfigError
+    from jade_core.tooling.cli import main
+    f = tmp_path / "g.yml"
+    f.write_text("name: g\noutput_dir: out\nseeds: {smoke: [0], paper: [0, 1]}\ngrid: {variant: [single, jade]}\n")
+    dirs = lambda runs: sorted(str(resolve_config(**kw).run_dir) for kw in runs)
+    picked = load_sweep(f, seeds=[5, 6])[1]
+    assert sorted((kw["variant"], kw["seed"]) for kw in picked) == [("jade", 5), ("jade", 6), ("single", 5), ("single", 6)]
+    f.write_text(f.read_text().replace("paper: [0, 1]", "paper: [0, 1, 5, 6]"))
+    assert set(dirs(picked)) < set(dirs(load_sweep(f)[1])) and len(load_sweep(f)[1]) == 8
+    assert main(["sweep", str(f), "--seeds", "6", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "seed6" in out and "seed5" not in out and "2 runs" in out
+    with pytest.raises(ConfigError, match="seeds must be"):
+        load_sweep(f, seeds=[])
+    f.write_text("name: g\nruns: [{run: a, variant: single, seed: 3}]\n")
+    with pytest.raises(ConfigError, match="gives no seeds"):
+        load_sweep(f, seeds=[5])
+
+
 def test_lengths_in_steps_give_every_budget_the_same_number_of_steps(tmp_path):
     """``steps:`` in a sweep file: each run's epochs, validation interval and plateau check come from its own
     steps per epoch, so a pool of 10 labels per class (2 steps of 64 an epoch) and one of 100 (16 steps)

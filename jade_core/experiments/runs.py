@@ -69,11 +69,26 @@ def _sources_digest(files) -> str:
     return h.hexdigest()[:16]
 
 
-def source_hash() -> str:
+def source_hash(pkg: Path = PKG) -> str:
     """sha256 (16 hex) of the package's Python sources, every sub-package's too (named by their path inside
     the package, so the flat layout of older commits hashes as it did): which code trained a run, with or
-    without git."""
-    return _sources_digest((f.relative_to(PKG).as_posix(), f.read_bytes()) for f in PKG.rglob("*.py"))
+    without git. ``pkg``: another checkout's ``jade_core/`` (:func:`foreign_checkout`)."""
+    return _sources_digest((f.relative_to(pkg).as_posix(), f.read_bytes()) for f in Path(pkg).rglob("*.py"))
+
+
+def foreign_checkout(cwd=None) -> Path | None:
+    """The project checkout that holds ``cwd`` when its ``jade_core`` is not the one imported and its code
+    differs (else None). An editable install's import hook wins over ``PYTHONPATH`` and the current folder,
+    so ``jade`` run inside another checkout (a ``git worktree`` of a fixed commit, say) would train the
+    imported checkout's code and read its sweep files, while writing runs under this folder's ``results/``:
+    not the commit its user meant to run."""
+    here = Path(cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "jade_core" / "__init__.py").is_file():
+            if folder == ROOT.resolve():
+                return None
+            return folder if source_hash(folder / "jade_core") != source_hash() else None
+    return None
 
 
 def git_commit() -> str | None:

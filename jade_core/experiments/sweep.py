@@ -90,15 +90,17 @@ def _on_local_workers(todo: list, workers: int):
         yield from collect(futures, as_completed(futures))
 
 
-def load_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
+def load_sweep(path, data_dir=None, profile=None, results=None, seeds=None) -> tuple:
     """Read a sweep file: ``(name, [resolve_config keyword arguments, ...])`` (:func:`expand_sweep`
     without the labels)."""
-    name, labelled = expand_sweep(path, data_dir, profile, results)
+    name, labelled = expand_sweep(path, data_dir, profile, results, seeds)
     return name, [kw for _, kw in labelled]
 
 
-def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
-    """Read a sweep file: ``(name, [(label, resolve_config keyword arguments), ...])``.
+def expand_sweep(path, data_dir=None, profile=None, results=None, seeds=None) -> tuple:
+    """Read a sweep file: ``(name, [(label, resolve_config keyword arguments), ...])``; ``seeds`` (a list)
+    replaces the file's ``seeds:`` for this call, so that a long grid is made a few seeds per sitting, and
+    seeds the file does not list yet are made before it lists them (``jade sweep FILE --seeds 5 6``).
 
     Format (YAML)::
 
@@ -152,7 +154,12 @@ def expand_sweep(path, data_dir=None, profile=None, results=None) -> tuple:
             r["run"] = "_".join(f"{k}-{v['train']}" if k == "steps" else f"{k}-{v}" for k, v in r.items()
                                 if k != "output_dir")
             runs.append(r)
-    seeds = for_profile(spec.get("seeds"), profile, path, "seeds")
+    if seeds is not None and spec.get("seeds") is None:
+        raise ConfigError(f"{path} gives no seeds: (its runs name their own), so --seeds cannot choose among them; "
+                          "drop --seeds, or add seeds: to the file.")
+    if seeds is not None and (not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
+        raise ConfigError(f"seeds must be a non-empty list of integers, got {seeds!r}.")
+    seeds = seeds if seeds is not None else for_profile(spec.get("seeds"), profile, path, "seeds")
     if seeds is not None:
         runs = [{**r, "seed": s, "run": f"{r.get('run') or 'run'}_seed-{s}"} if "seed" not in r and "seed" not in base
                 else r for r in runs for s in (seeds if "seed" not in r and "seed" not in base else [None])]

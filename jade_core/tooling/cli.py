@@ -29,6 +29,7 @@ from ..experiments.lifecycle import train
 from ..experiments.runs import (
     ROOT,
     collect_table1,
+    foreign_checkout,
     git_commit,
     load_run,
     provenance,
@@ -235,7 +236,7 @@ def cmd_check_data(a):
 
 
 def cmd_sweep(a):
-    name, runs = load_sweep(a.file, a.data_dir)
+    name, runs = load_sweep(a.file, a.data_dir, seeds=a.seeds)
     if a.device:
         runs = [{**kw, "device": a.device} for kw in runs]
     return _report_runs(run_all(runs, a.workers, a.dry_run, a.scheduler, name))
@@ -287,6 +288,10 @@ def cmd_book(a):
                reuse_only=a.reuse_only, only=a.only, jobs=a.jobs)
 
 
+# the commands that train or execute chapters: refused inside another checkout whose code differs
+TRAINING_COMMANDS = ("train", "verify", "matrix", "sweep", "study", "book", "check-numbers")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="jade", description="JADE companion: train, evaluate, export, build.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -327,6 +332,8 @@ def main(argv=None):
     p.set_defaults(func=cmd_matrix)
     p = sub.add_parser("sweep", help="train the runs of a sweep file (e.g. sweeps/matching-search.yml)")
     p.add_argument("file", help="a sweep YAML file (format: jade_core.experiments.sweep.load_sweep)")
+    p.add_argument("--seeds", type=int, nargs="+", help="these seeds instead of the file's seeds: (a long grid a "
+                   "few seeds per sitting; seeds it does not list yet may be made first)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (each uses the run's threads)")
     p.add_argument("--data-dir")
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would happen")
@@ -373,6 +380,11 @@ def main(argv=None):
     p.set_defaults(func=cmd_check_numbers)
     a = parser.parse_args(argv)
     try:
+        if a.command in TRAINING_COMMANDS and (other := foreign_checkout()) is not None:
+            raise ConfigError(f"you are in the checkout {other}, but this jade runs the code of {ROOT} (its editable "
+                              f"install wins over PYTHONPATH), which differs: runs would be made with that code and "
+                              f"written here. Give this checkout its own environment (python -m venv .venv && "
+                              f".venv/bin/pip install -e .) and run its .venv/bin/jade, or run from {ROOT}.")
         return a.func(a) or 0
     except JadeError as e:  # a parameter, the data or a run folder: one line, no traceback
         print(f"jade {a.command}: error: {e}", file=sys.stderr)
