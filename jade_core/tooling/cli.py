@@ -311,7 +311,8 @@ def main(argv=None):
     p = sub.add_parser("table", help="Table 1 from the finished runs (never trains)")
     p.add_argument("--output-dir", default="results")
     p.add_argument("--protocol", choices=PROTOCOLS)
-    p.add_argument("--recipe", action="store_true", help="the tuned recipe's runs (OUTPUT_DIR/recipe) instead")
+    p.add_argument("--recipe", action="store_true", help="the tuned recipe the book reports instead: its re-make "
+                   "(OUTPUT_DIR/recipe-remake) once all its final runs exist, else the first study (OUTPUT_DIR/recipe)")
     p.set_defaults(func=cmd_table)
     p = sub.add_parser("export", help="write an offline mirror (npz) from the official files")
     p.add_argument("--out", required=True)
