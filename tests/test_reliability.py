@@ -353,5 +353,5 @@ def test_jade_refuses_to_train_inside_another_checkout_whose_code_differs(monkey
     for argv in (["sweep", str(PKG.parent / "sweeps" / "table1.yml"), "--dry-run"], ["study", "recipe", "--dry-run"]):
         assert main(argv) == 2
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and str(other.resolve()) in err and "pip install -e ." in err
+        assert err.count("\n") == 1 and str(other.resolve()) in err and "pip install -e ." in err and "PYTHONPATH=$PWD" in err
     assert main(["tidy-runs", str(tmp_path), "--dry-run"]) == 0  # renames nothing, trains nothing: allowed

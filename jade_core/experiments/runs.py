@@ -78,10 +78,11 @@ def source_hash(pkg: Path = PKG) -> str:
 
 def foreign_checkout(cwd=None) -> Path | None:
     """The project checkout that holds ``cwd`` when its ``jade_core`` is not the one imported and its code
-    differs (else None). An editable install's import hook wins over ``PYTHONPATH`` and the current folder,
-    so ``jade`` run inside another checkout (a ``git worktree`` of a fixed commit, say) would train the
-    imported checkout's code and read its sweep files, while writing runs under this folder's ``results/``:
-    not the commit its user meant to run."""
+    differs (else None). The ``jade`` script imports the checkout its environment installed (editable),
+    not the current folder's, so ``jade`` run inside another checkout (a ``git worktree`` of a fixed
+    commit, say) would train the installed checkout's code and read its sweep files, while writing runs
+    under this folder's ``results/``: not the commit its user meant to run. (``PYTHONPATH`` set to the
+    checkout does select it: the editable finder comes after the path finder.)"""
     here = Path(cwd or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "jade_core" / "__init__.py").is_file():

@@ -382,10 +382,10 @@ def main(argv=None):
     a = parser.parse_args(argv)
     try:
         if a.command in TRAINING_COMMANDS and (other := foreign_checkout()) is not None:
-            raise ConfigError(f"you are in the checkout {other}, but this jade runs the code of {ROOT} (its editable "
-                              f"install wins over PYTHONPATH), which differs: runs would be made with that code and "
-                              f"written here. Give this checkout its own environment (python -m venv .venv && "
-                              f".venv/bin/pip install -e .) and run its .venv/bin/jade, or run from {ROOT}.")
+            raise ConfigError(f"you are in the checkout {other}, but this jade runs the code installed from {ROOT}, "
+                              f"which differs: runs would be made with that code and written here. Run this "
+                              f"checkout's code (PYTHONPATH=$PWD jade ..., or its own environment: python -m venv "
+                              f".venv && .venv/bin/pip install -e .), or run from {ROOT}.")
         return a.func(a) or 0
     except JadeError as e:  # a parameter, the data or a run folder: one line, no traceback
         print(f"jade {a.command}: error: {e}", file=sys.stderr)
