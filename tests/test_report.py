@@ -218,8 +218,9 @@ def test_mnist_gap_findings_read_a_planted_gap_back():
 
 
 def test_recipe_findings_of_the_committed_study_and_of_none(tmp_path):
-    """The committed first study (its re-make unfinished): its search, its 12 reported runs, three claims in a
-    table and in words; an empty folder: no study, the command that makes one."""
+    """The committed re-made study (all 15 final runs finished, so it replaces the first): its search on the
+    search seeds, its 15 reported runs (3 models x seeds 0-4), three claims in a table and in words, each one
+    verdict; an empty folder: no study, the command that makes one."""
     import warnings
     from pathlib import Path
     results = Path(__file__).resolve().parents[1] / "results"
@@ -227,9 +228,11 @@ def test_recipe_findings_of_the_committed_study_and_of_none(tmp_path):
         warnings.simplefilter("ignore")
         r = report.recipe_findings(results)
     search, text, final = r["search"], r["text"], r["final"]
-    assert r["study"] == "recipe" and "first version's settings (bf16" in r["intro"]
-    assert len(final) == 12 and "chosen" in search.columns and "SVHN validation error (%)" in search.columns
-    assert text.startswith("The chosen recipe, **") and text.count(": contradicted") == 3
+    assert r["study"] == "recipe-remake" and "search seeds 100, 101, 102, which no table reports" in r["intro"]
+    assert len(final) == 15 and "chosen" in search.columns and "mean over the seeds (%)" in search.columns
+    assert sorted(set(final.seed)) == list(range(5)) and sorted(set(final.variant)) == ["jade", "paired", "single"]
+    assert text.startswith("The re-made search chose **")
+    assert sum(text.count(f": {v}") for v in ("reproduced", "contradicted", "inconclusive")) == 3
     assert len(r["claims"]) == 3 and "leans against JADE" in text
     none = report.recipe_findings(tmp_path)
     assert none["search"] is None and "jade study recipe" in none["text"] and none["final"].empty
