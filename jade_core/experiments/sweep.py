@@ -154,12 +154,13 @@ def expand_sweep(path, data_dir=None, profile=None, results=None, seeds=None) ->
             r["run"] = "_".join(f"{k}-{v['train']}" if k == "steps" else f"{k}-{v}" for k, v in r.items()
                                 if k != "output_dir")
             runs.append(r)
-    if seeds is not None and spec.get("seeds") is None:
+    if seeds is None:
+        seeds = for_profile(spec.get("seeds"), profile, path, "seeds")
+    elif spec.get("seeds") is None:
         raise ConfigError(f"{path} gives no seeds: (its runs name their own), so --seeds cannot choose among them; "
                           "drop --seeds, or add seeds: to the file.")
-    if seeds is not None and (not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
+    elif not seeds:  # each seed's type and range: resolve_config, below, for every run
         raise ConfigError(f"seeds must be a non-empty list of integers, got {seeds!r}.")
-    seeds = seeds if seeds is not None else for_profile(spec.get("seeds"), profile, path, "seeds")
     if seeds is not None:
         runs = [{**r, "seed": s, "run": f"{r.get('run') or 'run'}_seed-{s}"} if "seed" not in r and "seed" not in base
                 else r for r in runs for s in (seeds if "seed" not in r and "seed" not in base else [None])]
