@@ -103,7 +103,7 @@ def test_sweep_files_resolve_and_grids_expand(tmp_path):
 def test_seeds_given_on_the_command_line_replace_the_files_and_may_come_before_it_lists_them(tmp_path, capsys):
     """``jade sweep FILE --seeds 5 6``: the file's runs for seeds 5 and 6 only (a long grid made a few seeds a
     sitting), the same runs the file makes once it lists those seeds; refused for a file whose runs name
-    their own seeds, or for seeds that are not integers."""
+    their own seeds, or for an empty list (each seed's type and range: resolve_config)."""
     from jade_core.experiments.sweep import load_sweep
     from jade_core.science.config import ConfigError
     from jade_core.tooling.cli import main
