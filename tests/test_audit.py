@@ -83,7 +83,7 @@ def test_no_reported_study_run_is_a_search_run():
 
 
 def test_the_budget_answer_reads_the_finished_equal_steps_study_and_no_search_run():
-    """The budget chapter answers from the equal-steps study, finished (every model at every budget on seeds 0-7,
+    """The budget chapter answers from the equal-steps study, finished (every model at every budget on seeds 0-9,
     Table 1 as its 100-label point), none of whose runs is a search run or a copy of one. The first (GPU) study,
     5 of whose seed-0 final runs are its length-search runs, is kept below it as superseded, and the intro
     names it only as that."""
@@ -92,8 +92,8 @@ def test_the_budget_answer_reads_the_finished_equal_steps_study_and_no_search_ru
         warnings.simplefilter("ignore")
         b = findings.budget_page(RESULTS, "paper", None)
     planned = budget.equal_steps_planned(RESULTS, "paper")
-    assert len(budget.own_runs(b["runs"], planned)) == len(planned) == 72
-    assert b["values"]["b_status"] == "all 72 runs of the grid have finished"
+    assert len(budget.own_runs(b["runs"], planned)) == len(planned) == 90
+    assert b["values"]["b_status"] == "all 90 runs of the grid have finished"
     assert audit.search_copies(list(b["runs"].path), RESULTS).empty
     first = b["first"]["runs"]
     assert not audit.search_copies(list(first[first.labels_per_class < 100].path), RESULTS).empty  # why it is superseded

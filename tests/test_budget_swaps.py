@@ -262,7 +262,7 @@ def test_the_remade_budget_study_has_one_design_with_table1():
               if label in ("single", "paired") and kw["seed"] == 0}
     table1["jade"] = next(resolve_config(**kw) for _, kw in expected(TABLE1_BEFORE_WARMUP, "paper") if kw["seed"] == 0)
     runs = [resolve_config(**kw) for _, kw in expected("label-budget", "paper")]
-    assert sorted({c.labels_per_class for c in runs}) == [10, 25, 50] and len(runs) == 72
+    assert sorted({c.labels_per_class for c in runs}) == [10, 25, 50] and len(runs) == 90
     t = table1["jade"]
     for c in runs:
         spe = c.steps_per_epoch

@@ -11,18 +11,18 @@ def test_paper_matrix_has_ten_seeds_per_model_and_the_ablation():
     """The chapters read these grids in the paper profile: Table 1 (the defaults), the first, bf16 Table 1
     that the studies made with its settings compare to, each 10 seeds of 3 models and the ablation, Table 1's
     JADE as made before the warm-up (10 seeds: the budget study's 100-labels point), the equal-steps
-    label-budget study (3 budgets below Table 1's x 3 models x seeds 0-7) and the re-made tuned recipe
+    label-budget study (3 budgets below Table 1's x 3 models x seeds 0-9) and the re-made tuned recipe
     (3 models x seeds 0-4, 600 epochs)."""
     runs = matrix_runs("paper")
     dirs = [str(resolve_config(**kw).run_dir) for kw in runs]
-    assert len(dirs) == len(set(dirs)) == 80 + 10 + 72 + 15
+    assert len(dirs) == len(set(dirs)) == 80 + 10 + 90 + 15
     recipe = [kw for kw in runs if "recipe-remake" in str(resolve_config(**kw).run_dir)]
     assert sorted((kw["variant"], kw["seed"]) for kw in recipe) == [(v, s) for v in ("jade", "paired", "single")
                                                                      for s in range(5)]
     assert {resolve_config(**kw).epochs for kw in recipe} == {600}
     runs = [kw for kw in runs if kw not in recipe]
     budget = [kw for kw in runs if resolve_config(**kw).labels_per_class != resolve_config("single").labels_per_class]
-    assert len(budget) == 72 and sorted({kw["seed"] for kw in budget}) == list(range(8))
+    assert len(budget) == 90 and sorted({kw["seed"] for kw in budget}) == list(range(10))
     before = [kw for kw in runs if kw not in budget and kw.get("w_match_warmup") == 0 and kw.get("precision") != "bf16"]
     assert sorted(kw["seed"] for kw in before) == list(range(10)) and {kw["variant"] for kw in before} == {"jade"}
     runs = [kw for kw in runs if kw not in budget and kw not in before]
