@@ -130,13 +130,15 @@ def test_lengths_in_steps_give_every_budget_the_same_number_of_steps(tmp_path):
     train, validate and restart at the same step; a count that is not a whole number of epochs is refused."""
     from jade_core.experiments.sweep import load_sweep
     f = tmp_path / "budget.yml"
-    f.write_text("name: b\nseeds: [0]\nsteps: {paper: {train: 2400, validate: 80, restart: 480}}\n"
-                 "grid: {labels_per_class: [10, 25, 100], variant: [single]}\n")
+    f.write_text("name: b\nseeds: [0]\nsteps: {paper: {train: 2400, validate: 80, restart: 480, warmup: 800}}\n"
+                 "grid: {labels_per_class: [10, 25, 100], variant: [jade]}\n")
     cfgs = [resolve_config(**kw) for kw in load_sweep(f)[1]]
     assert [c.epochs for c in cfgs] == [1200, 600, 150]
     assert [c.epochs * c.steps_per_epoch for c in cfgs] == [2400] * 3
     assert [c.eval_every * c.steps_per_epoch for c in cfgs] == [80] * 3
     assert [c.restart_epoch * c.steps_per_epoch for c in cfgs] == [480] * 3
+    assert [c.w_match_warmup * c.steps_per_epoch for c in cfgs] == [800] * 3  # the first third, as Table 1's
+    assert cfgs[-1].w_match_warmup == RunConfig().w_match_warmup
     assert cfgs[-1].epochs == RunConfig().epochs  # 100 labels: Table 1's length
     _refused(f, "name: b\nseeds: [0]\nsteps: {train: 2401}\ngrid: {labels_per_class: [10], variant: [single]}\n",
              "not a whole number of epochs of 2 steps")

@@ -123,7 +123,8 @@ def expand_sweep(path, data_dir=None, profile=None, results=None, seeds=None) ->
           - {variant: [paired], mnist_batch_size: [64, 256], seed: [100, 101]}
         steps: {paper: {train: 2400, validate: 80, restart: 480}}   # optional: lengths in optimisation
                                          # steps (per profile, or one for all), turned into each run's
-                                         # epochs, eval_every and restart_epoch (:func:`in_steps`); a run
+                                         # epochs, eval_every, restart_epoch and w_match_warmup
+                                         # (:func:`in_steps`); a run
                                          # or grid may give its own (in a grid: a list of such maps)
 
     Grid runs are named from their values (``variant-jade_seed-0``). ``label`` names the model a table
@@ -191,7 +192,7 @@ def expand_sweep(path, data_dir=None, profile=None, results=None, seeds=None) ->
     return name, out
 
 
-STEP_FIELDS = {"train": "epochs", "validate": "eval_every", "restart": "restart_epoch"}
+STEP_FIELDS = {"train": "epochs", "validate": "eval_every", "restart": "restart_epoch", "warmup": "w_match_warmup"}
 
 
 def for_profile(value, profile: str, path, key: str):
@@ -207,13 +208,14 @@ def for_profile(value, profile: str, path, key: str):
 def in_steps(kw: dict, steps: dict, where: str = "sweep") -> dict:
     """Lengths counted in optimisation steps -> the epoch fields of run ``kw`` (resolve_config keywords).
 
-    ``steps = {"train": S, "validate": V, "restart": R}`` gives ``epochs = S / e``, ``eval_every = V / e``
-    and ``restart_epoch = R / e`` with ``e`` the run's steps per epoch (:attr:`RunConfig.steps_per_epoch`,
+    ``steps = {"train": S, "validate": V, "restart": R, "warmup": W}`` gives ``epochs = S / e``,
+    ``eval_every = V / e``, ``restart_epoch = R / e`` and ``w_match_warmup = W / e`` (the linear ramp of
+    the matching weight of Eq. 2) with ``e`` the run's steps per epoch (:attr:`RunConfig.steps_per_epoch`,
     ceil(10 x labels per class / batch)). A pool of 10 labels per class is two steps of 64 an epoch, one of
     100 labels sixteen: the same S makes every model at every budget take the same number of steps. Each
     must be a whole number of epochs, and a run may not also set the field itself."""
     if not isinstance(steps, dict) or not set(steps) <= set(STEP_FIELDS) or "train" not in steps:
-        raise ConfigError(f"{where}: steps must map train (and optionally validate, restart) to step counts, "
+        raise ConfigError(f"{where}: steps must map train (and optionally validate, restart, warmup) to step counts, "
                           f"got {steps!r}.")
     spe = resolve_config(**kw).steps_per_epoch
     out = {}
