@@ -343,3 +343,25 @@ def test_a_run_is_reused_by_its_configuration_whatever_its_folder_is_called(smok
     other = resolve_config("single", **{**smoke, "lr": 0.003})                 # another configuration: not this run
     assert run_all([dict(variant="single", seed=0, lr=0.003, **smoke)], dry_run=True)[0]["status"] == "to train"
     assert other.run_dir != renamed
+
+
+def test_a_folder_with_the_runs_name_but_another_configuration_is_not_that_run(smoke, tmp_path):
+    """Reuse is by recorded configuration, never by folder name: a run named under earlier defaults can carry
+    the name today's defaults give another configuration (the matching-dose runs made without the warm-up of
+    w_match are called what today's warm-up runs would be). same_run must not return it, and training then
+    refuses to overwrite it, naming the difference."""
+    import json
+    import shutil
+
+    from jade_core.experiments.runs import same_run
+
+    made = resolve_config("jade", **{**smoke, "output_dir": str(tmp_path)}, w_match_warmup=0)
+    train(made, progress=False)
+    want = resolve_config("jade", **{**smoke, "output_dir": str(tmp_path)}, w_match_warmup=1)
+    assert want.run_dir != made.run_dir
+    shutil.move(made.run_dir, want.run_dir)  # the old run now sits under the new configuration's name
+    assert same_run(want) is None
+    with pytest.raises(ConfigError, match="w_match_warmup: saved 0, now 1"):
+        train(want, progress=False)
+    assert same_run(made) == want.run_dir  # the old configuration still finds its run, by what it recorded
+    assert json.loads((want.run_dir / "config.json").read_text())["config"]["w_match_warmup"] == 0

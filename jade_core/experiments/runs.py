@@ -338,11 +338,12 @@ def same_run(cfg: RunConfig) -> Path | None:
     """The finished run of ``cfg`` in its own folder (``<output_dir>/runs/<variant>/``), under whatever name:
     :attr:`RunConfig.run_dir` when that is finished, else the first finished folder beside it whose recorded
     configuration is the same run (:func:`run_identity`, same profile) -- one named under earlier defaults,
-    or renamed by hand. None when there is none. What decides reuse is the configuration, not the name."""
-    if is_finished(cfg.run_dir):
-        return cfg.run_dir
+    or renamed by hand. None when there is none. What decides reuse is the configuration, not the name: a
+    folder named as ``cfg`` would be but holding another configuration (named under earlier defaults) is
+    not this run (training then refuses to overwrite it, naming the differences)."""
     want = run_identity(cfg.to_dict())
-    for p in sorted(m.parent for m in cfg.run_dir.parent.glob("*/metrics.json")):
+    # the folder of cfg's own name first, then its siblings; each by the configuration it recorded
+    for p in [cfg.run_dir, *sorted(m.parent for m in cfg.run_dir.parent.glob("*/metrics.json"))]:
         if p.name.endswith(NOT_RUNS) or not is_finished(p):
             continue
         try:
