@@ -1,6 +1,5 @@
 """The appendix's numbers: read from the committed summary table, mean ± sd where a design had several runs."""
 import pytest
-
 from jade_core.reporting import history
 from jade_core.science.config import ConfigError
 
