@@ -1,6 +1,8 @@
 """The introduction's findings (jade_core.reporting.findings) on planted runs with known answers."""
 import numpy as np
 import pandas as pd
+import pytest
+from jade_core.experiments import selection
 from jade_core.reporting import findings
 
 
@@ -104,114 +106,47 @@ def test_figure2_finds_jade_steadier_only_when_it_is():
     assert "below 1, as the paper reads Figure 2" in v["f2_answer"]  # 0.2 / 0.8 is still below 1
 
 
-def test_tuning_applies_the_declared_rule_to_planted_candidates(tmp_path, monkeypatch):
-    import json
+def _outcome(means, chosen):
+    return {"chosen": chosen, "means": means, "seeds": [100, 101, 102]}
 
-    from jade_core.science.config import RunConfig, resolve_config
-    W = RunConfig.w_match_warmup
-    for name, w_match, err, centroid in (("a", 30.0, 30.0, 65.0), ("b", 300.0, 28.0, 20.0), ("c", 1000.0, 35.0, 60.0)):
-        cfg = resolve_config("jade", "paper", seed=0, data_dir=".", output_dir=str(tmp_path / "t" / name), w_match=w_match,
-                             w_match_warmup=W)  # the committed warm-up: this search's choice is not what fails
-        d = cfg.run_dir
-        d.mkdir(parents=True)
-        (d / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
-        (d / "metrics.json").write_text(json.dumps({
-            "svhn_val": {"error": err}, "matching_val": {"centroid_accuracy": centroid, "kl_match": 1000 / w_match},
-            "train_seconds": 60.0}))
-        (d / "curve.csv").write_text("epoch,svhn_val_error\n5,40\n")
-    t = findings.tuning(tmp_path / "t", _runs(1.0).iloc[:0])
-    v = t["values"]
-    # b classifies best but its centroids fail the rule (20 % < 50 %): a is chosen, b reported beside it
-    assert v["tuning_chosen"] == "a" and v["tuning_best"] == "b" and v["tuning_n"] == "3"
-    assert v["tuning_w_match_low"] == "30" and v["tuning_w_match_high"] == "1,000"
-    assert "is not in this profile" in v["tuning_reference"] and v["tuning_stopped"] == "Every candidate finished."
-    # the committed configuration must carry this search's reading and the settings search's re-chosen weights
-    assert not t["consistent"]                                       # a's w_match 30 is not the default
-    rechosen = {"w_cls": {"chosen": RunConfig.w_cls}, "w_match": {"chosen": RunConfig.w_match},
-                "mnist_batch_size": {"chosen": RunConfig.mnist_batch_size}, "epochs": {"chosen": RunConfig.epochs}}
-    t = findings.tuning(tmp_path / "t", _runs(1.0).iloc[:0], rechosen)
-    assert t["consistent"] and t["values"]["tuning_pick_replaced"] == f"w_match 30 → {RunConfig.w_match:g}"
-    assert t["values"]["tuning_pick_kept"] == f"rec_reduction = sum, w_match_warmup = {W}"
-    assert "This search ran on seed" not in t["values"]["tuning_answer"]   # no table runs given: none to flag
-    table1 = _runs(1.0).query("variant != 'jade_nomatch'")         # seed 0 reported (no reference run planted)
-    reported = findings.tuning(tmp_path / "t", table1, rechosen)["values"]["tuning_answer"]
-    assert ("This search ran on seed 0, which Table 1 reports, and was not repeated on search seeds: what the "
-            f"reported runs still take from it (rec_reduction = sum, w_match_warmup = {W}) was chosen there.") in reported
-    stopped = tmp_path / "t" / "per-pixel"                          # a per-pixel candidate stopped on collapse
-    stopped.mkdir()
-    (stopped / "stopped-curve.csv").write_text("epoch,seconds,svhn_val_error,val_kl_match,val_centroid_accuracy\n"
-                                               "5,600,90.0,0.001,9.6\n")
-    (stopped / "stopped-config.json").write_text(json.dumps({"config": {"rec_reduction": "mean"}}))
-    reported = findings.tuning(tmp_path / "t", table1, rechosen)["values"]["tuning_answer"]
-    assert "was chosen there; the per-pixel reading was no close call on validation error" in reported
-    # the reading re-chosen on search seeds: it decides in the search's place, and only the warm-up stays seed 0's
-    from jade_core.experiments.selection import choose_setting
-    rt = pd.DataFrame({"rec_reduction": ["sum", "mean"] * 2, "seed": [100, 100, 101, 101],
-                       "svhn_val_error": [32.0, 90.0, 34.0, 89.0], "val_kl_match": [55.0, 0.001] * 2,
-                       "val_centroid_accuracy": [64.0, 10.0] * 2})
-    pending = {"field": "rec_reduction", "runs_finished": 2, "runs_planned": 4, "table": rt[rt.rec_reduction == "sum"],
-               "choice": None}
-    t = findings.tuning(tmp_path / "t", table1, rechosen, pending)["values"]
-    assert t["tuning_reading"].startswith("Being re-chosen on the search seeds (`sweeps/reading-search.yml`")
-    assert "2 of its 4 runs have finished" in t["tuning_reading"] and "rec_reduction = sum" in t["tuning_pick_kept"]
-    done = {"field": "rec_reduction", "runs_finished": 4, "runs_planned": 4, "table": rt,
-            "choice": choose_setting(rt, "rec_reduction", "sum", candidates=("sum", "mean"))}
-    t = findings.tuning(tmp_path / "t", table1, rechosen, done)
-    assert t["consistent"] and t["values"]["tuning_pick_kept"] == f"w_match_warmup = {W}"
-    assert t["values"]["tuning_answer"].endswith(f"what the reported runs still take from it (w_match_warmup = {W}) was chosen there.")
-    assert "no close call" not in t["values"]["tuning_answer"]
-    assert "Its reading of the reconstruction term is the one the paper profile keeps, re-chosen on the search " \
-           "seeds" in t["values"]["tuning_answer"]
-    assert ("mean SVHN validation error summed over pixels, weighted (rec_reduction = sum) 33.0 % (matching KL 55 "
-            "nats, centroid accuracy 64.0 %); per pixel, every weight 1 (rec_reduction = mean) 89.5 %") \
-        in t["values"]["tuning_reading"]
-    assert t["values"]["tuning_reading"].endswith("Chosen: rec_reduction = sum (per seed, chosen minus rec_reduction = mean: "
-                                                  "-58.0 to -55.0 pp), the same as on seed 0.")
-    part = findings.tuning(tmp_path / "t", table1, rechosen, {**done, "runs_planned": 6})["values"]["tuning_reading"]
-    assert part.endswith("the same as on seed 0. 4 of the search's 6 runs have finished; the rest join the "
-                         "mean when they have.")
-    # the warm-up re-chosen too, the ramp winning as it did: nothing of the seed-0 search is left in force, and the
-    # committed configuration carries the ramp
-    assert W == 50, "the committed warm-up is the ramp the warm-up search chose (sweeps/warmup-search.yml)"
-    wt = pd.DataFrame({"w_match_warmup": [0, 50] * 2, "seed": [100, 100, 101, 101],
-                       "svhn_val_error": [35.0, 32.0, 36.0, 34.0], "val_kl_match": [55.0, 60.0] * 2,
-                       "val_centroid_accuracy": [64.0, 60.0] * 2})
-    won = {"field": "w_match_warmup", "runs_finished": 4, "runs_planned": 4, "table": wt,
-           "choice": choose_setting(wt, "w_match_warmup", 0, candidates=(0, 50))}
-    t = findings.tuning(tmp_path / "t", table1, rechosen, done, won)
-    assert t["consistent"] and t["pick"]["w_match_warmup"] == 50 and t["committed"]["w_match_warmup"] == 50
-    assert t["values"]["tuning_pick_kept"].startswith("none of its choices")
-    assert "nothing it chose is still in force" in t["values"]["tuning_answer"] and "Not yet applied" not in t["values"]["tuning_answer"]
-    assert ("none (w_match_warmup = 0) 35.5 % (matching KL 55 nats, centroid accuracy 64.0 %); a linear ramp over 50 "
-            "epochs (w_match_warmup = 50) 33.0 %") in t["values"]["tuning_warmup_rechosen"]
-    assert "(per seed, chosen minus w_match_warmup = 0: -3.0 to -2.0 pp)" in t["values"]["tuning_warmup_rechosen"]
-    assert ("Applied: Table 1's JADE was re-made with w_match_warmup = 50 (`sweeps/table1.yml`); the studies made "
-            "before it (`sweeps/matching-dose.yml`, ") in t["values"]["tuning_warmup_rechosen"]
-    wpending = {**won, "runs_finished": 2, "table": wt[wt.w_match_warmup == 0], "choice": None}
-    t = findings.tuning(tmp_path / "t", table1, rechosen, done, wpending)["values"]
-    assert t["tuning_pick_kept"] == f"w_match_warmup = {W}" and f"w_match_warmup = {W}." in t["tuning_warmup_rechosen"]
-    # no warm-up winning: a choice the committed configuration does not carry, allowed only as declared in
-    # NOT_YET_APPLIED, and said
-    lost = {**won, "table": wt.assign(svhn_val_error=[32.0, 35.0, 34.0, 36.0])}
-    lost["choice"] = choose_setting(lost["table"], "w_match_warmup", 0, candidates=(0, 50))
-    from jade_core.experiments import selection
-    assert not findings.tuning(tmp_path / "t", table1, rechosen, done, lost)["consistent"]   # undeclared: fails
-    monkeypatch.setattr(selection, "NOT_YET_APPLIED", {"w_match_warmup": "chosen after the reported runs were made"})
-    t = findings.tuning(tmp_path / "t", table1, rechosen, done, lost)
-    assert t["consistent"] and t["pick"]["w_match_warmup"] == 0 and t["committed"]["w_match_warmup"] == 50
-    assert t["values"]["tuning_pick_kept"] == "w_match_warmup = 50"   # not applied: the seed-0 choice still rules
-    assert "what the reported runs still take from it (w_match_warmup = 50) was chosen there. Not yet applied" in t["values"]["tuning_answer"]
-    assert ("Not yet applied: the warm-up of the matching weight re-chosen on the search seeds (w_match_warmup = 0) "
-            "is not what the reported runs were made with (w_match_warmup = 50) (below).") in t["values"]["tuning_answer"]
-    assert "Not applied: the committed configuration, and so every reported run, keeps w_match_warmup = 50; chosen " \
-           "after the reported runs were made." in t["values"]["tuning_warmup_rechosen"]
-    monkeypatch.setattr(selection, "NOT_YET_APPLIED", {})
-    flipped = rt.assign(svhn_val_error=[90.0, 32.0, 89.0, 34.0])  # were the per-pixel reading to win ...
-    done["choice"] = choose_setting(flipped, "rec_reduction", "sum", candidates=("sum", "mean"))
-    t = findings.tuning(tmp_path / "t", table1, rechosen, {**done, "table": flipped})
-    assert not t["consistent"] and t["pick"]["rec_reduction"] == "mean"  # ... the build would fail on the config
-    rechosen["epochs"] = {"chosen": RunConfig.epochs + 50}           # a length the configuration does not carry
-    assert not findings.tuning(tmp_path / "t", _runs(1.0).iloc[:0], rechosen)["consistent"]
+
+def test_tuning_tabulates_each_choice_with_its_margin_and_checks_the_committed_configuration(monkeypatch):
+    """findings.tuning on planted search outcomes: one row per setting, the margin to the runner-up, the runs
+    read, and ``consistent`` only when RunConfig carries every choice; a search without a complete seed is
+    one error naming its sweep file."""
+    import pandas as pd
+    from jade_core.science.config import ConfigError, RunConfig
+    R = RunConfig
+    settings = {"w_cls": _outcome({1e4: 34.0, R.w_cls: 33.0, 3e5: 36.0}, R.w_cls),
+                "w_match": _outcome({10.0: 35.5, R.w_match: 32.0}, R.w_match),
+                "mnist_batch_size": _outcome({R.mnist_batch_size: 36.0, 256: 36.7}, R.mnist_batch_size),
+                "epochs": {"chosen": R.epochs, "errors": {50: 36.0, R.epochs: 34.0}},
+                "table": pd.DataFrame({"variant": ["jade", "paired"], "mnist_batch_size": [256, 64],
+                                       "path": ["a", "b"]})}
+    reading = {"choice": _outcome({"sum": 33.0, "mean": 90.0}, R.rec_reduction), "table": pd.DataFrame({"path": ["a", "c"]})}
+    warmup = {"choice": _outcome({0: 32.9, R.w_match_warmup: 32.7}, R.w_match_warmup), "table": pd.DataFrame({"path": ["d"]})}
+    monkeypatch.setattr(selection, "settings_choice", lambda path: settings)
+    monkeypatch.setattr(selection, "reading_choice", lambda path: reading)
+    monkeypatch.setattr(selection, "warmup_choice", lambda path: warmup)
+    t = findings.tuning(draws=0)
+    rows = t["table"].set_index("setting")
+    assert list(rows.index) == [f for f, _ in findings.TUNED]
+    assert rows.loc["w_cls", "margin (pp)"] == pytest.approx(1.0) and rows.loc["w_match", "margin (pp)"] == pytest.approx(3.5)
+    assert rows.loc["epochs", "next best (%)"] == 36.0 and rows.loc["rec_reduction", "chosen"] == "sum"
+    assert t["consistent"] and t["paths"] == ["a", "b", "c", "d"] and t["values"]["tuning_runs"] == "4"
+    assert t["values"]["tuning_w_match_warmup_margin"] == "0.2" and t["values"]["tuning_search_mnist_batch"] == "256"
+    warmup["choice"] = _outcome({0: 32.0, R.w_match_warmup: 32.7}, 0)          # the search chose no warm-up
+    assert not findings.tuning(draws=0)["consistent"]
+    warmup["choice"] = None
+    with pytest.raises(ConfigError, match="w_match_warmup .*jade sweep sweeps/warmup-search.yml"):
+        findings.tuning(draws=0)
+
+
+def test_tuning_of_the_committed_searches_chose_what_the_configuration_carries():
+    t = findings.tuning(draws=0)
+    assert t["consistent"], (t["committed"], t["chosen"])
+    assert set(t["table"]["sweep file"]) == {"`sweeps/settings-search.yml`", "`sweeps/reading-search.yml`",
+                                             "`sweeps/warmup-search.yml`"}
 
 
 def test_the_data_page_states_the_cut_of_the_smoke_profile(data_dir):

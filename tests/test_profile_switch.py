@@ -12,7 +12,7 @@ CHOSEN = {"precision": "fp32", "w_cls": 100000.0, "w_match": 100.0, "mnist_batch
 
 def study_runs():
     runs = []
-    for name in ("settings-search", "matching-search", "mnist-schedule", "recipe-search", "recipe",
+    for name in ("settings-search", "mnist-schedule", "recipe-search", "recipe",
                  "label-budget-first-search", "label-budget-first"):
         runs += load_sweep(ROOT / "sweeps" / f"{name}.yml")[1]
     return runs
@@ -23,7 +23,7 @@ def test_every_study_run_is_found_before_and_after_the_profile_changes(monkeypat
     runs = study_runs()
     before = grid.locate(runs)
     unfinished = [kw["output_dir"] for kw, p in zip(runs, before) if p is None]
-    assert unfinished == ["results/tuning/jade-mean-wmatch-1"] and len(before) > 60  # stopped by design
+    assert unfinished == [] and len(before) > 60
     monkeypatch.setitem(config.PROFILES, "paper", dict(CHOSEN))
     assert grid.locate(study_runs()) == before
 

@@ -124,16 +124,13 @@ def _rename_every_run(root):
 
 
 def test_report_defaults_read_the_results_folder(tmp_path, monkeypatch):
-    """Without arguments, mnist_gap and tuning_table read results/, results/mnist-schedule and results/tuning."""
+    """Without arguments, mnist_gap reads results/ and results/mnist-schedule."""
     monkeypatch.chdir(tmp_path)
     from jade_core.experiments.studies import study_settings
     _fake_run(tmp_path / "results" / "table1-bf16", "paired", 0, 1.7, **study_settings("paper"))
     _fake_run(tmp_path / "results" / "mnist-schedule" / "p2400", "paired", 0, 1.2, lr_schedule="onecycle")
-    _fake_run(tmp_path / "results" / "tuning" / "wm-30", "jade", 0, 1.5, w_match=30.0)
     gap = report.mnist_gap()
     assert len(gap) == 2 and gap.equals(report.mnist_gap("results", "results/mnist-schedule"))
-    table, _ = report.tuning_table()
-    assert table.candidate.tolist() == ["wm-30"] and table.equals(report.tuning_table("results/tuning")[0])
 
 
 def test_collect_recipe_takes_the_recipe_grids_runs_only(tmp_path):
@@ -156,45 +153,6 @@ def test_collect_recipe_takes_the_recipe_grids_runs_only(tmp_path):
         again.config.tolist()
     assert sorted(collect_recipe(tmp_path, seeds=[1])[0].seed) == [1]
     assert collect_recipe(tmp_path / "nothing")[0].empty and collect_recipe(tmp_path / "nothing")[1] is None
-
-
-def test_tuning_table_reads_each_candidates_validation_numbers(tmp_path):
-    import json
-    for name, (err, centroid, kl) in {"wm-30": (30.0, 65.0, 4.0), "wm-3000": (60.0, 20.0, 1.0)}.items():
-        _fake_run(tmp_path / name, "jade", 0, 1.5, w_match=float(name.split("-")[1]), rec_reduction="mean",
-                  w_match_warmup=50 if name == "wm-3000" else 0)
-        run = next((tmp_path / name / "runs" / "jade").iterdir())
-        m = json.loads((run / "metrics.json").read_text())
-        m.update(svhn_val={"error": err}, matching_val={"centroid_accuracy": centroid, "kl_match": kl},
-                 train_seconds=120.0)
-        (run / "metrics.json").write_text(json.dumps(m))
-    (tmp_path / "notes.txt").write_text("not a candidate")
-    t, curves = report.tuning_table(tmp_path)
-    assert t.candidate.tolist() == ["wm-30", "wm-3000"] and set(curves) == {"wm-30", "wm-3000"}
-    a = t.iloc[0]
-    from jade_core.science.config import resolve_config
-    paper = resolve_config("jade", "paper")
-    assert (a.variant, a.rec_reduction, a.w_cls, a.w_match, a.w_match_warmup, a.epochs) == (
-        "jade", "mean", paper.w_cls, 30.0, 0, paper.epochs)
-    assert (a.svhn_val_error, a.val_centroid_accuracy, a.val_kl_match, a.mnist_val_error) == (30.0, 65.0, 4.0, 1.5)
-    assert a.matching and not t.iloc[1].matching and a.minutes == 2.0 and t.iloc[1].w_match_warmup == 50
-    assert list(curves["wm-30"].columns) == ["epoch", "svhn_ce"]
-
-
-def test_tuning_table_of_runs_older_than_its_fields(tmp_path):
-    """Runs made before rec_reduction, the warm-up and MNIST validation existed: the defaults of then."""
-    import json
-    _fake_run(tmp_path / "old", "jade", 0, 1.5)
-    run = next((tmp_path / "old" / "runs" / "jade").iterdir())
-    cfg = json.loads((run / "config.json").read_text())
-    for k in ("rec_reduction", "w_match_warmup"):
-        cfg["config"].pop(k)
-    (run / "config.json").write_text(json.dumps(cfg))
-    m = json.loads((run / "metrics.json").read_text())
-    m.pop("mnist_val")
-    (run / "metrics.json").write_text(json.dumps(m))
-    row = report.tuning_table(tmp_path)[0].iloc[0]
-    assert row.rec_reduction == "sum" and row.w_match_warmup == 0 and np.isnan(row.mnist_val_error)
 
 
 def test_mnist_gap_findings_read_a_planted_gap_back():

@@ -2,7 +2,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from jade_core.experiments import selection
 from jade_core.reporting import report
 from jade_core.science.evaluate import nearest_centroid_accuracy
 from jade_core.science.latent import eta_squared
@@ -72,24 +71,6 @@ def test_nearest_centroid_accuracy_planted_and_collapsed():
     assert nearest_centroid_accuracy(rng.standard_normal((500, 10)), y, flat, y) < 30.0
     # rows are classes: permuting the reference labels breaks it
     assert nearest_centroid_accuracy(query, y, ref, (y + 1) % 10) == 0.0
-
-
-@pytest.mark.parametrize("error, centroid, ok", [
-    (30.0, 65.0, True),    # own accuracy 70 %, centroids within 10 points
-    (30.0, 55.0, False),   # 15 points below: the domains are not matched
-    (85.0, 10.0, False),   # a collapsed space: within 10 points of a bad model, but at chance
-    (55.0, 45.0, False),   # within 10 points but below 50 %
-])
-def test_matching_rule(error, centroid, ok):
-    assert selection.matching_happens(error, centroid) is ok
-
-
-def test_choose_prefers_the_best_matching_candidate():
-    t = pd.DataFrame([{"candidate": "a", "svhn_val_error": 25.0, "val_centroid_accuracy": 40.0, "val_kl_match": 200},
-                      {"candidate": "b", "svhn_val_error": 28.0, "val_centroid_accuracy": 70.0, "val_kl_match": 5},
-                      {"candidate": "c", "svhn_val_error": 32.0, "val_centroid_accuracy": 66.0, "val_kl_match": 2}])
-    assert selection.choose(t) == {"chosen": "b", "best_classifying": "a", "matching": ["b", "c"]}
-    assert selection.choose(t.iloc[:1])["chosen"] is None
 
 
 def test_claims_name_known_variants_and_the_ablation_covers_the_jade_seeds_in_the_grid():

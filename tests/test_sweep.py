@@ -88,9 +88,9 @@ def test_sweep_files_resolve_and_grids_expand(tmp_path):
 
     from jade_core.experiments.sweep import load_sweep
     root = Path(__file__).resolve().parents[1]
-    name, runs = load_sweep(root / "sweeps" / "matching-search.yml")
-    assert name == "matching-search" and len(runs) == 5
-    assert all(str(resolve_config(**kw).run_dir).startswith("results/tuning/jade-") for kw in runs)
+    name, runs = load_sweep(root / "sweeps" / "warmup-search.yml")
+    assert name == "warmup-search" and {kw["seed"] for kw in runs} == {100, 101, 102}
+    assert all(str(resolve_config(**kw).run_dir).startswith("results/search/settings/") for kw in runs)
     f = tmp_path / "grid.yml"
     f.write_text("name: g\nbase: {epochs: 2}\noutput_dir: out/{run}\ngrid: {variant: [single, jade], seed: [0, 1, 2]}\n")
     _, grid = load_sweep(f)

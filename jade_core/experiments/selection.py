@@ -1,24 +1,7 @@
-"""The rule that chooses JADE's loss scaling, declared before the search ran.
-
-Eq. 2 has no weights, and with the weights that make JADE classify well the
-matching term can be ignored by the optimiser (the content posteriors of
-SVHN and MNIST then barely overlap, and "JADE" is a paired classifier with a
-noisy bottleneck). A setting therefore only counts as *matching* when the
-shared content space is really shared, measured on validation images only:
-
-    matching  <=>  centroid accuracy >= own SVHN validation accuracy - MARGIN_PP
-                   and centroid accuracy >= MIN_CENTROID_ACCURACY
-
-where the centroid accuracy classifies SVHN validation content means by the
-nearest class centroid of MNIST validation content means
-(:func:`jade_core.science.evaluate.matching_report`). The second condition rules out
-a content space collapsed onto the prior: it "matches" trivially (KL ~ 0) but
-its centroids coincide, so its centroid accuracy is near chance (10 %).
-
-Choice: among matching settings, the lowest SVHN validation error (ties: the
-lower validation matching KL). The best-classifying setting overall is
-reported beside it; if none matches, that is the finding and both are shown.
-"""
+"""The selection rules, each declared before the runs it reads: the settings search on the search seeds
+(``choose_setting``, ``choose_epochs``), the tuned recipe (``choose_recipe``), and the matching rule of the
+dose-response (``posteriors_matched``). Every search runs on :data:`SEARCH_SEEDS`, which no reported table uses;
+every rule reads validation images only (the development part of the local protocol, MNIST's 15,000 left over)."""
 from __future__ import annotations
 
 import json
@@ -27,35 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..science.config import RunConfig, resolve_config
+from ..science.config import resolve_config
 from .grid import expected, locate
 from .sweep import load_sweep
-
-MARGIN_PP = 10.0
-MIN_CENTROID_ACCURACY = 50.0
-
-
-def matching_happens(svhn_val_error: float, centroid_accuracy: float) -> bool:
-    """The declared rule: cross-domain centroid accuracy within MARGIN_PP points of the model's own
-    SVHN validation accuracy, and at least MIN_CENTROID_ACCURACY % (5x chance)."""
-    if pd.isna(svhn_val_error) or pd.isna(centroid_accuracy):
-        return False
-    own = 100.0 - float(svhn_val_error)
-    return bool(centroid_accuracy >= own - MARGIN_PP and centroid_accuracy >= MIN_CENTROID_ACCURACY)
-
-
-def choose(table: pd.DataFrame, error="svhn_val_error", centroid="val_centroid_accuracy",
-           kl="val_kl_match") -> dict:
-    """Apply the rule to a table with one row per candidate (columns ``candidate``, ``error``,
-    ``centroid``, ``kl``). Returns the candidate names: ``chosen`` (best matching; None if no
-    candidate matches), ``best_classifying`` (lowest validation error overall), and ``matching``
-    (every candidate that passes)."""
-    if table.empty:
-        return {"chosen": None, "best_classifying": None, "matching": []}
-    ok = table[[matching_happens(e, c) for e, c in zip(table[error], table[centroid])]]
-    best = table.sort_values([error, kl], na_position="last").iloc[0]["candidate"]
-    chosen = ok.sort_values([error, kl], na_position="last").iloc[0]["candidate"] if len(ok) else None
-    return {"chosen": chosen, "best_classifying": best, "matching": list(ok["candidate"])}
 
 
 def matching_summary(metrics: dict) -> dict:
@@ -193,34 +150,8 @@ def choose_epochs(curves: dict, candidates=EPOCH_CANDIDATES) -> dict:
     return {"chosen": chosen, "errors": errors, "per_model": per_model, "at_edge": chosen == max(candidates)}
 
 
-# Where the carried-over settings came from (the audit in the issue "What the book promises must be true",
-# of commit 457e8b5): chosen then on 200 validation images drawn from all 8,000 digits of the first
-# version's cut, 141 of which lie in today's evaluation part.
 CARRIED_OVER = {"w_cls": 30000.0, "mnist_batch_size": 256, "epochs": 150}
-CARRIED_OVER_ORIGIN = {"commit": "457e8b5", "validation_images": 200, "in_evaluation_part": 141}
 SETTINGS_SEARCH = "sweeps/settings-search.yml"
-
-# Candidates of the searches that were dropped or lost, and where that is recorded (git history): the
-# tuning chapter lists them beside the candidates that ran, so the reader sees every value tried.
-DROPPED_CANDIDATES = (
-    {"candidate": "w_match = 1 (summed reconstruction)", "search": "matching, seed 0",
-     "what happened": "dropped before it ran, for time; it was the first version's setting, under which the "
-                      "content posteriors barely overlapped (results/superseded/README.md)", "recorded in": "4c36303"},
-    {"candidate": "w_match = 3,000 without warm-up", "search": "matching, seed 0",
-     "what happened": "dropped before it ran: a probe on the old cut was still at 43 % validation error after "
-                      "60 epochs; run instead with a linear warm-up over 50 epochs", "recorded in": "4c36303"},
-    {"candidate": "w_match = 30,000", "search": "probe on the old cut",
-     "what happened": "its content posteriors collapsed; the run was deleted with the old protocol",
-     "recorded in": "4c36303"},
-    {"candidate": "per-pixel reconstruction, w_match = 100", "search": "matching, seed 0",
-     "what happened": "dropped before it ran, for time (the per-pixel reading with w_match = 1 collapsed and was "
-                      "stopped)", "recorded in": "4c36303"},
-    {"candidate": "the first version's w_cls, MNIST batch and length candidates", "search": "first version",
-     "what happened": "chose 30,000, 256 and 150 epochs on 200 validation images, 141 of them in today's "
-                      "evaluation part; the runs were deleted with the old protocol, and the three settings are "
-                      "re-chosen by the settings search", "recorded in": "457e8b5"},
-)
-
 
 # The reconstruction reading of Eq. 1-2 (RunConfig.rec_reduction), re-chosen on the search seeds: the first
 # matching search chose "sum" on seed 0, a reported seed. Declared before sweeps/reading-search.yml's "mean"
@@ -264,12 +195,6 @@ WARMUP_SEARCH = "sweeps/warmup-search.yml"
 WARMUP_CANDIDATES = (0, 50)
 
 
-# Choices made on the search seeds that the committed configuration, and so every reported run, does not carry
-# yet: {field: why}. Each is stated where the reader meets the setting (the tuning page's answer and its bullet,
-# Table 1's departures); the build's consistency check allows exactly these fields to differ from the choice, so
-# any other disagreement still fails it, and a field listed here that no longer differs fails a test. The re-make
-# that applies a choice removes its entry.
-NOT_YET_APPLIED = {}
 # A choice applied to Table 1 after studies had been made without it: the studies keep the value they were made
 # with (pinned in their sweep files) and say so, and compare with Table 1's runs made with that value
 # (sweeps/table1-before-warmup.yml). {field: (the studies' value, the grids that keep it)}.
@@ -280,10 +205,6 @@ def warmup_choice(sweep_file=WARMUP_SEARCH) -> dict:
     """The warm-up search's outcome (``sweeps/warmup-search.yml``): :func:`one_setting_choice` of
     ``w_match_warmup`` among :data:`WARMUP_CANDIDATES`, a tie keeping 0 (no warm-up)."""
     return one_setting_choice(sweep_file, "w_match_warmup", 0, WARMUP_CANDIDATES)
-
-
-# Each setting re-chosen alone on the search seeds: its search's outcome and sweep file.
-SETTING_SEARCHES = {"rec_reduction": (reading_choice, READING_SEARCH), "w_match_warmup": (warmup_choice, WARMUP_SEARCH)}
 
 
 def settings_choice(sweep_file=SETTINGS_SEARCH, epoch_candidates=None) -> dict:
@@ -401,79 +322,6 @@ def small_validation_stability(choice: dict, per_class: int = SMALL_VAL_PER_CLAS
         others = got[got != chosen].value_counts()
         out[f] = {"same": float((got == chosen).mean()), "other": others.index[0] if len(others) else None}
     return out
-
-
-def _edge_note(field: str, chosen, candidates) -> str:
-    """What the settings report says after a choice: nothing inside the grid; at an edge, either why the
-    edge is a floor (the MNIST batch at the SVHN batch) or that the grid is extended past it."""
-    if chosen not in (min(candidates), max(candidates)):
-        return "."
-    if field == "mnist_batch_size" and chosen == min(candidates) <= RunConfig.batch_size:
-        return (f" — the smallest MNIST batch there is: every step pairs one class-matched MNIST image with each "
-                f"of its {RunConfig.batch_size} SVHN images, so a smaller batch is the same run.")
-    return " — at the edge of the candidates: the grid is to be extended past it before Table 1 is re-made."
-
-
-def settings_report(choice: dict, stability: dict | None = None) -> str:
-    """The settings search's state and outcome as Markdown for the tuning chapter (:func:`settings_choice`),
-    with how the choices hold on a smaller validation set when ``stability``
-    (:func:`small_validation_stability`) is given."""
-    o = CARRIED_OVER_ORIGIN
-    lines = [f"The first version chose w_cls = {CARRIED_OVER['w_cls']:g}, an MNIST batch of "
-             f"{CARRIED_OVER['mnist_batch_size']} and {CARRIED_OVER['epochs']} epochs (commit {o['commit']}) on "
-             f"{o['validation_images']} validation images drawn from all digits of its cut, {o['in_evaluation_part']} "
-             "of which lie in today's evaluation part: those three settings were partly chosen on the images Table 1 "
-             "reports on. They are re-chosen on the development part only, on the search seeds "
-             f"{', '.join(map(str, SEARCH_SEEDS))} that no reported table uses, in the default precision "
-             f"(`{SETTINGS_SEARCH}`; rules `jade_core.experiments.selection.choose_setting` and `choose_epochs`, declared before "
-             f"the search ran). **{choice['runs_finished']} of its {choice['runs_planned']} runs are finished.**", ""]
-    so_far = "so far " if choice["runs_finished"] < choice["runs_planned"] else ""  # provisional until all finish
-    cands = {"w_cls": W_CLS_CANDIDATES, "mnist_batch_size": MNIST_BATCH_CANDIDATES, "w_match": W_MATCH_CANDIDATES}
-    before = {**CARRIED_OVER, "w_match": W_MATCH_INCUMBENT}
-    for field, what, model in (("w_cls", "JADE's classification weight", "JADE"),
-                               ("mnist_batch_size", "the MNIST batch", "the paired classifier"),
-                               ("w_match", "JADE's matching weight", "JADE at the chosen w_cls")):
-        r = choice.get(field)
-        kl = (r or {}).get("kl")
-        lines.append(f"- {what} (on {model}): " + (
-            "waiting for a seed with every candidate." if r is None else
-            f"{so_far}**{r['chosen']:g}** (mean SVHN validation error over seeds {', '.join(map(str, r['seeds']))}: "
-            + ", ".join(f"{v:g}: {e:.2f} %" + (f" at a validation matching KL of {kl[v]:.1f} nats" if kl else "")
-                        for v, e in r["means"].items())
-            + f"; previous value {before[field]:g}" + (", kept" if r["chosen"] == before[field] else ", replaced") + ")"
-            + _edge_note(field, r["chosen"], cands[field])))
-    e = choice.get("epochs")
-    lines.append("- the training length, one for all three models: " + (
-        "waiting for every model's curves at the chosen settings." if e is None else
-        f"{so_far}**{e['chosen']} epochs** (mean SVHN validation error over models: "
-        + ", ".join(f"{k}: {v:.2f} %" for k, v in e["errors"].items()) + ")"
-        + (f" — the longest candidate, a cap of the compute budget: a longer run would exceed the "
-           f"{JADE_RUN_MINUTES_TARGET:g}-minute target of one Table 1 JADE run at one thread, so it was not "
-           "searched; a longer run may do better." if e["at_edge"] else ".")))
-    if stability:
-        k, n = stability["per_class"], len(choice["table"])
-        per = int(np.asarray(choice["table"].val_confusion.iloc[0]).sum() // 10) if n else 0
-        lines += ["", f"**Would a choice change with {k} validation images per digit instead of {per}?** Simulated "
-                  f"from each run's recorded errors per digit ({stability['draws']} draws of {k} random images of each "
-                  "digit per run; runs drawn independently, which overstates changes, since one seed's candidates "
-                  "share their images): the same "
-                  + ", ".join(f"{SETTING_RULES[f]} in {100 * stability[f]['same']:.0f} % of draws"
-                              + (f" (else mostly {stability[f]['other']:,g})" if stability[f]["other"] is not None
-                                 else "") for f in SETTING_RULES if f in stability)
-                  + ". The w_match rule is applied at the chosen w_cls, so it changes with it too. A user with "
-                  f"{10 * k} validation images would often have chosen otherwise: the candidates differ by less "
-                  "than a small validation set can resolve (Oliver et al., 2018)."]
-    decided = all(choice.get(f) is not None for f in SETTING_RULES)
-    t1_seeds = sorted({kw["seed"] for _, kw in expected("table1", "paper")})
-    lines += ["", "Every rule has decided. Table 1 and its ablation were re-made once with these settings "
-              f"(`sweeps/table1.yml`, in {RunConfig.precision} on seeds {t1_seeds[0]}-{t1_seeds[-1]}, "
-              f"{'none' if not set(t1_seeds) & set(SEARCH_SEEDS) else 'some'} of them a search seed); the studies made before "
-              "(the GPU label-budget study, the tuned recipe, the MNIST schedule) keep the carried-over values and "
-              "compare to the first version's Table 1 (`sweeps/table1-bf16.yml`)."
-              if decided and not so_far else
-              "Until every rule has decided and Table 1 is re-made with the outcome, Table 1 and its ablation "
-              "use the carried-over values."]
-    return "\n".join(lines)
 
 
 # --- Does matching help at any strength? (the w_match dose-response; declared before its runs) ---

@@ -104,10 +104,10 @@ def expand_sweep(path, data_dir=None, profile=None, results=None, seeds=None) ->
 
     Format (YAML)::
 
-        name: matching-search            # the sweep's name
+        name: settings-search            # the sweep's name
         profile: paper                   # optional, default paper (``profile=`` overrides it)
         base: {seed: 0, epochs: 150}     # RunConfig fields shared by every run
-        output_dir: results/tuning/{run} # where each run goes ({run}: the run's name, {sweep}: the sweep's,
+        output_dir: results/search/{run} # where each run goes ({run}: the run's name, {sweep}: the sweep's,
                                          # {results}: the profile's results folder, or ``results=``; or
                                          # any field the run sets, e.g. {labels_per_class})
         seeds: {smoke: [0, 1], paper: [0, 1, 2]}   # optional: every run without a seed, once per seed

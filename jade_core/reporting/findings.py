@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
 from ..experiments import audit, grid, selection, studies
 from ..experiments.runs import saved_run_config
@@ -61,7 +60,6 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
     values["intro_budget"] = budget.intro_sentence(
         len(budget.own_runs(bruns, planned)), len(planned), RunConfig.labels_per_class,
         budget.budget_claims(budget.comparable(bruns)), first["claims"])
-    values["intro_not_applied"] = not_applied_words()
     values["intro_recipe"], recipe_runs = _recipe(output_dir)
     values["intro_recipe_history"] = report.recipe_history_words(output_dir)
     read += recipe_runs
@@ -167,238 +165,63 @@ def figure2(table: pd.DataFrame) -> tuple:
     return pd.DataFrame(rows), values
 
 
-def tuning(tuning_dir, runs: pd.DataFrame, settings: dict | None = None, reading: dict | None = None,
-           warmup: dict | None = None) -> dict:
-    """The tuning chapter's finding (the matching search of ``sweeps/matching-search.yml``): the candidates'
-    table and curves (:func:`jade_core.reporting.report.tuning_table`), the declared rule's choice
-    (:func:`jade_core.experiments.selection.choose`), the ``reference`` run (Table 1's w_match = 0 ablation at the
-    search's seed, found by configuration among ``runs``: the first Table 1's, made with the search's settings)
-    and every glue value of the page (``values``). ``settings``: the settings search's outcome
-    (:func:`jade_core.experiments.selection.settings_choice`), whose choices the committed configuration must
-    carry where it re-chose this search's (``consistent``). ``reading``: the reading search's outcome on the
-    search seeds (:func:`jade_core.experiments.selection.reading_choice`), which, once made, decides the
-    reconstruction reading in this search's place; ``warmup``: the warm-up search's
-    (:func:`jade_core.experiments.selection.warmup_choice`), the same for the matching weight's warm-up.
-    Raises ConfigError when the folder or its runs are missing, naming the command that makes them."""
-
-    make = "run `jade sweep sweeps/matching-search.yml` first"
-    if not Path(tuning_dir).is_dir():
-        raise ConfigError(f"parameter tuning_dir={str(tuning_dir)!r}: no such folder; {make}.")
-    table, curves = report.tuning_table(tuning_dir)
-    if table.empty:
-        raise ConfigError(f"no finished tuning run under {tuning_dir}; {make}.")
-    choice = selection.choose(table)
-    # the settings re-chosen on the search seeds decide in this search's place (reading, warm-up)
-    rechosen = {o["field"]: o["choice"]["chosen"] for o in (reading, warmup) if o and o.get("choice")}
-    rows = table.set_index("candidate")
-    best = choice["best_classifying"]
-    pick = choice["chosen"] or best
-    seed = int(table.seed.iloc[0])
-    nomatch = runs[(runs.variant == "jade_nomatch") & (runs.seed == seed)] if len(runs) else runs
-    reference = [{"label": f"w_match = 0 (the first Table 1's ablation, seed {seed})",
-                  **selection.matching_summary(json.loads((Path(p) / "metrics.json").read_text()))}
-                 for p in nomatch.path[:1]] if len(nomatch) else []
-    chosen = RunConfig()
-    v = {"tuning_n": str(len(table)), "tuning_margin": f"{selection.MARGIN_PP:g}",
-         "tuning_min_centroid": f"{selection.MIN_CENTROID_ACCURACY:g}", "tuning_seed": str(seed),
-         "tuning_epochs": str(int(table.epochs.max())), "tuning_labels": str(int(table.labels_per_class.iloc[0])),
-         "tuning_eval_every": str(int(table.eval_every.iloc[0])),
-         "tuning_sum_w_cls": f"{table[table.rec_reduction == 'sum'].w_cls.iloc[0]:,.0f}",
-         "tuning_w_match_low": f"{table.w_match.min():,g}", "tuning_w_match_high": f"{table.w_match.max():,g}",
-         "tuning_warmup": str(int(table.w_match_warmup.max())),
-         "tuning_chosen": pick, "tuning_best": best}
-    for who, name in (("chosen", pick), ("best", best)):
-        v[f"tuning_{who}_val"] = f"{rows.loc[name, 'svhn_val_error']:.1f}"
-        v[f"tuning_{who}_centroid"] = f"{rows.loc[name, 'val_centroid_accuracy']:.1f}"
-        v[f"tuning_{who}_kl"] = f"{rows.loc[name, 'val_kl_match']:.1f}"
-    v["tuning_weights"] = (f"w_rec = {chosen.w_rec:g}, w_cls = {chosen.w_cls:g}, w_kl = {chosen.w_kl:g}, "
-                           f"w_match = {chosen.w_match:g}" + (f" (warm-up {chosen.w_match_warmup} epochs)"
-                                                              if chosen.w_match_warmup else "")
-                           + f", reconstruction {chosen.rec_reduction} over pixels")
-    ref_passes = bool(reference) and selection.matching_happens(reference[0]["svhn_val_error"],
-                                                                reference[0]["val_centroid_accuracy"])
-    if reference:
-        r = reference[0]
-        v["tuning_reference"] = (
-            f"The grey square is the first Table 1's ablation run of seed {seed} (w_match = 0, every other setting "
-            f"as in the search), for reference; it is not a candidate. Without the matching term its matching KL on "
-            f"validation pairs is {r['val_kl_match']:.3g} nats, against {rows.loc[pick, 'val_kl_match']:.3g} for the "
-            f"chosen setting, yet its centroid accuracy is {r['val_centroid_accuracy']:.1f} % (own accuracy "
-            f"{100 - r['svhn_val_error']:.1f} %)" +
-            (": it would pass the centroid rule. The shared classifier alone lines up the class means of the two "
-             "domains, so the centroid check is necessary but not sufficient; the KL is what tells matching apart."
-             if ref_passes else ", which fails the rule."))
-    else:
-        v["tuning_reference"] = (f"(The first Table 1's w_match = 0 ablation of seed {seed}, made with this search's "
-                                 "settings, is not in this profile, so it is not drawn.)")
-    v["tuning_answer"] = (
-        f"{len(choice['matching'])} of {len(table)} settings match by the rule declared below; the best of them on "
-        f"SVHN validation error is {pick}. " + (
-            "Its reading of the reconstruction term is the one the paper profile keeps, re-chosen on the search "
-            "seeds (below); its loss weights were re-chosen with the settings below, on search seeds."
-            if "rec_reduction" in rechosen else "It fixed the reading of the reconstruction term that the paper "
-            "profile keeps; its loss weights were re-chosen with the settings below, on search seeds.")
-        if choice["chosen"] else
-        "No setting both matches and classifies: by the rule declared below, none of the "
-        f"{len(table)} settings has a shared content space; the paper profile keeps the best-classifying one.")
-    if ref_passes:
-        v["tuning_answer"] += (
-            " The rule proved weak: JADE without the matching term passes it too (the shared classifier alone lines "
-            "up the class means of the two domains), so the evidence that the chosen setting matches is its matching "
-            f"KL, {rows.loc[pick, 'val_kl_match']:.3g} nats on validation pairs against "
-            f"{reference[0]['val_kl_match']:.3g} without the term.")
-    sums = table[table.rec_reduction == "sum"]
-    rho_err = stats.spearmanr(sums.w_match, sums.svhn_val_error).statistic if len(sums) > 2 else float("nan")
-    rho_kl = stats.spearmanr(sums.w_match, sums.val_kl_match).statistic if len(sums) > 2 else float("nan")
-    v["tuning_trend"] = (f"Across the {len(sums)} summed-reconstruction candidates, the rank correlation of the "
-                         f"matching weight with the validation error is {rho_err:+.2f} and with the matching KL "
-                         f"{rho_kl:+.2f}" + (": matching and classification pull against each other."
-                                             if rho_err > 0 and rho_kl < 0 else "."))
-    v["tuning_edge"] = ("The chosen weight is the smallest of the grid, so a smaller one might classify better "
-                        "still while matching; the dose-response chapter runs the weights below it, down to w_match = 0."
-                        if rows.loc[pick, "w_match"] == table.w_match.min() else "The chosen weight lies inside the grid.")
-    chance = 100 - 100 / N_CLASSES
-    stopped, collapsed_readings = [], set()
-    for f in sorted(Path(tuning_dir).glob("*/stopped-curve.csv")):
-        cfg_file = f.with_name("stopped-config.json")
-        if cfg_file.exists():
-            collapsed_readings.add(json.loads(cfg_file.read_text())["config"]["rec_reduction"])
-        full = pd.read_csv(f)
-        last = full.dropna(subset=["svhn_val_error"]).iloc[-1]
-        slower = (full.seconds.iloc[-1] / full.epoch.iloc[-1]) / (table.minutes * 60 / table.epochs).median()
-        stopped.append(f"{f.parent.name} was stopped after epoch {int(full.epoch.max())}: its content posteriors had "
-                       f"collapsed onto each other (matching KL {last.val_kl_match:.4f} nats on validation pairs, "
-                       f"centroid accuracy {last.val_centroid_accuracy:.1f} %, SVHN validation error "
-                       f"{last.svhn_val_error:.1f} %; chance is {chance:g} %), and each epoch took {slower:.1f} times "
-                       "as long as the other candidates' (median); its partial curve is kept in the folder")
-    v["tuning_stopped"] = ("; ".join(stopped) + ".") if stopped else "Every candidate finished."
-    # The committed configuration is what the searches chose: the reading of the reconstruction term and
-    # the warm-up from this matching search; w_cls, w_match, the MNIST batch and the length from the settings
-    # search that re-chose them on search seeds (its rules win where both chose, being the later, on the
-    # development part) -- the build fails if they ever disagree.
-    r = rows.loc[pick]
-    want = {"rec_reduction": r.rec_reduction, "w_match_warmup": int(r.w_match_warmup), "w_cls": float(r.w_cls),
-            "w_match": float(r.w_match)}
-    if settings is not None:
-        want.update({f: settings[f]["chosen"] for f in selection.SETTING_RULES if settings.get(f)})
-    want.update(rechosen)
-    rechosen_reading = "rec_reduction" in rechosen
-    committed = {f: getattr(chosen, f) for f in want}
-    # a choice the reported runs do not carry yet (selection.NOT_YET_APPLIED): said beside it and in the answer
-    unapplied = {f: (committed[f], want[f]) for f in rechosen if committed[f] != want[f] and f in selection.NOT_YET_APPLIED}
-    late = {f: (f" Not applied: the committed configuration, and so every reported run, keeps {f} = {was}; "
-                f"{selection.NOT_YET_APPLIED[f]}.") for f, (was, _) in unapplied.items()}
-    v["tuning_reading"] = rechosen_words(reading, r.rec_reduction) + late.get("rec_reduction", "")
-    v["tuning_warmup_rechosen"] = rechosen_words(warmup, int(r.w_match_warmup)) + late.get("w_match_warmup", "")
-    v["tuning_warmup_rechosen"] += kept_by_studies_words("w_match_warmup") if "w_match_warmup" not in unapplied else ""
-    # what the seed-0 search still decides: a setting not re-chosen, or re-chosen but not applied (its old value)
-    kept = {f: committed[f] if f in unapplied else want[f] for f in ("rec_reduction", "w_match_warmup")
-            if f not in rechosen or f in unapplied}
-    v["tuning_pick_kept"] = ", ".join(f"{f} = {x:g}" if isinstance(x, float) else f"{f} = {x}"
-                                      for f, x in kept.items()) or "none of its choices (each was re-chosen on search seeds)"
-    v["tuning_pick_replaced"] = ", ".join(f"{f} {r[f]:g} → {want[f]:g}" for f in ("w_cls", "w_match")
-                                          if float(r[f]) != float(want[f])) or "none"
-    if choice["chosen"] and len(runs) and seed in set(runs.seed):   # a reported seed: say what of the search counts
-        v["tuning_answer"] += f" This search ran on seed {seed}, which Table 1 reports, and was not repeated on search seeds: "
-        v["tuning_answer"] += (
-            (f"what the reported runs still take from it ({v['tuning_pick_kept']}) was chosen there" if kept else
-             "nothing it chose is still in force, the reading and the warm-up having been re-chosen on the search "
-             "seeds (below)")
-            + ("; the per-pixel reading was no close call on validation error, its content posteriors collapsed "
-               "(What was chosen, and why)." if "mean" in collapsed_readings - {r.rec_reduction} and not rechosen_reading
-               else "."))
-        # the answer's first lines name the reading already, and its last an unapplied choice
-        others = [f for f in rechosen if f != "rec_reduction" and f not in unapplied]
-        if kept and others:
-            v["tuning_answer"] += (" The " + " and the ".join(SETTING_NAMES[f] for f in others)
-                                   + f" {'was' if len(others) == 1 else 'were'} re-chosen on the search seeds (below).")
-    if unapplied:
-        v["tuning_answer"] += (" Not yet applied: " + "; ".join(
-            f"the {SETTING_NAMES[f]} re-chosen on the search seeds ({f} = {now}) is not what the reported runs were "
-            f"made with ({f} = {was})" for f, (was, now) in unapplied.items()) + " (below).")
-    return {"table": table, "curves": curves, "choice": choice, "reference": reference, "values": v,
-            "consistent": all(committed[f] == want[f] for f in want if f not in selection.NOT_YET_APPLIED),
-            "committed": committed, "pick": want}
+# Every setting chosen on validation data that Table 1's runs carry: (RunConfig field, the model its search trained).
+TUNED = (("w_cls", "JADE"), ("w_match", "JADE, at the chosen w_cls"), ("mnist_batch_size", "paired classifier"),
+         ("epochs", "all three models"), ("rec_reduction", "JADE"), ("w_match_warmup", "JADE"))
 
 
-def kept_by_studies_words(field: str) -> str:
-    """Where a choice made on the search seeds is applied and which studies keep the value they were made with
-    (:data:`jade_core.experiments.selection.KEPT_BY_STUDIES`), one sentence; "" for a field no study keeps."""
-    if field not in selection.KEPT_BY_STUDIES:
-        return ""
-    kept, grids = selection.KEPT_BY_STUDIES[field]
-    return (f" Applied: Table 1's JADE was re-made with {field} = {getattr(RunConfig, field)} (`sweeps/table1.yml`); "
-            f"the studies made before it ({', '.join(f'`sweeps/{g}.yml`' for g in grids)}) keep {field} = {kept} "
-            f"and compare with Table 1's JADE made with {field} = {kept} (`sweeps/{studies.TABLE1_BEFORE_WARMUP}.yml`).")
+def _setting(value) -> str:
+    return f"{value:,g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
-# A setting re-chosen on the search seeds, as a page names it and its values.
-SETTING_NAMES = {"rec_reduction": "reading of the reconstruction term", "w_match_warmup": "warm-up of the matching weight"}
-SETTING_VALUES = {"rec_reduction": {"sum": "summed over pixels, weighted", "mean": "per pixel, every weight 1"},
-                  "w_match_warmup": {0: "none", 50: "a linear ramp over 50 epochs"}}
-
-
-def not_applied_words(root=None) -> str:
-    """The intro's sentence on the choices made on the search seeds that the reported runs do not carry
-    (:data:`jade_core.experiments.selection.NOT_YET_APPLIED`), each with its choice and how close it was, read from
-    its search under ``root`` (the project's by default), and on those Table 1 carries but the studies made before
-    it do not (:data:`jade_core.experiments.selection.KEPT_BY_STUDIES`)."""
-    def gap(f):
-        outcome, path = selection.SETTING_SEARCHES[f]
-        c = outcome(Path(root or grid.ROOT) / path)["choice"]
-        return c, (max(c["means"].values()) - c["means"][c["chosen"]] if c else float("nan"))
-    parts = []
-    for f in selection.NOT_YET_APPLIED:
-        c, g = gap(f)
-        parts.append(f"the {SETTING_NAMES[f]}, re-chosen on the search seeds as {f} = {c['chosen'] if c else '?'} "
-                     f"by {g:.1f} pp of mean SVHN validation error, while every reported run has "
-                     f"{f} = {getattr(RunConfig, f)}")
-    out = (("One choice made there is not yet applied: " if len(parts) == 1 else "Choices made there not yet applied: ")
-           + "; ".join(parts) + "." if parts else "Every choice made there is in Table 1's runs.")
-    for f, (kept, grids) in selection.KEPT_BY_STUDIES.items():
-        c, g = gap(f)
-        out += (f" The {SETTING_NAMES[f]} ({f} = {getattr(RunConfig, f)}, chosen by {g:.1f} pp of mean SVHN "
-                f"validation error) came after the studies {', '.join(grids)} had been made: they keep {f} = {kept}, "
-                f"and compare with Table 1's JADE made with {f} = {kept} ({studies.TABLE1_BEFORE_WARMUP}).")
-    return out
-
-
-def _per_seed_range(table: pd.DataFrame, field: str, chosen) -> str:
-    """How close a choice was, per seed: `` (per seed, chosen minus <field> = <value>: -2.4 to +3.0 pp)`` for each other value
-    of ``field`` in ``table`` (rows: field, seed, svhn_val_error); the mean alone hides a split between seeds."""
-    e = table.pivot_table(index="seed", columns=field, values="svhn_val_error")
-    parts = [f"{field} = {k}: {d.min():+.1f} to {d.max():+.1f} pp" for k in e.columns if k != chosen
-             for d in [(e[chosen] - e[k]).dropna()] if len(d)]
-    return f" (per seed, chosen minus {'; minus '.join(parts)})" if parts else ""
-
-
-def rechosen_words(outcome: dict | None, first_choice) -> str:
-    """The tuning page's sentence on a setting re-chosen on the search seeds (``outcome``:
-    :func:`jade_core.experiments.selection.one_setting_choice`'s, e.g. the reading or the warm-up; ``first_choice``:
-    the value the matching search chose on seed 0)."""
-    if outcome is None:
-        return ""
-    field = outcome["field"]
-    search = selection.READING_SEARCH if field == "rec_reduction" else selection.WARMUP_SEARCH
-    rule = "reading_choice" if field == "rec_reduction" else "warmup_choice"
-    where = f"`{search}`, rule `jade_core.experiments.selection.{rule}`"
-    name = SETTING_NAMES[field]
-    if not outcome.get("choice"):
-        return (f"Being re-chosen on the search seeds ({where}): {outcome['runs_finished']} of its "
-                f"{outcome['runs_planned']} runs have finished, not yet every candidate on one seed; until then the "
-                f"{name} stands as the matching search chose it on seed 0: {field} = {first_choice}.")
-    c, t = outcome["choice"], outcome["table"]
-    names = SETTING_VALUES[field]
-    per = t[t.seed.isin(c["seeds"])].groupby(field)
-    kl, centroid = per.val_kl_match.mean(), per.val_centroid_accuracy.mean()
-    return (f"Re-chosen on the search seeds {', '.join(map(str, c['seeds']))} ({where}): mean SVHN validation error "
-            + "; ".join(f"{names.get(k, k)} ({field} = {k}) {c['means'][k]:.1f} % (matching KL {kl[k]:.3g} nats, "
-                        f"centroid accuracy {centroid[k]:.1f} %)" for k in names if k in c["means"])
-            + f". Chosen: {field} = {c['chosen']}" + _per_seed_range(t[t.seed.isin(c["seeds"])], field, c["chosen"])
-            + ", " + ("the same as on seed 0." if c["chosen"] == first_choice
-                                                        else f"not the {first_choice} chosen on seed 0.")
-            + (f" {outcome['runs_finished']} of the search's {outcome['runs_planned']} runs have finished; the rest "
-               "join the mean when they have." if outcome["runs_finished"] < outcome["runs_planned"] else ""))
+def tuning(root=None, draws: int = 200) -> dict:
+    """The tuning chapter: every setting of :data:`TUNED`, chosen on the development part on the search seeds
+    (:data:`jade_core.experiments.selection.SEARCH_SEEDS`) by ``choose_setting`` / ``choose_epochs`` (lowest mean
+    SVHN validation error). Returns ``{"table"}`` (one row per setting: its search's candidates, the choice, its
+    mean validation error, the runner-up's, the margin, and how often the choice survives validating on
+    :data:`~jade_core.experiments.selection.SMALL_VAL_PER_CLASS` images per digit, ``draws`` simulated draws), the
+    glue ``values``, the ``paths`` of the runs read, and ``consistent``: the committed :class:`RunConfig` carries
+    every choice (the build fails otherwise). Raises ConfigError naming the sweep to run while a search lacks a seed
+    with every candidate."""
+    root = Path(root or grid.ROOT)
+    settings = selection.settings_choice(root / selection.SETTINGS_SEARCH)
+    reading = selection.reading_choice(root / selection.READING_SEARCH)
+    warmup = selection.warmup_choice(root / selection.WARMUP_SEARCH)
+    epochs = settings["epochs"] and {"chosen": settings["epochs"]["chosen"], "means": settings["epochs"]["errors"]}
+    outcomes = {"w_cls": settings["w_cls"], "w_match": settings["w_match"],
+                "mnist_batch_size": settings["mnist_batch_size"], "epochs": epochs,
+                "rec_reduction": reading["choice"], "w_match_warmup": warmup["choice"]}
+    files = {"rec_reduction": selection.READING_SEARCH, "w_match_warmup": selection.WARMUP_SEARCH}
+    for field, outcome in outcomes.items():
+        if outcome is None:
+            raise ConfigError(f"the search of {field} has no seed with every candidate finished; run "
+                              f"`jade sweep {files.get(field, selection.SETTINGS_SEARCH)}`.")
+    stability = selection.small_validation_stability(settings, draws=draws) if draws else {}
+    rows, v = [], {}
+    for field, model in TUNED:
+        o = outcomes[field]
+        chosen, means = o["chosen"], o["means"]
+        runner_up = min(e for k, e in means.items() if k != chosen)
+        rows.append({"setting": field, "searched on": model,
+                     "candidates": ", ".join(_setting(k) for k in means), "chosen": _setting(chosen),
+                     "its SVHN val. error (%)": means[chosen], "next best (%)": runner_up,
+                     "margin (pp)": runner_up - means[chosen],
+                     "same choice, fewer val. images (%)": (100 * stability[field]["same"] if field in stability
+                                                            else float("nan")),
+                     "sweep file": f"`{files.get(field, selection.SETTINGS_SEARCH)}`"})
+        v[f"tuning_{field}"] = _setting(chosen)
+        v[f"tuning_{field}_margin"] = f"{runner_up - means[chosen]:.1f}"
+    table = pd.DataFrame(rows)
+    committed = {f: getattr(RunConfig, f) for f, _ in TUNED}
+    consistent = all(committed[f] == outcomes[f]["chosen"] for f, _ in TUNED)
+    paths = list(settings["table"].path) + list(reading["table"].path) + list(warmup["table"].path)
+    v.update({"tuning_seeds": ", ".join(map(str, selection.SEARCH_SEEDS)), "tuning_runs": str(len(set(paths))),
+              "tuning_n": str(len(TUNED)),
+              "tuning_small_per_class": str(selection.SMALL_VAL_PER_CLASS),
+              "tuning_search_mnist_batch": _setting(settings["table"].loc[settings["table"].variant == "jade",
+                                                                          "mnist_batch_size"].iloc[0])})
+    return {"table": table, "values": v, "paths": sorted(set(paths)), "consistent": consistent,
+            "committed": committed, "chosen": {f: o["chosen"] for f, o in outcomes.items()}}
 
 
 def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:

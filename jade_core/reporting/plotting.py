@@ -20,7 +20,6 @@ import numpy as np  # noqa: E402
 import pandas as pd
 import seaborn as sns  # noqa: E402
 
-from ..experiments.selection import MARGIN_PP, MIN_CENTROID_ACCURACY
 from ..science import swaps
 
 DPI = 100
@@ -210,58 +209,6 @@ def error_bars(table, path, paper=None, title="SVHN error over seeds"):
                 ax.errorbar(i + 0.3, m, yerr=s, fmt="s", color="k", capsize=4)
     ax.set(xlabel="", ylabel="SVHN error (%)", title=title + ("\ndots: our seeds; black squares: paper mean ± sd" if paper else ""))
     ax.set_xticks(range(len(order)), [VARIANT_NAMES.get(v, v) for v in order])
-    return save(fig, path)
-
-
-def validation_curves(curves: dict, path, column="svhn_val_error", title="SVHN validation error",
-                      ylabel="error (%)", log=False):
-    """One line per candidate: ``curves = {name: curve DataFrame}``, the validation column per epoch."""
-    style()
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    for name, c in curves.items():
-        if column in c:
-            d = c[["epoch", column]].dropna()
-            ax.plot(d["epoch"], d[column], marker="o", ms=2, label=name)
-    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
-    if log:
-        ax.set_yscale("log")
-    ax.legend(fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return save(fig, path)
-
-
-def matching_search(table, path, title="JADE loss scaling: validation error against matching", reference=None):
-    """Two panels, one point per candidate: SVHN validation error against the validation matching KL
-    (log scale), and cross-domain centroid accuracy against own SVHN validation accuracy (the
-    matching rule's band is shaded). ``table`` has columns candidate, svhn_val_error,
-    val_kl_match, val_centroid_accuracy and matching (bool). ``reference``: extra points drawn in grey
-    (dicts with label, svhn_val_error, val_kl_match, val_centroid_accuracy), not candidates."""
-    style()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2))
-    colours = {True: "tab:green", False: "tab:red"}
-    for r in table.itertuples():
-        c = colours[bool(r.matching)]
-        a.scatter(r.val_kl_match, r.svhn_val_error, color=c, s=40, zorder=3)
-        a.annotate(r.candidate.replace("jade-", ""), (r.val_kl_match, r.svhn_val_error), fontsize=7,
-                   xytext=(4, 3), textcoords="offset points")
-        b.scatter(100 - r.svhn_val_error, r.val_centroid_accuracy, color=c, s=40, zorder=3)
-    for r in (reference if reference is not None else []):
-        a.scatter(r["val_kl_match"], r["svhn_val_error"], color="grey", marker="s", s=40, zorder=3)
-        a.annotate(r["label"], (r["val_kl_match"], r["svhn_val_error"]), fontsize=7, color="grey",
-                   xytext=(4, -9), textcoords="offset points")
-        b.scatter(100 - r["svhn_val_error"], r["val_centroid_accuracy"], color="grey", marker="s", s=40, zorder=3)
-    a.set(xscale="log", xlabel="matching KL on validation pairs (nats, 10 content dims)",
-          ylabel="SVHN validation error (%)", title="error against matching")
-    a.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    a.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # minor labels collide on a short log axis
-    grid = np.linspace(0, 100, 101)
-    b.fill_between(grid, np.maximum(grid - MARGIN_PP, MIN_CENTROID_ACCURACY), 100,
-                   where=grid - MARGIN_PP <= 100, color="tab:green", alpha=0.12, label="rule: matching")
-    b.plot(grid, grid, color="grey", lw=0.8, ls="--")
-    b.set(xlim=(0, 100), ylim=(0, 100), xlabel="own SVHN validation accuracy (%)",
-          ylabel="centroid accuracy (%)", title="cross-domain centroid check")
-    b.legend(fontsize=8, loc="upper left")
-    fig.suptitle(title, y=1.02)
-    fig.tight_layout()
     return save(fig, path)
 
 

@@ -13,7 +13,7 @@ from scipy.optimize import brentq
 
 from ..experiments.audit import caveats
 from ..experiments.runs import collect_metrics, finished_runs, load_run, relative
-from ..experiments.selection import NOT_YET_APPLIED, common_seed_means, matching_happens, matching_summary
+from ..experiments.selection import common_seed_means
 from ..experiments.studies import (
     RECIPE_REMAKE_DIR,
     RECIPE_REMAKE_FINAL,
@@ -232,33 +232,6 @@ def claims_markdown(claims: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def tuning_table(tuning_dir="results/tuning") -> tuple:
-    """Validation evidence of the tuning candidates in ``tuning_dir/<name>/runs/...``.
-
-    Returns ``(table, curves)``: per candidate its variant, the settings the
-    search varies, the final validation numbers (SVHN error on the validation
-    images outside the pool, cross-domain centroid accuracy, matching KL), and
-    whether the declared matching rule (:mod:`jade_core.experiments.selection`) passes;
-    ``curves`` maps name to the learning curve. Evaluation images are not read.
-    """
-
-    rows, curves = [], {}
-    for run in (r for cand in sorted(Path(tuning_dir).iterdir()) if cand.is_dir() for r in finished_runs(cand)):
-        name = run.parents[2].name
-        cfg = json.loads((run / "config.json").read_text())["config"]
-        m = json.loads((run / "metrics.json").read_text())
-        curves[name] = pd.read_csv(run / "curve.csv")
-        v = matching_summary(m)
-        rows.append({"candidate": name, "variant": cfg["variant"], "rec_reduction": cfg.get("rec_reduction", "sum"),
-                     "w_cls": cfg["w_cls"], "w_match": cfg["w_match"], "w_match_warmup": cfg.get("w_match_warmup", 0),
-                     "epochs": cfg["epochs"], "seed": cfg["seed"], "labels_per_class": cfg["labels_per_class"],
-                     "eval_every": cfg.get("eval_every", 1), **v, "mnist_val_error": m.get("mnist_val", {}).get("error", np.nan),
-                     "matching": matching_happens(v["svhn_val_error"], v["val_centroid_accuracy"]),
-                     "minutes": m["train_seconds"] / 60, "path": str(run)})
-    return pd.DataFrame(rows), curves
-
-
-# What a Figure 2 row depends on besides the run's weights and the images: the code of the analysis.
 LATENT_CODE = ("latent.py", "evaluate.py", "models.py")
 LATENT_COLUMNS = ["variant", "seed", "content_within", "style_within", "content_eta2", "style_eta2",
                   "centroid_accuracy", "svhn_error", "min_class_count"]
@@ -749,7 +722,6 @@ def departures(cfg, seeds: tuple) -> pd.DataFrame:
         ("arithmetic", f"{cfg.precision} autocast, channels-last = {cfg.channels_last}, {cfg.threads} CPU thread(s)",
          "speed"),
     ]
-    rows += [(f"{f} (not yet applied)", f"{getattr(cfg, f)}", why) for f, why in NOT_YET_APPLIED.items()]
     return pd.DataFrame(rows, columns=["what", "here", "paper / why"])
 
 

@@ -331,7 +331,7 @@ def main(argv=None):
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would happen")
     p.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
     p.set_defaults(func=cmd_matrix)
-    p = sub.add_parser("sweep", help="train the runs of a sweep file (e.g. sweeps/matching-search.yml)")
+    p = sub.add_parser("sweep", help="train the runs of a sweep file (e.g. sweeps/table1.yml)")
     p.add_argument("file", help="a sweep YAML file (format: jade_core.experiments.sweep.load_sweep)")
     p.add_argument("--seeds", type=int, nargs="+", help="these seeds instead of the file's seeds: (a long grid a "
                    "few seeds per sitting; seeds it does not list yet may be made first)")

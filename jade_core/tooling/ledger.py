@@ -86,7 +86,8 @@ def commands(chapter: str, profile: str, params: dict, grids: list) -> dict:
     elif chapter == "matching":
         remake = "jade sweep sweeps/matching-dose.yml --workers 2; jade sweep sweeps/table1.yml --workers 2"
     elif chapter == "tuning":
-        remake = "jade sweep sweeps/matching-search.yml --workers 2; jade sweep sweeps/settings-search.yml --workers 2"
+        remake = ("jade sweep sweeps/settings-search.yml --workers 2; jade sweep sweeps/reading-search.yml --workers 2; "
+                  "jade sweep sweeps/warmup-search.yml --workers 2")
     elif grids:
         remake = f"jade matrix --profile {profile} --workers 2"
     else:
