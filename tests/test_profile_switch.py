@@ -12,7 +12,7 @@ CHOSEN = {"precision": "fp32", "w_cls": 100000.0, "w_match": 100.0, "mnist_batch
 
 def study_runs():
     runs = []
-    for name in ("settings-search", "mnist-schedule", "recipe-search", "recipe",
+    for name in ("settings-search", "mnist-schedule",
                  "label-budget-first-search", "label-budget-first"):
         runs += load_sweep(ROOT / "sweeps" / f"{name}.yml")[1]
     return runs
@@ -37,12 +37,12 @@ def test_without_the_named_settings_the_switch_would_lose_them(monkeypatch):
 
 
 def test_the_studies_share_the_settings_of_the_table1_they_compare_to():
-    """The GPU label-budget study, the recipe search and the MNIST-schedule runs compare to the first Table 1
+    """The GPU label-budget study and the MNIST-schedule runs compare to the first Table 1
     (studies.STUDY_TABLE1_GRID): each names exactly that grid's settings, and those are not the defaults."""
     import yaml
     first = studies.study_settings("paper")
     assert first and any(config.RunConfig.defaults()[k] != v for k, v in first.items())
-    for name in ("recipe-search", "recipe", "mnist-schedule", "label-budget-first-search", "label-budget-first"):
+    for name in ("mnist-schedule", "label-budget-first-search", "label-budget-first"):
         base = yaml.safe_load((ROOT / "sweeps" / f"{name}.yml").read_text())["base"]
         assert {k: base[k] for k in first} == first, name
     assert studies.study_settings("smoke") == {}  # the smoke studies train at the defaults, as its Table 1
@@ -50,7 +50,7 @@ def test_the_studies_share_the_settings_of_the_table1_they_compare_to():
 
 def test_the_final_sweep_files_say_what_the_rules_chose_on_the_committed_searches(monkeypatch):
     """sweeps/label-budget-first.yml trains the lengths choose_steps picks on the committed search runs, and
-    sweeps/recipe.yml the recipe choose_recipe picks; an edited file is refused, naming what differs."""
+    sweeps/recipe-remake.yml the recipe choose_recipe picks; an edited file is refused, naming what differs."""
     import pytest
     monkeypatch.chdir(ROOT)
     steps = studies.budget_choice()["steps"]
@@ -60,30 +60,22 @@ def test_the_final_sweep_files_say_what_the_rules_chose_on_the_committed_searche
     with pytest.raises(config.ConfigError, match="jade at 50 labels: the rule chose 4800 steps, the file trains 1200"):
         studies.check_budget_final(wrong, final)
     chosen = studies.recipe_choice(studies.recipe_search_runs())
-    recipe_final = studies.sweep_runs(studies.RECIPE_FINAL)
+    recipe_final = studies.sweep_runs(studies.RECIPE_REMAKE_FINAL)
     studies.check_recipe_final(chosen["recipe"], recipe_final)
     with pytest.raises(config.ConfigError, match="aug_cutout: chosen 10, the file 0"):
         studies.check_recipe_final(chosen["recipe"], [{**kw, "aug_cutout": 0} for kw in recipe_final])
 
 
-def test_the_remade_recipe_searches_the_same_candidates_on_search_seeds_at_today_settings():
-    """sweeps/recipe-remake*.yml: the first search's five candidates, less the first version's settings (so
-    the runs train at today's defaults, as the re-made Table 1), on the search seeds; the final runs on Table
-    1's first five seeds, none a search seed, with the recipe the first search chose until the re-made one
-    chooses (jade study recipe-remake refuses a final file that trains another)."""
+def test_the_recipe_searches_on_search_seeds_and_reports_table1s_first_five_seeds():
+    """sweeps/recipe-remake*.yml: the candidates on the search seeds; the final runs on Table 1's first five
+    seeds, none a search seed, with the recipe the search chose (jade study recipe-remake refuses another)."""
     from jade_core.experiments.selection import SEARCH_SEEDS
-    first_settings = set(studies.study_settings("paper")) | {"seed"}
-    strip = lambda kws: [{k: v for k, v in kw.items() if k not in first_settings | {"output_dir"}} for kw in kws]
-    old, new = studies.sweep_runs(studies.RECIPE_SEARCH), studies.sweep_runs(studies.RECIPE_REMAKE_SEARCH)
-    assert sorted({kw["seed"] for kw in new}) == list(SEARCH_SEEDS) and len(new) == len(old) * len(SEARCH_SEEDS)
-    assert all(kw in strip(old) for kw in strip(new)) and all(kw in strip(new) for kw in strip(old))
-    assert not first_settings - {"seed"} & {k for kw in studies.sweep_runs(studies.RECIPE_REMAKE_SEARCH) for k in kw}
+    search = studies.sweep_runs(studies.RECIPE_REMAKE_SEARCH)
+    assert sorted({kw["seed"] for kw in search}) == list(SEARCH_SEEDS)
     final = studies.sweep_runs(studies.RECIPE_REMAKE_FINAL)
     table1_seeds = sorted({kw["seed"] for kw in studies.sweep_runs(ROOT / "sweeps" / "table1.yml")})
     assert sorted({kw["seed"] for kw in final}) == table1_seeds[:5] and not set(table1_seeds) & set(SEARCH_SEEDS)
-    assert strip(final) == strip(studies.sweep_runs(studies.RECIPE_FINAL))
-    first_choice = studies.recipe_choice(studies.recipe_search_runs())["recipe"]
-    studies.check_recipe_final({k: v for k, v in first_choice.items() if k not in first_settings}, final)
+    studies.check_recipe_final(studies.recipe_choice(search)["recipe"], final)
 
 
 def test_the_final_stage_before_the_search_names_the_command_that_makes_it(tmp_path):

@@ -350,7 +350,7 @@ def test_jade_refuses_to_train_inside_another_checkout_whose_code_differs(monkey
     monkeypatch.chdir(other / "results")
     from jade_core.tooling import cli
     monkeypatch.setattr(cli, "run_all", lambda *a, **k: pytest.fail("trained inside a foreign checkout"))
-    for argv in (["sweep", str(PKG.parent / "sweeps" / "table1.yml"), "--dry-run"], ["study", "recipe", "--dry-run"]):
+    for argv in (["sweep", str(PKG.parent / "sweeps" / "table1.yml"), "--dry-run"], ["study", "recipe-remake", "--dry-run"]):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and str(other.resolve()) in err and "pip install -e ." in err and "PYTHONPATH=$PWD" in err

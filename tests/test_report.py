@@ -78,10 +78,10 @@ def test_recipe_label_names_the_schedule_or_the_tuned_recipe():
 
 
 def _recipe_base() -> dict:
-    """The tuned recipe's fields (the base of sweeps/recipe.yml, the protocol aside)."""
+    """The tuned recipe's fields (the base of sweeps/recipe-remake.yml, the protocol aside)."""
     import yaml
     from jade_core.experiments.grid import ROOT
-    return {k: v for k, v in yaml.safe_load((ROOT / "sweeps" / "recipe.yml").read_text())["base"].items()
+    return {k: v for k, v in yaml.safe_load((ROOT / "sweeps" / "recipe-remake.yml").read_text())["base"].items()
             if k != "protocol"}
 
 
@@ -98,11 +98,11 @@ def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tm
     _fake_run(tmp_path / "remake", "paired", 0, 5.5)                    # the re-made Table 1: other settings
     _fake_run(tmp_path / "ms" / "p2400", "paired", 0, 1.2, lr_schedule="onecycle", restart_epoch=100)
     _fake_run(tmp_path / "ms" / "p4800", "paired", 0, 1.1, lr_schedule="onecycle", restart_epoch=100, epochs=300)
-    recipe = _recipe_base()                                             # the tuned recipe's runs: sweeps/recipe.yml
-    _fake_run(tmp_path / "recipe", "paired", 3, 0.8, **recipe)
-    _fake_run(tmp_path / "recipe", "single", 3, 0.1, **recipe)
-    _fake_run(tmp_path / "recipe", "paired", 4, 0.5, **{**recipe, "aug_cutout": 0})  # not the recipe's
-    (tmp_path / "recipe" / "choice.json").write_text(json.dumps({"chosen": "r", "recipe": recipe, "table": []}))
+    recipe = _recipe_base()                                    # the tuned recipe's runs: sweeps/recipe-remake.yml
+    _fake_run(tmp_path / "recipe-remake", "paired", 3, 0.8, **recipe)
+    _fake_run(tmp_path / "recipe-remake", "single", 3, 0.1, **recipe)
+    _fake_run(tmp_path / "recipe-remake", "paired", 4, 0.5, **{**recipe, "aug_cutout": 0})  # not the recipe's
+    (tmp_path / "recipe-remake" / "choice.json").write_text(json.dumps({"chosen": "r", "recipe": recipe, "table": []}))
     gap = report.mnist_gap(tmp_path, tmp_path / "ms")
     rows = {(r.variant, r.recipe, r.steps, r.seed): r.mnist_val_error for r in gap.itertuples()}
     assert rows == {("paired", "plain, constant learning rate", 2400, 0): 1.7,
@@ -134,17 +134,17 @@ def test_report_defaults_read_the_results_folder(tmp_path, monkeypatch):
 
 
 def test_collect_recipe_takes_the_recipe_grids_runs_only(tmp_path):
-    """The tuned recipe's runs are those of sweeps/recipe.yml, found by configuration: a run of another
+    """The tuned recipe's runs are those of sweeps/recipe-remake.yml, found by configuration: a run of another
     recipe beside them is not one, renaming every folder changes nothing, and ``seeds`` keeps the reported."""
     import json
 
     from jade_core.experiments.studies import collect_recipe
     base = _recipe_base()
-    (tmp_path / "recipe").mkdir()
-    (tmp_path / "recipe" / "choice.json").write_text(json.dumps({"chosen": "r", "recipe": base, "table": []}))
+    (tmp_path / "recipe-remake").mkdir()
+    (tmp_path / "recipe-remake" / "choice.json").write_text(json.dumps({"chosen": "r", "recipe": base, "table": []}))
     for v, seed in (("single", 0), ("paired", 0), ("paired", 1)):
-        _fake_run(tmp_path / "recipe", v, seed, 0.9, **base)
-    _fake_run(tmp_path / "recipe", "paired", 2, 0.9, **{**base, "epochs": 300})  # another recipe
+        _fake_run(tmp_path / "recipe-remake", v, seed, 0.9, **base)
+    _fake_run(tmp_path / "recipe-remake", "paired", 2, 0.9, **{**base, "epochs": 300})  # another recipe
     runs, chosen = collect_recipe(tmp_path)
     assert chosen == "r" and sorted(runs.variant) == ["paired", "paired", "single"] and set(runs.seed) == {0, 1}
     _rename_every_run(tmp_path)
@@ -217,31 +217,9 @@ def test_recipe_selection_caveat_measures_the_gain_of_picking_the_best_and_names
     assert "2.00 pp below the mean of the 3 candidates" in text and "The search ran on seed 0, which the final" in text
     apart = report.recipe_selection_caveat(choice, final, search_seeds=[100, 101])
     assert "2.00 pp" in apart and "final runs also report" not in apart
-    left = report.recipe_selection_caveat(choice, final[final.seed > 0], search_seeds=[0])  # the table leaves it out
-    assert "The search ran on seed 0, one of the final seeds: the table leaves it out and reports seeds 1, 2" in left
-    assert "apart" not in apart and "leaves" not in apart
     from jade_core.experiments import studies
-    assert studies.recipe_search_seeds() == [0]          # the committed search: on a final seed ...
-    assert studies.recipe_reported_seeds() == [1, 2, 3, 4]  # ... which the table does not report
-
-
-def test_recipe_remake_words_count_the_remake_runs_found_by_configuration(tmp_path, monkeypatch):
-    """Nothing made: it says so; one final run planted where the grid keeps it: counted, the search still 0."""
-    import json
-
-    from jade_core.experiments import studies
-    from jade_core.experiments.runs import FILES
-    from jade_core.science.config import resolve_config
-    monkeypatch.chdir(tmp_path)                           # the search file's folder is relative: empty here
-    results = tmp_path / "results"
-    text = report.recipe_remake_words(results)
-    assert "on the search seeds 100, 101, 102" in text and "None of its 30 runs has been made yet" in text
-    cfg = resolve_config(**studies.sweep_runs(studies.RECIPE_REMAKE_FINAL, results)[0])
-    cfg.run_dir.mkdir(parents=True)
-    for f in FILES:
-        (cfg.run_dir / f).write_text(json.dumps({"config": cfg.to_dict()}) if f == "config.json" else "{}")
-    assert studies.study_progress("recipe-remake", results) == {"search": (0, 15), "final": (1, 15)}
-    assert "So far 0 of its 15 search runs and 1 of its 15 final runs have finished" in report.recipe_remake_words(results)
+    assert studies.recipe_search_seeds() == [100, 101, 102]   # the committed search: on the search seeds ...
+    assert studies.recipe_reported_seeds() == [0, 1, 2, 3, 4]  # ... so the table reports every final seed
 
 
 def _plant(kw: dict, svhn: float, val: float) -> None:
@@ -262,10 +240,9 @@ def _plant(kw: dict, svhn: float, val: float) -> None:
 
 
 def test_the_remade_recipe_is_reported_only_once_finished_and_read_against_table1s_plain_runs(tmp_path, monkeypatch):
-    """The re-make on planted runs: its search finished, the page names the rule's choice and its mean over the
-    search seeds but keeps the first study's table; with every final run and the choice written, the re-made
-    study is the one reported (book, `jade table --recipe`, README), on seeds 0-4 beside Table 1's plain runs
-    of the same seeds; one final run missing, and it is the first study again."""
+    """The recipe study on planted runs: with every final run and the choice written, it is reported (book,
+    `jade table --recipe`, README) with the rule's choice and its mean over the search seeds, on seeds 0-4
+    beside Table 1's plain runs of the same seeds."""
     import json
 
     from jade_core.experiments import studies
@@ -277,24 +254,7 @@ def test_the_remade_recipe_is_reported_only_once_finished_and_read_against_table
            "plus-cutout-smoothing-lr1e-3": 15.0, "plus-cutout-smoothing-wd5e-3": 16.0}
     name = lambda kw: kw["output_dir"].rsplit("/", 1)[-1].removesuffix(f"_seed-{kw['seed']}")
     for kw in search:                                     # seeds 100-102: -1, 0, +1 around the planted mean
-        if kw["seed"] < 102 and name(kw) != "shift-invert-contrast":
-            _plant(kw, 12.0, val[name(kw)] + (kw["seed"] - 101))
-    words = report.recipe_remake_words(results)           # a candidate with no run: no seed is complete
-    assert "So far 8 of its 15 search runs" in words and "would choose" not in words
-    for kw in search:
-        if kw["seed"] < 102 and name(kw) == "shift-invert-contrast":
-            _plant(kw, 12.0, val[name(kw)] + (kw["seed"] - 101))
-    words = report.recipe_remake_words(results)           # two seeds complete: the rule's choice so far
-    assert "10 of its 15 search runs have finished; on the seeds where every candidate has, the rule would choose " \
-           "**plus-cutout-smoothing-600ep**: 10.50 % SVHN validation error averaged over seeds 100, 101, against " \
-           "12.50–15.50 % for the other candidates" in words
-    for kw in search:
-        if kw["seed"] == 102:
-            _plant(kw, 12.0, val[name(kw)] + (kw["seed"] - 101))
-    words = report.recipe_remake_words(results)
-    assert "Its search has finished (15 runs) and the rule chose **plus-cutout-smoothing-600ep**: 11.00 % SVHN " \
-           "validation error averaged over seeds 100, 101, 102, against 13.00–16.00 % for the other candidates" in words
-    assert "0 of its 15 final runs have finished" in words and studies.recipe_in_force(results) == "recipe"
+        _plant(kw, 12.0, val[name(kw)] + (kw["seed"] - 101))
     final = studies.sweep_runs(studies.RECIPE_REMAKE_FINAL, results)
     tuned = {"single": 10.0, "paired": 9.0, "jade": 9.5}
     for kw in final:
@@ -304,10 +264,9 @@ def test_the_remade_recipe_is_reported_only_once_finished_and_read_against_table
             _plant(kw, 99.0 if kw["variant"] == "jade" else 30.0 + kw["seed"], 31.0)
     for kw in studies.sweep_runs("sweeps/table1-before-warmup.yml", results):  # JADE as the study: no warm-up
         _plant(kw, 29.0 + kw["seed"], 31.0)
-    assert studies.recipe_in_force(results) == "recipe"  # no choice written yet: the first study stays
+    assert report.recipe_findings(results)["search"] is None  # no choice written yet: nothing reported
     choice = studies.recipe_choice(search)
     (results / "recipe-remake" / "choice.json").write_text(json.dumps(choice))
-    assert studies.recipe_in_force(results) == "recipe-remake"
     rep = studies.reported_recipe(results)
     assert rep["seeds"] == [0, 1, 2, 3, 4] and len(rep["runs"]) == 15 and rep["chosen"] == "plus-cutout-smoothing-600ep"
     r = report.recipe_findings(results)
@@ -320,12 +279,9 @@ def test_the_remade_recipe_is_reported_only_once_finished_and_read_against_table
         in r["text"] and "JADE 9.72 ± 0.16 % against 31.00 ± 1.58 %" in r["text"]
     c = r["claims"].set_index("claim")
     assert len(c) == 3 and c.loc["paired beats single", "mean_difference"] == pytest.approx(-1.0)
-    assert "replaces the first recipe study" in r["text"] and "leans against JADE" in r["text"]
+    assert "The re-made search chose **plus-cutout-smoothing-600ep**: 11.00 % SVHN validation error averaged over " \
+           "the search seeds 100, 101, 102, against 13.00–16.00 % for the other candidates" in r["text"]
+    assert "leans against JADE" in r["text"]
     assert "Arithmetic of these runs: 30 in fp32 on cpu" in r["text"]  # the 15 tuned runs and the 15 plain ones
     assert "The 5 seeds' labelled pools overlap" in r["text"]
     assert "which no table reports: seeds 0, 1, 2, 3, 4" in findings._recipe(results)[0]
-    assert "it is replaced by the re-make on the search seeds" in report.recipe_history_words(results)
-    next(results.glob("recipe-remake/runs/jade/*/metrics.json")).unlink()  # one final run unfinished
-    assert studies.recipe_in_force(results) == "recipe" and studies.reported_recipe(results)["study"] == "recipe"
-    assert "is still the one reported, while its re-make on the search seeds runs (15 of 15 search runs and 14 of 15 " \
-           "final runs finished)" in report.recipe_history_words(results)

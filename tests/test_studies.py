@@ -98,7 +98,7 @@ runs:
   - {{run: b, aug_cutout: 6, lr: 0.01}}
 """)
     root = str(tmp_path / "recipe")
-    studies.run_study("recipe", workers=1, root=root, search_file=sweep, final_file=sweep, stage="search",
+    studies.run_study("recipe-remake", workers=1, root=root, search_file=sweep, final_file=sweep, stage="search",
                       data_dir=smoke["data_dir"])
     chosen = studies.recipe_choice(studies.recipe_search_runs(str(sweep), data_dir=smoke["data_dir"]))["chosen"]
     extra = "aug_cutout: 6, lr: 0.01, " if chosen == "b" else ""
@@ -109,7 +109,7 @@ seeds: [0]
 output_dir: {tmp_path}/recipe
 grid: {{variant: [single, paired, jade]}}
 """)
-    out = studies.run_study("recipe", workers=1, root=root, search_file=sweep, final_file=final_file,
+    out = studies.run_study("recipe-remake", workers=1, root=root, search_file=sweep, final_file=final_file,
                             data_dir=smoke["data_dir"])
     assert not [r for r in out if r["status"] == "failed"] and len(out) == 2 * 2 + 3
     choice = json.loads((tmp_path / "recipe" / "choice.json").read_text())
@@ -123,5 +123,5 @@ grid: {{variant: [single, paired, jade]}}
         assert (run.config.aug_cutout == 6) == (choice["chosen"] == "b")
     final_file.write_text(final_file.read_text().replace("aug_shift: 2", "aug_shift: 1"))
     with pytest.raises(ConfigError, match="aug_shift: chosen 2, the file 1"):
-        studies.run_study("recipe", workers=1, root=root, search_file=sweep, final_file=final_file,
+        studies.run_study("recipe-remake", workers=1, root=root, search_file=sweep, final_file=final_file,
                           data_dir=smoke["data_dir"])

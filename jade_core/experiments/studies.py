@@ -13,15 +13,11 @@ trains 4,800 steps at a constant learning rate, so the validation error on its c
 budget and variant the candidate with the lowest validation error (ties: fewer steps). Final
 (``sweeps/label-budget-first.yml``): seeds 0-4 at the chosen lengths.
 
-**Tuned recipe** (book: Table 1, second table). Search (``sweeps/recipe-search.yml``): the single classifier,
-seed 0, 100 labels per class. Rule (:func:`jade_core.experiments.selection.choose_recipe`): the lowest SVHN
-validation error. Final (``sweeps/recipe.yml``): the chosen recipe unchanged for all three variants, seeds 0-4
-(the table reports 1-4: :func:`recipe_reported_seeds`).
-
-**Tuned recipe re-made** (``jade study recipe-remake``; defined, its runs still to be made). The same five
-candidates at today's defaults (fp32, the settings the settings search chose), searched on the search seeds
-100-102 (``sweeps/recipe-remake-search.yml``); the same rule over the mean of those seeds; the final runs
-(``sweeps/recipe-remake.yml``) on seeds 0-4, which Table 1 reports beside them, none of them a search seed.
+**Tuned recipe** (``jade study recipe-remake``; book: Table 1). Five candidate recipes for the single classifier
+at Table 1's settings, searched on the search seeds 100-102 (``sweeps/recipe-remake-search.yml``); rule
+(:func:`jade_core.experiments.selection.choose_recipe`): the lowest mean SVHN validation error over those seeds;
+the final runs (``sweeps/recipe-remake.yml``): the chosen recipe unchanged for all three models on seeds 0-4, which
+Table 1 reports beside them, none of them a search seed.
 """
 from __future__ import annotations
 
@@ -47,12 +43,8 @@ STUDY_TABLE1_GRID = {"paper": "table1-bf16", "smoke": "table1"}
 BUDGET_DIR = "results/label-budget"
 BUDGET_SEARCH = "sweeps/label-budget-first-search.yml"
 BUDGET_FINAL = "sweeps/label-budget-first.yml"
-RECIPE_DIR = "results/recipe"
-RECIPE_SEARCH = "sweeps/recipe-search.yml"
-RECIPE_FINAL = "sweeps/recipe.yml"
-# The tuned recipe re-made (issue "What the book promises must be true", items 2 and 7): the same candidates
-# searched on the search seeds (selection.SEARCH_SEEDS) at today's defaults (fp32, the re-chosen settings),
-# the same rule over their mean, and the final runs on Table 1's first five seeds, all of them reported.
+# The tuned recipe: candidates searched on the search seeds (selection.SEARCH_SEEDS) at Table 1's settings, the
+# rule over their mean, and the final runs on Table 1's first five seeds, all of them reported.
 RECIPE_REMAKE_DIR = "results/recipe-remake"
 RECIPE_REMAKE_SEARCH = "sweeps/recipe-remake-search.yml"
 RECIPE_REMAKE_FINAL = "sweeps/recipe-remake.yml"
@@ -120,7 +112,7 @@ def steps_of(kw: dict) -> int:
     return cfg.epochs * cfg.steps_per_epoch
 
 
-def recipe_search_runs(path: str = RECIPE_SEARCH, **extra) -> list:
+def recipe_search_runs(path: str = RECIPE_REMAKE_SEARCH, **extra) -> list:
     return sweep_runs(path, **extra)
 
 
@@ -130,12 +122,12 @@ def recipe_overrides(search_kw: dict) -> dict:
     return {k: v for k, v in search_kw.items() if k not in ("variant", "seed", "output_dir", "data_dir", "device")}
 
 
-def collect_recipe(output_dir="results", protocol=None, seeds=None, study="recipe") -> tuple:
+def collect_recipe(output_dir="results", protocol=None, seeds=None, study="recipe-remake") -> tuple:
     """The tuned recipe's final runs: ``(runs, chosen)``, the finished runs of study ``study``'s final grid
-    (``sweeps/recipe.yml``; ``sweeps/recipe-remake.yml`` for the re-make) under ``output_dir`` (selected by
+    (``sweeps/recipe-remake.yml``) under ``output_dir`` (selected by
     the configuration each recorded, :func:`jade_core.experiments.grid.select`), only those of ``seeds`` when
     given (the reported ones: :func:`recipe_reported_seeds`), and the chosen candidate's name from the
-    study's ``choice.json`` (``<output_dir>/recipe/``, ``<output_dir>/recipe-remake/``; None without one)."""
+    study's ``choice.json`` (``<output_dir>/recipe-remake/``; None without one)."""
     _, final, root = STUDIES[study]
     runs = select(Path(final).stem, output_dir, protocol)
     if seeds is not None:
@@ -144,43 +136,30 @@ def collect_recipe(output_dir="results", protocol=None, seeds=None, study="recip
     return runs, json.loads(choice.read_text())["chosen"] if choice.exists() else None
 
 
-def recipe_in_force(output_dir="results") -> str:
-    """The tuned-recipe study the book reports: ``"recipe-remake"`` (chosen on the search seeds, at Table 1's
-    settings) once its choice is written under ``output_dir`` and every one of its final runs has finished
-    there; until then the first study, ``"recipe"`` (its search on seed 0, the first version's settings). A
-    partly made re-make is counted on the page (:func:`study_progress`), never mixed into the table."""
-    if (Path(output_dir) / Path(RECIPE_REMAKE_DIR).name / "choice.json").exists():
-        done, planned = study_progress("recipe-remake", output_dir)["final"]
-        if planned and done == planned:
-            return "recipe-remake"
-    return "recipe"
-
-
 def reported_recipe(output_dir="results", protocol=None) -> dict:
     """The tuned recipe's table as the book, ``jade table --recipe`` and the README report it: ``{"study",
-    "runs", "chosen", "seeds"}``, the study in force (:func:`recipe_in_force`), its final runs on the seeds it
-    reports (:func:`recipe_reported_seeds`: never a seed its search ran on) and the chosen candidate."""
-    study = recipe_in_force(output_dir)
+    "runs", "chosen", "seeds"}``, its final runs on the seeds it reports (:func:`recipe_reported_seeds`: never a
+    seed its search ran on) and the chosen candidate."""
+    study = "recipe-remake"
     search, final, _ = STUDIES[study]
     seeds = recipe_reported_seeds(search, final)
     runs, chosen = collect_recipe(output_dir, protocol, seeds, study)
     return {"study": study, "runs": runs, "chosen": chosen, "seeds": seeds}
 
 
-def recipe_seeds(path=RECIPE_FINAL) -> list:
+def recipe_seeds(path=RECIPE_REMAKE_FINAL) -> list:
     """The seeds of the recipe's final runs (its sweep file)."""
     return sorted({kw["seed"] for kw in sweep_runs(path)})
 
 
-def recipe_search_seeds(path=RECIPE_SEARCH) -> list:
+def recipe_search_seeds(path=RECIPE_REMAKE_SEARCH) -> list:
     """The seeds the recipe search ran on (its sweep file's runs; a relative path is the project's)."""
     return sorted({kw["seed"] for kw in sweep_runs(path)})
 
 
-def recipe_reported_seeds(path=RECIPE_SEARCH, final=RECIPE_FINAL) -> list:
+def recipe_reported_seeds(path=RECIPE_REMAKE_SEARCH, final=RECIPE_REMAKE_FINAL) -> list:
     """The final seeds the recipe's table reports: :func:`recipe_seeds` without the search's seeds, so no
-    reported run was chosen on its own pool (the search ran on seed 0 before searches moved to their own
-    seeds; the final single classifier of that seed has the winning configuration on the same pool)."""
+    reported run was chosen on its own pool."""
     return [s for s in recipe_seeds(final) if s not in set(recipe_search_seeds(path))]
 
 
@@ -234,7 +213,7 @@ def check_budget_final(steps: dict, final: list, final_file=BUDGET_FINAL) -> Non
                           "edit its grids to the chosen lengths, then run again.")
 
 
-def check_recipe_final(recipe: dict, final: list, final_file=RECIPE_FINAL) -> None:
+def check_recipe_final(recipe: dict, final: list, final_file=RECIPE_REMAKE_FINAL) -> None:
     """Every final run ``final`` has the chosen recipe (``recipe``: :func:`recipe_choice`'s, fields of the
     search run), whatever its variant and seed; otherwise a clear error naming the fields that differ."""
     wrong = sorted({f"{k}: chosen {v!r}, the file {kw.get(k)!r}" for kw in final for k, v in recipe.items()
@@ -271,14 +250,14 @@ def recipe_choice(search: list, partial: bool = False) -> dict:
             "table": [{k: v for k, v in r.items() if k != "recipe"} for r in rows], "seeds": seeds, "means": means}
 
 
-STUDIES = {"budget": (BUDGET_SEARCH, BUDGET_FINAL, BUDGET_DIR), "recipe": (RECIPE_SEARCH, RECIPE_FINAL, RECIPE_DIR),
+STUDIES = {"budget": (BUDGET_SEARCH, BUDGET_FINAL, BUDGET_DIR),
            "recipe-remake": (RECIPE_REMAKE_SEARCH, RECIPE_REMAKE_FINAL, RECIPE_REMAKE_DIR)}
 
 
 def run_study(name: str, workers: int = 2, dry_run: bool = False, scheduler=None, device=None, data_dir=None,
               stage: str = "all", root=None, search_file=None, final_file=None, seeds=None, candidates=STEP_CANDIDATES,
               results=None, **extra) -> list:
-    """Both stages of study ``name`` (``budget``, ``recipe`` or ``recipe-remake``, :data:`STUDIES`): the search, the choice (written
+    """Both stages of study ``name`` (``budget`` or ``recipe-remake``, :data:`STUDIES`): the search, the choice (written
     to ``choice.json`` in ``root``), the check that the final sweep file trains what was chosen, the final runs
     (only ``seeds`` of them when given, e.g. to split them over sessions). ``stage`` = search | final | all.
     ``search_file``, ``final_file``, ``root`` and ``candidates`` default to the study's own (tests give tiny ones);

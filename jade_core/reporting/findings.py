@@ -61,7 +61,6 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
         len(budget.own_runs(bruns, planned)), len(planned), RunConfig.labels_per_class,
         budget.budget_claims(budget.comparable(bruns)), first["claims"])
     values["intro_recipe"], recipe_runs = _recipe(output_dir)
-    values["intro_recipe_history"] = report.recipe_history_words(output_dir)
     read += recipe_runs
     values["intro_mnist"] = _mnist(runs, output_dir, profile)
     d = dose_page()  # the committed dose-response runs, in every profile (it never trains)
@@ -83,8 +82,7 @@ def _recipe(output_dir) -> tuple:
     searched = studies.recipe_search_seeds(studies.STUDIES[rep["study"]][0])
     rtext = (f"chosen on validation for the single classifier ({rval:.1f} % validation error, "
              f"seed{'s' if len(searched) > 1 else ''} {', '.join(map(str, searched))}, "
-             + ("left out of the table" if rep["study"] == "recipe" else "which no table reports")
-             + f": seeds {', '.join(map(str, seeds))}); ")
+             + f"which no table reports: seeds {', '.join(map(str, seeds))}); ")
     if len(rfinal) < 3 * len(seeds):
         return rtext + (f"{len(rfinal)} of {3 * len(seeds)} final runs finished so far: whether the "
                         "paper's ranking survives it is still open"), list(rfinal.path)

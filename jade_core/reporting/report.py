@@ -12,23 +12,16 @@ from scipy import stats
 from scipy.optimize import brentq
 
 from ..experiments.audit import caveats
-from ..experiments.runs import collect_metrics, finished_runs, load_run, relative
+from ..experiments.runs import collect_metrics, load_run, relative
 from ..experiments.selection import common_seed_means
 from ..experiments.studies import (
     RECIPE_REMAKE_DIR,
     RECIPE_REMAKE_FINAL,
     RECIPE_REMAKE_SEARCH,
     collect_recipe,
-    recipe_choice,
-    recipe_in_force,
     recipe_reported_seeds,
     recipe_search_seeds,
-    recipe_seeds,
-    settings_words,
-    study_progress,
-    study_settings,
     study_table1,
-    sweep_runs,
     table1_without_warmup,
 )
 from ..science import latent, paper
@@ -387,7 +380,7 @@ def mnist_gap(table1="results", schedule="results/mnist-schedule", profile="pape
     plain = study_table1(table1, profile)  # Table 1's runs with the schedule runs' settings, by configuration
     plain = plain[plain.variant.isin(VARIANTS) & plain.set_index(["variant", "seed"]).index.isin(
         list(zip(sched.variant, sched.seed)))]
-    tuned = collect_recipe(table1, seeds=recipe_reported_seeds())[0]  # as the recipe table: not the search seed
+    tuned = collect_recipe(table1, seeds=recipe_reported_seeds())[0]  # as the recipe table
     tuned = tuned[tuned.variant.isin(sorted(set(sched.variant)))]
     runs = pd.concat([plain, sched, tuned], ignore_index=True)
     runs["recipe"] = [recipe_label(json.loads((Path(p) / "config.json").read_text())["config"]) for p in runs.path]
@@ -456,68 +449,6 @@ def mnist_gap_findings(gap: pd.DataFrame) -> tuple:
 
 
 
-def recipe_findings(output_dir, profile: str = "paper", study: str | None = None) -> dict:
-    """The Table 1 chapter's tuned-recipe section, from the study the book reports (``study``; default
-    :func:`jade_core.experiments.studies.recipe_in_force`: the re-make once it has finished, else the first):
-    ``{"study", "intro", "search", "claims", "text", "final"}``: the sentence that says how the study was made
-    (``intro``), the search table (None without a study), the claims table of its final runs (empty until
-    every model has two seeds), the findings in words and the final runs the table reads."""
-    study = study or recipe_in_force(output_dir)
-    if study == "recipe-remake":
-        return _remade_recipe_findings(output_dir)
-    recipe_root = Path(output_dir) / "recipe"
-    intro = (f"The recipe study was made before Table 1 was re-made, in the first version's settings "
-             f"({settings_words(study_settings(profile)) or 'the defaults'}), so its three models are compared with each other, and "
-             "its single classifier with the first Table 1's.")
-    choice_file = recipe_root / "choice.json"
-    if not choice_file.exists():
-        return {"study": study, "intro": intro, "search": None, "claims": pd.DataFrame(), "final": pd.DataFrame(
-            columns=["path"]), "text": f"*No recipe study under `{recipe_root}` in this profile* (`jade study recipe` makes it)."}
-    table1_runs = study_table1(output_dir, profile)  # the plain recipe, made with the recipe search's settings
-    rc = json.loads(choice_file.read_text())
-    search = pd.DataFrame(rc["table"])
-    evals = []
-    for name in search.candidate:
-        (run_dir,) = finished_runs(recipe_root / "search" / name)
-        evals.append(json.loads((run_dir / "metrics.json").read_text())["svhn"]["error"])
-    search["evaluation error, this seed (%)"] = evals
-    search["chosen"] = np.where(search.candidate == rc["chosen"], "chosen", "")
-    plain = table1_runs[(table1_runs.variant == "single") & (table1_runs.seed == 0)].svhn_error
-    table = search.rename(columns={"svhn_val_error": "SVHN validation error (%)"})
-    seeds = recipe_reported_seeds()  # not the search's seed: its single classifier is the search's winner
-    final, _ = collect_recipe(output_dir, seeds=seeds)  # the chosen recipe's runs only
-    expected = len(seeds) * 3
-    chosen_eval = evals[list(search.candidate).index(rc["chosen"])]
-    text = (f"The chosen recipe, **{rc['chosen']}**, reaches {chosen_eval:.2f} % SVHN error on the evaluation part "
-            f"with the single classifier of seed 0, against {plain.iloc[0]:.2f} % for the plain recipe on the same "
-            f"pool and settings (the first version's Table 1; one seed each: a first look, not a result). " if len(plain) else "")
-    claims = pd.DataFrame()
-    if _every_model_twice(final):
-        rsum = summary_table(final).set_index("variant")
-        claims = claims_table(final, family_of(final))
-        text += "With the tuned recipe, " + "; ".join(
-            f"{VARIANT_NAMES[v]}: {fmt(rsum.loc[v].svhn_mean, rsum.loc[v].svhn_sd)} % "
-            f"({int(rsum.loc[v].seeds)} seeds)"
-            for v in ("single", "paired", "jade") if v in rsum.index) + ". "
-        text += _recipe_verdicts_and_caveats(rc, final, claims, output_dir)
-        if len(final) < expected:
-            text += (f" **{len(final)} of the {expected} final runs are finished** (seeds "
-                     f"{', '.join(str(x) for x in sorted(set(final.seed)))}): a first look; the verdicts need all "
-                     f"{len(seeds)} seeds (`jade study recipe` trains the rest).")
-    else:
-        text += (f"**The final runs of the tuned recipe are not finished** ({len(final)} of {expected}: "
-                 f"{len(seeds)} seeds × 3 models); until they are, this chapter cannot say whether "
-                 f"the paper's ranking survives a strong baseline. `jade study recipe` trains them "
-                 f"(about 40 minutes per JADE run of 9,600 steps on one CPU thread).")
-        if len(final):
-            text += " Finished so far (SVHN error on the evaluation part; MNIST test error): " + "; ".join(
-                f"{r.variant} seed {r.seed}: {r.svhn_error:.2f} %" + ("" if pd.isna(r.mnist_error) else
-                                                                     f" (MNIST {r.mnist_error:.2f} %)")
-                for r in final.sort_values(["seed", "variant"]).itertuples()) + "."
-    return {"study": study, "intro": intro, "search": table, "claims": claims, "final": final,
-            "text": text + " " + recipe_remake_words(output_dir)}
-
-
 def _every_model_twice(final: pd.DataFrame) -> bool:
     """Whether the three models of a recipe study each have two finished seeds: enough for its claims."""
     return len(final) > 0 and final.variant.nunique() == 3 and final.groupby("variant").seed.count().min() >= 2
@@ -549,17 +480,17 @@ def _recipe_verdicts_and_caveats(choice: dict, final: pd.DataFrame, claims: pd.D
         "labels (their split and recipe, so a landmark, not a comparison).")
 
 
-def _first_recipe_choice(results) -> str | None:
-    """The recipe the first search chose (``<results>/recipe/choice.json``), None without that study."""
-    f = Path(results) / "recipe" / "choice.json"
-    return json.loads(f.read_text())["chosen"] if f.exists() else None
-
-
-def _remade_recipe_findings(output_dir) -> dict:
-    """:func:`recipe_findings` of the re-made study (``jade study recipe-remake``, finished): the search on the
-    search seeds (validation error per seed and their mean, the rule's), each model's tuned runs beside its
-    plain Table 1 runs of the same seeds, the claims, and what the re-make replaces."""
+def recipe_findings(output_dir) -> dict:
+    """The Table 1 chapter's tuned-recipe section (``jade study recipe-remake``): ``{"study", "intro", "search",
+    "claims", "text", "final"}``: how the study was made (``intro``), the search on the search seeds (validation
+    error per seed and their mean, the rule's), the claims of its final runs, each model's tuned runs beside its
+    plain Table 1 runs of the same seeds in words, and the final runs read. Without the study (the smoke profile)
+    an empty section naming the command that makes it."""
     root = Path(output_dir) / Path(RECIPE_REMAKE_DIR).name
+    if not (root / "choice.json").exists():
+        return {"study": "recipe-remake", "intro": "not made in this profile", "search": None, "claims": pd.DataFrame(),
+                "final": pd.DataFrame(columns=["path"]),
+                "text": f"*No recipe study under `{root}` in this profile* (`jade study recipe-remake` makes it)."}
     rc = json.loads((root / "choice.json").read_text())
     search_seeds, seeds = recipe_search_seeds(RECIPE_REMAKE_SEARCH), recipe_reported_seeds(RECIPE_REMAKE_SEARCH,
                                                                                           RECIPE_REMAKE_FINAL)
@@ -575,10 +506,6 @@ def _remade_recipe_findings(output_dir) -> dict:
     words = lambda xs: ", ".join(map(str, xs))
     text = (f"The re-made search chose **{chosen}**: {means[chosen]:.2f} % SVHN validation error averaged over the "
             f"search seeds {words(common)}, against {min(others):.2f}–{max(others):.2f} % for the other candidates. ")
-    first = _first_recipe_choice(output_dir)
-    if first is not None:
-        text += ("The first search, on seed 0 in the first version's settings, chose the same recipe. " if first == chosen
-                 else f"The first search, on seed 0 in the first version's settings, had chosen {first}. ")
     final, _ = collect_recipe(output_dir, seeds=seeds, study="recipe-remake")
     plain = table1_without_warmup(output_dir)  # the plain recipe at the study's settings (JADE: no warm-up)
     plain = plain[plain.seed.isin(seeds)]
@@ -592,8 +519,6 @@ def _remade_recipe_findings(output_dir) -> dict:
     if len(claims):
         text += _recipe_verdicts_and_caveats(rc, final, claims, output_dir, search_seeds,
                                             compared=plain[plain.variant.isin(set(final.variant))])
-    text += (" This study replaces the first recipe study (its search on seed 0, which Table 1 reports, in the first "
-             "version's settings; `results/recipe/`), kept on disk as superseded.")
     intro = (f"This recipe was re-chosen on the search seeds {words(search_seeds)}, which no table reports, at "
              f"Table 1's settings (`{RECIPE_REMAKE_SEARCH}`), and its final runs made on seeds {words(seeds)}, "
              "Table 1's own seeds and pools, so each model's tuned runs stand beside its plain ones.")
@@ -616,73 +541,16 @@ def recipe_selection_caveat(choice: dict, final: pd.DataFrame, search_seeds=None
     text = (f"Measured, the selection's own advantage: the chosen candidate's SVHN validation error is {gain:.2f} pp "
             f"below the mean of the {len(errors)} candidates, a gain of picking the best of several on validation that "
             "the paired classifier and JADE did not receive.")
-    left_out = sorted(set(seeds) & set(recipe_seeds()) - set(reported))
     if reported:
         text += (f" The search ran on seed{'s' if len(reported) > 1 else ''} {', '.join(map(str, reported))}, which the "
                  "final runs also report: that seed's single classifier is the search's winning configuration on the "
-                 "same pool, and a re-choice on the search seeds no table reports has not been run.")
-    elif left_out:
-        text += (f" The search ran on seed{'s' if len(left_out) > 1 else ''} {', '.join(map(str, left_out))}, one of "
-                 f"the final seeds: the table leaves {'them' if len(left_out) > 1 else 'it'} out and reports seeds "
-                 f"{', '.join(str(int(s)) for s in sorted(set(final.seed)))}, so no reported run is the search's "
-                 "winning configuration on its own pool; the choice itself was still made on a seed outside the "
-                 "search seeds that searches use now, and has not been re-made there.")
+                 "same pool.")
     return text
 
 
 # The aim the issue that asked for the tuned recipe set it, declared before its runs: SVHN error (%) below this
 # for some run with the paper's 1,000 labels.
 RECIPE_AIM = 9.0
-
-
-def recipe_remake_words(results="results") -> str:
-    """Where the tuned recipe's re-make on the search seeds stands (``jade study recipe-remake``), counted
-    from the runs under ``results`` (:func:`jade_core.experiments.studies.study_progress`); once some search seed
-    has every candidate, what the rule chooses on those seeds (:func:`jade_core.experiments.studies.recipe_choice`,
-    provisional until the search has finished) beside the first search's choice."""
-    p = study_progress("recipe-remake", results)
-    (s_done, s_all), (f_done, f_all) = p["search"], p["final"]
-    search_seeds, final_seeds = recipe_search_seeds(RECIPE_REMAKE_SEARCH), recipe_seeds(RECIPE_REMAKE_FINAL)
-    text = (f"A re-make is defined: the same {s_all // len(search_seeds)} candidates at today's settings on the "
-            f"search seeds {', '.join(map(str, search_seeds))} (`sweeps/recipe-remake-search.yml`), the same rule "
-            f"over their mean, then all three models on seeds {', '.join(map(str, final_seeds))} "
-            "(`sweeps/recipe-remake.yml`), made by `jade study recipe-remake`. ")
-    if s_done + f_done == 0:
-        return text + f"None of its {s_all + f_all} runs has been made yet: the table above is the first study's."
-    rc = recipe_choice(sweep_runs(RECIPE_REMAKE_SEARCH, results), partial=True)
-    if rc["chosen"] is None:
-        return text + (f"So far {s_done} of its {s_all} search runs and {f_done} of its {f_all} final runs have "
-                       "finished; this page reads it once both stages have.")
-    means, seeds = rc["means"], rc["seeds"]
-    others = [m for n, m in means.items() if n != rc["chosen"]]
-    first = _first_recipe_choice(results)
-    done = s_done == s_all
-    text += ((f"Its search has finished ({s_all} runs) and the rule chose " if done else
-              f"{s_done} of its {s_all} search runs have finished; on the seeds where every candidate has, the rule "
-              "would choose ")
-             + f"**{rc['chosen']}**: {means[rc['chosen']]:.2f} % SVHN validation error averaged over seed"
-             f"{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}, against {min(others):.2f}–{max(others):.2f} "
-             "% for the other candidates"
-             + ("" if first is None else ", the recipe the first search chose too" if first == rc["chosen"] else
-                f"; the first search had chosen {first}") + ". ")
-    if not done:
-        text += "The other search runs join the mean when they have finished. "
-    return text + (f"{f_done} of its {f_all} final runs have finished; this page reads the study once all have, "
-                   "and until then the table above is the first study's.")
-
-
-def recipe_history_words(results="results") -> str:
-    """The superseded list's line on the first tuned-recipe study: replaced by the re-make once that has finished
-    (:func:`jade_core.experiments.studies.recipe_in_force`), else still reported, with how far the re-make is."""
-    if recipe_in_force(results) == "recipe-remake":
-        return ("its search ran on seed 0, which Table 1 reports, in the first version's settings (`results/recipe/`); "
-                "it is replaced by the re-make on the search seeds, at Table 1's settings, with final runs on seeds "
-                f"{', '.join(map(str, recipe_seeds(RECIPE_REMAKE_FINAL)))}")
-    p = study_progress("recipe-remake", results)
-    return ("its search ran on seed 0, which Table 1 reports, in the first version's settings; its table leaves that "
-            "seed out and is still the one reported, while its re-make on the search seeds runs "
-            f"({p['search'][0]} of {p['search'][1]} search runs and {p['final'][0]} of {p['final'][1]} final runs "
-            "finished)")
 
 
 OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW"}

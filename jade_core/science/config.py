@@ -71,8 +71,8 @@ class RunConfig:
     max_restarts: int = 3            # is still >= 0.9 ln 10 restarts from the next initialisation (at most this often);
                                      # healthy runs leave the plateau by epoch 11-16 (old-cut training curves)
     # The training recipe. The defaults are the paper's plain recipe (no augmentation, Adam, constant
-    # learning rate); the tuned recipe of the Table 1 chapter sets these, chosen on validation
-    # (sweeps/recipe-search.yml, jade_core/experiments/selection.py). Augmentation touches the SVHN batch only.
+    # learning rate); the tuned recipe of the Table 1 chapter sets these: hand-set candidates, one chosen on
+    # validation (sweeps/recipe-remake-search.yml, selection.choose_recipe). Augmentation touches the SVHN batch only.
     optimizer: str = "adam"          # adam | adamw (decoupled weight decay)
     lr_schedule: str = "constant"    # constant | onecycle (warm-up to lr, then cosine decay, over the whole run)
     aug_shift: int = 0               # random translation of SVHN images by up to this many pixels (edges repeated)

@@ -189,11 +189,11 @@ def cpu_name() -> str:
 
 def cmd_table(a):
     if a.recipe:
-        rep = reported_recipe(a.output_dir, a.protocol)  # the book's: the re-make once finished, never a search seed
+        rep = reported_recipe(a.output_dir, a.protocol)  # the book's, never a search seed
         df, chosen = rep["runs"], rep["chosen"]
         if df.empty:
-            raise ConfigError(f"no finished run of the tuned recipe under {a.output_dir}/recipe; "
-                              "make them with `jade study recipe`.")
+            raise ConfigError(f"no finished run of the tuned recipe under {a.output_dir}/recipe-remake; "
+                              "make them with `jade study recipe-remake`.")
         print(markdown_table1(df, recipe=chosen))
     else:
         df = collect_table1(a.output_dir, a.protocol)
@@ -311,8 +311,8 @@ def main(argv=None):
     p = sub.add_parser("table", help="Table 1 from the finished runs (never trains)")
     p.add_argument("--output-dir", default="results")
     p.add_argument("--protocol", choices=PROTOCOLS)
-    p.add_argument("--recipe", action="store_true", help="the tuned recipe the book reports instead: its re-make "
-                   "(OUTPUT_DIR/recipe-remake) once all its final runs exist, else the first study (OUTPUT_DIR/recipe)")
+    p.add_argument("--recipe", action="store_true", help="the tuned recipe the book reports instead "
+                   "(OUTPUT_DIR/recipe-remake)")
     p.set_defaults(func=cmd_table)
     p = sub.add_parser("export", help="write an offline mirror (npz) from the official files")
     p.add_argument("--out", required=True)
@@ -343,8 +343,8 @@ def main(argv=None):
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("study", help="a study beyond the paper: its search, the declared choice, its final runs")
     p.add_argument("study", choices=tuple(STUDIES),
-                   help="budget: the first label-budget study (sweeps/label-budget-first*.yml); recipe: the first "
-                        "tuned recipe (seed 0); recipe-remake: the recipe re-chosen on the search seeds")
+                   help="budget: the first label-budget study (sweeps/label-budget-first*.yml); recipe-remake: the "
+                        "tuned recipe chosen on the search seeds")
     p.add_argument("--stage", choices=("search", "final", "all"), default="all")
     p.add_argument("--seeds", type=int, nargs="+", help="only these seeds of the final runs (default: all)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (each uses the run's threads)")
