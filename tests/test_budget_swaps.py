@@ -47,30 +47,6 @@ def test_budget_claims_pair_seeds_within_a_budget_and_correct_over_all_rows():
     assert (c.p_t_holm.to_numpy() >= raw - 1e-12).all() and len(c) == 6
 
 
-def test_budget_runs_reads_the_first_study_and_its_table1_by_configuration(tmp_path):
-    """The first study's runs (sweeps/label-budget-first.yml) and, as its 100-label point, the first Table 1's
-    three models (sweeps/table1-bf16.yml, the study's settings), never the re-made Table 1's; a name decides
-    nothing."""
-    from jade_core.experiments.grid import expected
-    res = str(tmp_path)
-    first = [kw for _, kw in expected("label-budget-first", "paper", res)]
-    for kw in first:
-        if kw["seed"] == 0 and kw["variant"] == "paired":
-            _plant({**kw, "device": "cuda"}, 50.0 + kw["labels_per_class"] / 10)
-    for grid_name, error in (("table1-bf16", 30.0), ("table1", 20.0)):  # the first and the re-made Table 1
-        for label, kw in expected(grid_name, "paper", res):
-            if kw["seed"] == 0 and label == "paired":
-                _plant(kw, error)
-    r = budget.budget_runs(res).set_index("labels_per_class")
-    assert list(r.index) == [10, 25, 50, 100] and r.loc[100, "svhn_error"] == 30.0  # not the re-made one's 20
-    assert r.loc[10, "device"] == "cuda" and r.loc[100, "device"] == "cpu" and r.loc[10, "steps"] == 4800
-    assert r.loc[50, "steps"] == 1200                                     # the length chosen for paired at 50
-    for i, m in enumerate(sorted(tmp_path.glob("**/runs/*/*/metrics.json"))):  # a name decides nothing
-        m.parent.rename(m.parent.with_name(f"renamed-{i}"))
-    again = budget.budget_runs(res).set_index("labels_per_class")
-    assert again.drop(columns="path").equals(r.drop(columns="path"))
-
-
 class _Probe(torch.nn.Module):
     """A JADE-shaped model whose posterior mean is the image's first 20 pixels and whose decoder writes
     its latent code into the image: a swap can then be read back exactly."""
@@ -198,44 +174,19 @@ def test_the_answer_says_no_advantage_when_the_paired_classifier_is_behind_every
                         "judged, closest at ")
 
 
-def test_the_intro_drops_the_first_study_once_the_equal_steps_study_has_finished():
+def test_the_intro_sentence_counts_the_runs_finished():
     rng = np.random.default_rng(3)
     rows = [{"labels_per_class": 10, "variant": v, "seed": s, "svhn_error": 50.0 + rng.normal(0, 2.0)}
             for s in range(3) for v in ("single", "paired", "jade")]
     claims = budget.budget_claims(pd.DataFrame(rows))
-    first = budget.budget_claims(pd.DataFrame(rows).assign(svhn_error=lambda d: d.svhn_error + 1))
-    unfinished = budget.intro_sentence(7, 45, 100, claims, first)
+    unfinished = budget.intro_sentence(7, 45, 100, claims)
     assert unfinished.startswith("in the equal-steps study (7 of its 45 runs finished so far, with Table 1's runs as "
                                  "its 100-label point, JADE's without the warm-up of w_match as in the study), paired "
                                  "minus single (10: ")
-    assert "; in the first study (GPU, lengths chosen per cell, superseded), paired minus single (10: " in unfinished
-    done = budget.intro_sentence(45, 45, 100, claims, first)
+    done = budget.intro_sentence(45, 45, 100, claims)
     assert done.startswith("in the equal-steps study (all 45 of its runs, with Table 1's runs as its 100-label point, "
                            "JADE's without the warm-up of w_match as in the study), ")
-    assert done.endswith("; the first study (GPU, lengths chosen per cell) is superseded, shown on the chapter's page "
-                         "with its confounds") and done.count("paired minus single") == 1
-
-
-def test_seeds_at_the_first_study_effects_follow_the_spread_and_skip_the_wrong_direction():
-    from jade_core.reporting.verdicts import seeds_needed
-    rng = np.random.default_rng(4)
-
-    def claims(effect, noise, n):
-        rows = [{"labels_per_class": b, "variant": v, "seed": s,
-                 "svhn_error": 50.0 + (effect[b] if v == "paired" else 0.0) + rng.normal(0, noise)}
-                for b in (10, 25) for s in range(n) for v in ("single", "paired", "jade")]
-        return budget.budget_claims(pd.DataFrame(rows))
-
-    ours, first = claims({10: 0.0, 25: 0.0}, 3.0, 5), claims({10: -6.0, 25: +4.0}, 0.5, 5)
-    text = budget.seeds_at_first_effects(ours, first)
-    row = ours[(ours.claim == "paired beats single") & (ours.labels_per_class == 10)].iloc[0]
-    d10 = first[(first.claim == "paired beats single") & (first.labels_per_class == 10)].mean_difference.iloc[0]
-    n10 = seeds_needed(d10, row.sd_difference, len(ours))
-    assert f"10 labels {d10:+.1f} pp: {n10:.0f} seeds" in text and "25 labels" not in text  # +4: not the claim's side
-    assert "this family's size (6 comparisons)" in text and text.endswith("this study has 5 seeds per budget.")
-    wider = budget.seeds_at_first_effects(claims({10: 0.0, 25: 0.0}, 9.0, 5), first)  # more spread, more seeds
-    assert int(wider.split("10 labels ")[1].split(": ")[1].split(" ")[0]) > n10
-    assert budget.seeds_at_first_effects(ours, first.iloc[:0]) == ""
+    assert done.count("paired minus single") == 1
 
 
 def test_the_swaps_answer_reads_a_planted_agreement_table():

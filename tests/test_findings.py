@@ -25,8 +25,7 @@ def test_a_planted_3pp_effect_is_found_and_a_null_is_not(tmp_path):
     assert values["intro_seeds"] == "Single classifier 10, Paired classifier 10, JADE 10, JADE, w_match = 0 10"
     assert values["intro_recipe"] == values["intro_mnist"] == "not run in this profile"
     dose = findings.dose_page()                                     # the committed dose-response, as its chapter
-    first = findings.first_budget_study()                           # the committed first label-budget study
-    assert len(read) == 40 + len(dose["runs"]) + len(first["runs"]) and values["intro_dose"] == dose["values"]["dose_answer"]
+    assert len(read) == 40 + len(dose["runs"]) and values["intro_dose"] == dose["values"]["dose_answer"]
     assert values["intro_budget"].startswith("in the equal-steps study (0 of its 18 runs finished so far")
     assert "paired minus single not judged yet" in values["intro_budget"]   # nothing of it in tmp_path
     null, _ = findings.intro(_runs(0.0, seed=1), tmp_path, "smoke")
@@ -43,8 +42,8 @@ def test_a_planted_reversal_is_called_one(tmp_path):
 def test_nothing_run_says_so(tmp_path):
     values, read = findings.intro(_runs(1.0).iloc[:0], tmp_path, "smoke")
     assert values["intro_paired_single"] == "paired beats single: not run yet."
-    # only the committed studies' runs: the dose-response and the first label-budget study
-    assert read == list(findings.first_budget_study()["runs"].path) + list(findings.dose_page()["runs"].path)
+    # only the committed dose-response's runs, which its chapter reads in every profile
+    assert read == list(findings.dose_page()["runs"].path)
 
 
 def _run_folders(tmp_path, effect, n=10, seed=0):

@@ -23,23 +23,7 @@ def matching_summary(metrics: dict) -> dict:
             "val_kl_match": m.get("kl_match", np.nan)}
 
 
-# --- The studies beyond the paper (jade_core.experiments.studies); both rules declared before their searches ran. ---
-
-STEP_CANDIDATES = (1200, 2400, 4800)
-
-
-def choose_steps(curve: pd.DataFrame, candidates=STEP_CANDIDATES) -> dict:
-    """Training length of a label budget, from the validation curve of one long constant-learning-rate
-    run: the candidate step count whose SVHN validation error on the curve is lowest (ties: fewer
-    steps). A candidate missing from the curve (run shorter, or restarted) is skipped. Returns
-    ``{"chosen": steps, "errors": {steps: error}}``."""
-    at = curve.set_index("step")["svhn_val_error"] if "svhn_val_error" in curve else pd.Series(dtype=float)
-    errors = {int(s): float(at[s]) for s in candidates if s in at.index and pd.notna(at[s])}
-    if not errors:
-        raise ValueError(f"no candidate length {candidates} has a validation error on the curve.")
-    chosen = min(errors, key=lambda s: (errors[s], s))
-    return {"chosen": chosen, "errors": errors}
-
+# --- The tuned recipe's rule (jade_core.experiments.studies), declared before its search ran. ---
 
 def choose_recipe(table: pd.DataFrame, candidates=None) -> str:
     """The tuned recipe: the candidate (column ``candidate``) whose single classifier has the lowest

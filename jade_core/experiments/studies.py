@@ -1,17 +1,10 @@
-"""The two studies beyond the paper that chose something on validation: a search, a declared rule, final runs.
+"""The study beyond the paper that chose something on validation: a search, a declared rule, final runs.
 
-Each is two sweep files, the one definition of its runs: the search and the final runs, which name what the
-rule chose, as ``sweeps/table1.yml`` names what the settings search chose. ``jade study budget|recipe``
+It is two sweep files, the one definition of its runs: the search and the final runs, which name what the
+rule chose, as ``sweeps/table1.yml`` names what the settings search chose. ``jade study recipe-remake``
 trains the search, applies the rule to it, writes the choice to ``<study folder>/choice.json`` with the
 numbers it was made from, refuses to go on if the final file trains something else (naming both), and trains
 the final runs. Finished runs are reused.
-
-**The first label budget** (book: budget, kept below the equal-steps study of ``sweeps/label-budget.yml`` that
-supersedes its design). Search (``sweeps/label-budget-first-search.yml``): seed 0 of each variant and budget
-trains 4,800 steps at a constant learning rate, so the validation error on its curve at 1,200, 2,400 and
-4,800 steps is that of each candidate length. Rule (:func:`jade_core.experiments.selection.choose_steps`): per
-budget and variant the candidate with the lowest validation error (ties: fewer steps). Final
-(``sweeps/label-budget-first.yml``): seeds 0-4 at the chosen lengths.
 
 **Tuned recipe** (``jade study recipe-remake``; book: Table 1). Five candidate recipes for the single classifier
 at Table 1's settings, searched on the search seeds 100-102 (``sweeps/recipe-remake-search.yml``); rule
@@ -27,10 +20,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..science.config import ConfigError, RunConfig, resolve_config
+from ..science.config import ConfigError, resolve_config
 from .grid import grid_file, locate, select
 from .runs import ROOT, collect_table1
-from .selection import STEP_CANDIDATES, choose_recipe, choose_steps, common_seed_means
+from .selection import choose_recipe, common_seed_means
 from .sweep import load_sweep, run_all
 
 # The Table 1 grid each profile's studies compare to. The paper profile's GPU label-budget study, tuned recipe
@@ -40,9 +33,6 @@ from .sweep import load_sweep, run_all
 # studies train at the defaults, as the smoke Table 1 does.
 STUDY_TABLE1_GRID = {"paper": "table1-bf16", "smoke": "table1"}
 
-BUDGET_DIR = "results/label-budget"
-BUDGET_SEARCH = "sweeps/label-budget-first-search.yml"
-BUDGET_FINAL = "sweeps/label-budget-first.yml"
 # The tuned recipe: candidates searched on the search seeds (selection.SEARCH_SEEDS) at Table 1's settings, the
 # rule over their mean, and the final runs on Table 1's first five seeds, all of them reported.
 RECIPE_REMAKE_DIR = "results/recipe-remake"
@@ -99,17 +89,6 @@ def settings_words(settings: dict) -> str:
             return "no warm-up of w_match" if v == 0 else f"w_match warmed up over {v} epochs"
         return f"{names.get(k, k + ' ')}{v:,g}" if isinstance(v, float) else f"{names.get(k, k + ' ')}{v}"
     return ", ".join(word(k, v) for k, v in settings.items())
-
-
-def steps_per_epoch(labels_per_class: int, batch_size: int = 64) -> int:
-    """:attr:`RunConfig.steps_per_epoch` of a pool of ``labels_per_class`` images per digit."""
-    return RunConfig(labels_per_class=labels_per_class, batch_size=batch_size).steps_per_epoch
-
-
-def steps_of(kw: dict) -> int:
-    """The optimisation steps run ``kw`` trains (its epochs times its steps per epoch)."""
-    cfg = resolve_config(**{**kw, "data_dir": kw.get("data_dir") or "."})
-    return cfg.epochs * cfg.steps_per_epoch
 
 
 def recipe_search_runs(path: str = RECIPE_REMAKE_SEARCH, **extra) -> list:
@@ -184,35 +163,6 @@ def _finished(runs: list) -> list:
     return paths
 
 
-def budget_choice(search_file=BUDGET_SEARCH, candidates=STEP_CANDIDATES, results=None, **extra) -> dict:
-    """Apply :func:`jade_core.experiments.selection.choose_steps` to the finished runs of the search
-    ``search_file`` (under ``results``); returns ``{"steps": {budget: {variant: steps}}, "table": [...]}``
-    (raises if a search run is missing)."""
-    steps, rows = {}, []
-    search = sweep_runs(search_file, results, **extra)
-    for kw, d in zip(search, _finished(search)):
-        curve = pd.read_csv(d / "curve.csv")
-        c = choose_steps(curve, candidates)
-        steps.setdefault(str(kw["labels_per_class"]), {})[kw["variant"]] = c["chosen"]
-        rows += [{"labels_per_class": kw["labels_per_class"], "variant": kw["variant"], "steps": s,
-                  "svhn_val_error": e, "chosen": s == c["chosen"]} for s, e in c["errors"].items()]
-    return {"steps": steps, "table": rows}
-
-
-def check_budget_final(steps: dict, final: list, final_file=BUDGET_FINAL) -> None:
-    """Every final run ``final`` trains the length the rule chose for its budget and variant (``steps``:
-    :func:`budget_choice`'s); otherwise a clear error naming each disagreement and the file to edit."""
-    wrong = []
-    for kw in final:
-        chosen, trained = steps.get(str(kw["labels_per_class"]), {}).get(kw["variant"]), steps_of(kw)
-        if chosen != trained:
-            wrong.append(f"{kw['variant']} at {kw['labels_per_class']} labels: the rule chose {chosen} steps, "
-                         f"the file trains {trained}")
-    if wrong:
-        raise ConfigError(f"{final_file} does not train the lengths the rule chose ({'; '.join(sorted(set(wrong)))}); "
-                          "edit its grids to the chosen lengths, then run again.")
-
-
 def check_recipe_final(recipe: dict, final: list, final_file=RECIPE_REMAKE_FINAL) -> None:
     """Every final run ``final`` has the chosen recipe (``recipe``: :func:`recipe_choice`'s, fields of the
     search run), whatever its variant and seed; otherwise a clear error naming the fields that differ."""
@@ -250,17 +200,16 @@ def recipe_choice(search: list, partial: bool = False) -> dict:
             "table": [{k: v for k, v in r.items() if k != "recipe"} for r in rows], "seeds": seeds, "means": means}
 
 
-STUDIES = {"budget": (BUDGET_SEARCH, BUDGET_FINAL, BUDGET_DIR),
-           "recipe-remake": (RECIPE_REMAKE_SEARCH, RECIPE_REMAKE_FINAL, RECIPE_REMAKE_DIR)}
+STUDIES = {"recipe-remake": (RECIPE_REMAKE_SEARCH, RECIPE_REMAKE_FINAL, RECIPE_REMAKE_DIR)}
 
 
 def run_study(name: str, workers: int = 2, dry_run: bool = False, scheduler=None, device=None, data_dir=None,
-              stage: str = "all", root=None, search_file=None, final_file=None, seeds=None, candidates=STEP_CANDIDATES,
+              stage: str = "all", root=None, search_file=None, final_file=None, seeds=None,
               results=None, **extra) -> list:
-    """Both stages of study ``name`` (``budget`` or ``recipe-remake``, :data:`STUDIES`): the search, the choice (written
+    """Both stages of study ``name`` (:data:`STUDIES`): the search, the choice (written
     to ``choice.json`` in ``root``), the check that the final sweep file trains what was chosen, the final runs
     (only ``seeds`` of them when given, e.g. to split them over sessions). ``stage`` = search | final | all.
-    ``search_file``, ``final_file``, ``root`` and ``candidates`` default to the study's own (tests give tiny ones);
+    ``search_file``, ``final_file`` and ``root`` default to the study's own (tests give tiny ones);
     ``results``: the results folder the sweep files' runs are under (default: the profile's)."""
     if name not in STUDIES:
         raise ConfigError(f"unknown study {name!r}: choose one of {', '.join(STUDIES)}.")
@@ -279,12 +228,8 @@ def run_study(name: str, workers: int = 2, dry_run: bool = False, scheduler=None
             raise ConfigError(f"{unfinished} of the {len(search)} search runs of the {name} study are not finished, "
                               f"and its final runs depend on their outcome; run `jade study {name} --stage search` "
                               "first (it reuses what is finished).")
-        if name == "budget":
-            choice = budget_choice(search_file, candidates, results, **extra)
-            check_budget_final(choice["steps"], final, final_file)
-        else:
-            choice = recipe_choice(search)
-            check_recipe_final(choice["recipe"], final, final_file)
+        choice = recipe_choice(search)
+        check_recipe_final(choice["recipe"], final, final_file)
         if not dry_run:
             Path(root).mkdir(parents=True, exist_ok=True)
             (Path(root) / "choice.json").write_text(json.dumps(choice, indent=1) + "\n")

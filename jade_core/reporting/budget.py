@@ -1,10 +1,8 @@
 """The label-budget curve's tables, from finished runs on disk (never trains).
 
-Two studies. **The equal-steps study** (the book's answer): the grid ``sweeps/label-budget.yml``, every model
-at every budget trained for Table 1's number of optimisation steps, with Table 1's settings, in one
-design with the re-made Table 1, whose three models are its 100-labels point; runs selected by configuration
-(:func:`equal_steps_runs`). **The first study** (kept, superseded; :func:`budget_runs`): the grid
-``sweeps/label-budget-first.yml``, lengths chosen per cell, with the first Table 1 as its 100-labels point.
+The equal-steps study: the grid ``sweeps/label-budget.yml``, every model at every budget trained for Table 1's
+number of optimisation steps, with Table 1's settings, in one design with Table 1, whose three models are its
+100-labels point; runs selected by configuration (:func:`equal_steps_runs`).
 A folder's name is a label for people: runs are found by configuration. Every comparison is paired seed by seed
 (the same labelled pool for every model of a seed), with a t confidence
 interval and a paired t-test, judged by the declared rule of
@@ -20,31 +18,15 @@ import yaml
 
 from ..experiments.grid import expected, grid_file, select
 from ..experiments.runs import run_row
-from ..experiments.studies import study_table1, table1_without_warmup
+from ..experiments.studies import table1_without_warmup
 from ..experiments.sweep import for_profile
 from ..science.config import VARIANTS, resolve_config
 from .plotting import VARIANT_NAMES
 from .report import claims_markdown, judged_claims, t_half_width
-from .verdicts import MAX_SEEDS, POWER, paper_difference, seeds_needed
+from .verdicts import paper_difference
 
 CLAIMS = [("paired", "single", "paired beats single"), ("jade", "paired", "JADE beats paired"),
           ("jade", "single", "JADE beats single")]
-
-
-FIRST_STUDY = "label-budget-first"  # sweeps/label-budget-first.yml
-
-
-def budget_runs(results="results", profile="paper") -> pd.DataFrame:
-    """The first study's final runs (grid :data:`FIRST_STUDY`, selected by the configuration each run
-    recorded; :func:`jade_core.experiments.runs.run_row` gives ``labels_per_class``, ``steps`` and ``device``)
-    and Table 1's runs of the three models made with the study's settings
-    (:func:`jade_core.experiments.studies.study_table1`: in the paper profile the first version's Table 1,
-    ``sweeps/table1-bf16.yml``) as the 100-labels point, both under ``results``."""
-    parts = [select(FIRST_STUDY, results, profiles=[profile])]
-    t1 = study_table1(results, profile)
-    parts.append(t1[t1.variant.isin(VARIANTS)])  # the three models, not the ablation beside them
-    parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=run_row.COLUMNS)
 
 
 EQUAL_STEPS = "label-budget"  # sweeps/label-budget.yml
@@ -119,29 +101,6 @@ def budget_claims(runs: pd.DataFrame, claims=CLAIMS, alpha: float = 0.05) -> pd.
                           for b, g in groups for a, c, text in claims], alpha)
 
 
-def seeds_at_first_effects(claims: pd.DataFrame, first_claims: pd.DataFrame, claim="paired beats single") -> str:
-    """How many seeds the declared rule would need to reach *reproduced* with ``POWER`` if the true difference
-    at each budget the paper did not run were the first study's (``first_claims``: the superseded GPU study's
-    :func:`budget_claims`), at the spread of the per-seed differences seen here (``claims``: the equal-steps
-    study's, whose size is the family's): :func:`jade_core.reporting.verdicts.seeds_needed`. The issue asks for
-    more seeds where the interval is wider than the effect; this says how many, budget by budget. Only effects
-    in the claim's direction (negative) can be reproduced. A sentence; empty when nothing can be said."""
-    if claims.empty or first_claims.empty:
-        return ""
-    ours = claims[(claims.claim == claim) & claims.paper_difference.isna()].set_index("labels_per_class")
-    theirs = first_claims[first_claims.claim == claim].set_index("labels_per_class").mean_difference
-    parts = [(b, float(theirs[b]), seeds_needed(float(theirs[b]), float(r.sd_difference), len(claims)), int(r.seeds))
-             for b, r in ours.iterrows() if b in theirs.index and theirs[b] < 0 and r.sd_difference > 0]
-    if not parts:
-        return ""
-    words = "; ".join(f"{b} labels {d:+.1f} pp: " + (f"{n:.0f} seeds" if np.isfinite(n) else f"more than {MAX_SEEDS}")
-                      for b, d, n, _ in parts)
-    have = sorted({k for *_, k in parts})
-    return (f"Were the true {claim.replace(' beats ', ' − ')} differences the first study's, the rule would need, to "
-            f"reach reproduced with {100 * POWER:.0f} % power at the spread of the per-seed differences seen here and this family's "
-            f"size ({len(claims)} comparisons): {words}; this study has {' to '.join(map(str, have))} seeds per budget.")
-
-
 def length_caveat(summary: pd.DataFrame) -> str:
     """Whether the models of a budget trained equally long (:func:`budget_summary` rows): a sentence naming
     every budget where they did not, since a difference there is partly one of training length."""
@@ -151,9 +110,8 @@ def length_caveat(summary: pd.DataFrame) -> str:
             unequal.append(f"{b} labels per class: " + ", ".join(f"{r.variant} {r.steps}" for r in g.itertuples()))
     if not unequal:
         return "Within each budget every model trained the same number of steps."
-    return ("Within a budget the models trained for different numbers of steps (each length chosen on one seed's "
-            "validation curve): " + "; ".join(unequal) + ". A difference between two models there is partly one of "
-            "training length.")
+    return ("Within a budget the models trained for different numbers of steps: " + "; ".join(unequal)
+            + ". A difference between two models there is partly one of training length.")
 
 
 def shown_summary(summary: pd.DataFrame):
@@ -189,19 +147,12 @@ def intro_words(claims: pd.DataFrame) -> str:
     return ", ".join(parts)
 
 
-def intro_sentence(finished: int, planned: int, ref_labels: int, claims: pd.DataFrame,
-                   first_claims: pd.DataFrame) -> str:
+def intro_sentence(finished: int, planned: int, ref_labels: int, claims: pd.DataFrame) -> str:
     """The intro's label-budget finding: the equal-steps study's :func:`intro_words` (``claims``), with
-    ``finished`` of its ``planned`` runs and Table 1 as its ``ref_labels`` point. While it is unfinished the
-    first (superseded) study's words (``first_claims``) stand beside it; once finished, it alone answers and
-    the first study is only named."""
+    ``finished`` of its ``planned`` runs and Table 1 as its ``ref_labels`` point."""
     ref = f"with Table 1's runs as its {ref_labels}-label point, JADE's without the warm-up of w_match as in the study"
-    if finished >= planned:
-        return (f"in the equal-steps study (all {planned} of its runs, {ref}), {intro_words(claims)}; the first "
-                "study (GPU, lengths chosen per cell) is superseded, shown on the chapter's page with its confounds")
-    return (f"in the equal-steps study ({finished} of its {planned} runs finished so far, {ref}), "
-            f"{intro_words(claims)}; in the first study (GPU, lengths chosen per cell, superseded), "
-            f"{intro_words(first_claims)}")
+    done = f"all {planned} of its runs" if finished >= planned else f"{finished} of its {planned} runs finished so far"
+    return f"in the equal-steps study ({done}, {ref}), {intro_words(claims)}"
 
 
 def _budgets(labels: list) -> str:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ..experiments import audit, grid, selection, studies
 from ..experiments.runs import saved_run_config
@@ -54,12 +53,11 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
     values["intro_seeds"] = ", ".join(f"{VARIANT_NAMES[v]} {int(counts.get(v, 0))}" for v in report.VARIANT_ORDER)
 
     bruns = budget.equal_steps_runs(output_dir, profile)
-    first = first_budget_study()
-    read += list(bruns.path) + list(first["runs"].path)
+    read += list(bruns.path)
     planned = budget.equal_steps_planned(output_dir, profile)
     values["intro_budget"] = budget.intro_sentence(
         len(budget.own_runs(bruns, planned)), len(planned), RunConfig.labels_per_class,
-        budget.budget_claims(budget.comparable(bruns)), first["claims"])
+        budget.budget_claims(budget.comparable(bruns)))
     values["intro_recipe"], recipe_runs = _recipe(output_dir)
     read += recipe_runs
     values["intro_mnist"] = _mnist(runs, output_dir, profile)
@@ -291,10 +289,8 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
     """The label-budget chapter's findings. **The equal-steps study** (:mod:`jade_core.reporting.budget`,
     ``sweeps/label-budget.yml`` with Table 1 as its 100-labels point): the smoke profile trains its tiny grid
     here; the paper profile reads the runs that have finished (it never trains them: hours of CPU) and says
-    how many, judging only budgets where every model has two seeds or more. **The first study** (GPU,
-    lengths chosen per cell): its committed runs, read in every profile (:func:`first_budget_study`).
-    Returns ``runs``, ``summary``, ``claims`` of the first, ``first`` (the second's dict) and every glue
-    value of the page (``values``)."""
+    how many, judging only budgets where every model has two seeds or more. Returns ``runs``, ``summary``,
+    ``claims`` and every glue value of the page (``values``)."""
     planned = budget.equal_steps_planned(output_dir, profile)
     if profile == "smoke":
         with contextlib.redirect_stdout(io.StringIO()):  # the per-run lines of the smoke study's training
@@ -329,10 +325,7 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
     v.update(budget.answers(claims, "b"))
     v.setdefault("b_answer_paired", "no budget has two seeds of every model yet: no difference can be judged.")
     v.setdefault("b_answer_jade", "")
-    first = first_budget_study()
-    v.update(first["values"])
-    v["b_more_seeds"] = budget.seeds_at_first_effects(claims, first["claims"])
-    return {"runs": runs, "summary": summary, "claims": claims, "first": first, "values": v,
+    return {"runs": runs, "summary": summary, "claims": claims, "values": v,
             "budgets": budgets + sorted(set(ref.labels_per_class))}
 
 
@@ -342,65 +335,6 @@ def _words(values) -> str:
 
 def _torch_versions(paths) -> str:
     return ", ".join(sorted({json.loads((Path(p) / "config.json").read_text())["versions"]["torch"] for p in paths}))
-
-
-def first_budget_study() -> dict:
-    """The first label-budget study (``jade study budget``: ``sweeps/label-budget-first-search.yml`` and
-    ``sweeps/label-budget-first.yml``, run on a GPU with the first version's settings), kept beside the
-    equal-steps study that supersedes its design: its committed runs under this checkout's ``results/``, read
-    in every profile (never trained here), with the first Table 1 (``sweeps/table1-bf16.yml``) as its
-    100-labels point. A missing run is an error naming the command. Returns the length ``choice`` table,
-    ``runs``, ``summary``, ``claims`` and the glue values (``f_*``)."""
-    results = grid.ROOT / "results"
-    search = studies.sweep_runs(studies.BUDGET_SEARCH, results)
-    final = studies.sweep_runs(studies.BUDGET_FINAL, results)
-    missing = [kw for kw, p in zip(search + final, grid.locate(search + final)) if p is None]
-    if missing:
-        raise ConfigError(f"{len(missing)} runs of the first label-budget study are not finished (first: "
-                          f"{resolve_config(**missing[0]).run_dir}); run `jade study budget` (hours of CPU; see "
-                          "sweeps/gpu-studies.sh), then build again.")
-    made = studies.budget_choice(results=results)
-    studies.check_budget_final(made["steps"], final)  # the final file trains what the rule chose
-    choice = pd.DataFrame(made["table"])
-    budgets = sorted({kw["labels_per_class"] for kw in final})
-    runs = budget.budget_runs(results)
-    summary, claims = budget.budget_summary(runs), budget.budget_claims(runs)
-    study = runs[runs.labels_per_class.isin(budgets)]
-    ref = summary[~summary.labels_per_class.isin(budgets)]
-    smallest = min(budgets)
-    spe = studies.steps_per_epoch(smallest)
-    lengths = yaml.safe_load(studies._path(studies.BUDGET_SEARCH).read_text())["steps"]["paper"]
-    settings = {k: search[0][k] for k in ("precision", "w_cls", "w_match", "mnist_batch_size")}
-    seeds = sorted({kw["seed"] for kw in final})
-    t1 = RunConfig()
-    v = {"f_seeds": ", ".join(sorted({str(n) for n in summary[summary.labels_per_class.isin(budgets)].seeds})),
-         "f_budgets": ", ".join(str(b) for b in budgets), "f_ref": str(int(summary.labels_per_class.max())),
-         "f_devices": ", ".join(sorted(set(study.device))),
-         "f_ref_devices": ", ".join(sorted(set(runs[~runs.labels_per_class.isin(budgets)].device))),
-         "f_torch": _torch_versions(study.path),
-         "f_restarts": str(int((study.attempts - 1).sum())),
-         "f_candidates": ", ".join(f"{s:,}" for s in selection.STEP_CANDIDATES), "f_n_claims": str(len(claims)),
-         "f_final_seeds": f"{min(seeds)}–{max(seeds)}", "f_n_seeds": str(len(seeds)),
-         "f_search_seed": ", ".join(str(s) for s in sorted({kw["seed"] for kw in search})),
-         "f_ref_steps": ", ".join(sorted({f"{int(s):,}" for s in ref.steps})) if len(ref) else "–",
-         "f_smallest": str(smallest), "f_smallest_spe": str(spe), "f_paper_epochs": str(t1.epochs),
-         "f_smallest_steps": f"{t1.epochs * spe:,}", "f_eval_steps": str(lengths["validate"]),
-         "f_restart_steps": str(lengths["restart"]), "f_settings": studies.settings_words(settings),
-         "f_ref_text": _study_table1_text("paper")}
-    cav = audit.caveats(study, results)
-    v.update({f"f_{k}": cav[k] for k in ("copies_text", "overlap_text", "arithmetic_text")})
-    v["f_steps_caveat"] = budget.length_caveat(summary[summary.labels_per_class.isin(budgets)])
-    v.update(budget.answers(claims, "f"))
-    return {"choice": choice, "runs": runs, "summary": summary, "claims": claims, "values": v}
-
-
-def _study_table1_text(profile: str) -> str:
-    """Which Table 1 a study of ``profile`` compares to, in words (:data:`studies.STUDY_TABLE1_GRID`)."""
-    name = studies.STUDY_TABLE1_GRID[profile]
-    if name == "table1":
-        return "Table 1's runs (sweeps/table1.yml, the same settings)"
-    return (f"the Table 1 runs made with the study's settings ({studies.settings_words(studies.study_settings(profile))}: "
-            f"sweeps/{name}.yml, the first version's Table 1, not the re-made one, whose settings differ)")
 
 
 def data_page(profile: str, seed: int, data_dir) -> dict:

@@ -5,7 +5,6 @@
     jade table --output-dir results
     jade export --out mirror/ --download
     jade check-data --data-dir ../shared/data
-    jade study budget --workers 2        (the first label-budget study: length search, choice, final runs)
     jade study recipe-remake --stage search   (the tuned recipe re-chosen on the search seeds)
     jade book --profile smoke            (run the notebook matrix, build the site)
 """
@@ -343,8 +342,7 @@ def main(argv=None):
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("study", help="a study beyond the paper: its search, the declared choice, its final runs")
     p.add_argument("study", choices=tuple(STUDIES),
-                   help="budget: the first label-budget study (sweeps/label-budget-first*.yml); recipe-remake: the "
-                        "tuned recipe chosen on the search seeds")
+                   help="recipe-remake: the tuned recipe, chosen on the search seeds")
     p.add_argument("--stage", choices=("search", "final", "all"), default="all")
     p.add_argument("--seeds", type=int, nargs="+", help="only these seeds of the final runs (default: all)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (each uses the run's threads)")
