@@ -22,7 +22,6 @@ def test_a_planted_3pp_effect_is_found_and_a_null_is_not(tmp_path):
     values, read = findings.intro(_runs(3.0), tmp_path, "smoke")
     assert values["intro_paired_single"].startswith("paired beats single: -3.") and ": reproduced" in values["intro_paired_single"]
     assert "inconclusive" in values["intro_jade_paired"] or "contradicted" in values["intro_jade_paired"]
-    assert values["intro_seeds"] == "Single classifier 10, Paired classifier 10, JADE 10, JADE, w_match = 0 10"
     assert values["intro_recipe"] == values["intro_mnist"] == "not run in this profile"
     dose = findings.dose_page()                                     # the committed dose-response, as its chapter
     assert len(read) == 40 + len(dose["runs"]) and values["intro_dose"] == dose["values"]["dose_answer"]

@@ -32,25 +32,6 @@ def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
     said = {c.claim: describe(c) for c in claims.itertuples()}
     for a, b, text in report.CLAIMS:
         values[f"intro_{a}_{b}"] = said.get(text, f"{text}: not run yet.")
-    old_file = grid.ROOT / "results" / "superseded" / "old-cut-runs-2026-11.csv"
-    old = pd.read_csv(old_file) if profile == "paper" else None
-    for v in ("single", "paired", "jade"):
-        g = old[old.variant == v].svhn_error if old is not None else pd.Series(dtype=float)
-        values[f"old_{v}"] = report.fmt(g.mean(), g.std(ddof=1)) if len(g) else "–"
-    values["old_seeds"] = str(old.seed.nunique()) if old is not None else "–"
-    # the first Table 1 on today's cut (bf16, the carried-over settings), superseded by the re-made one
-    first = studies.study_table1(output_dir, profile) if profile == "paper" else pd.DataFrame()
-    fsum = report.summary_table(first).set_index("variant") if len(first) else pd.DataFrame()
-    for v in ("single", "paired", "jade", "jade_nomatch"):
-        values[f"first_{v}"] = report.fmt(fsum.loc[v].svhn_mean, fsum.loc[v].svhn_sd) if v in fsum.index else "–"
-    values["first_seeds"] = str(int(fsum.seeds.min())) if len(fsum) else "–"
-    values["first_settings"] = studies.settings_words(studies.study_settings(profile)) if len(fsum) else "–"
-    values["old_eval"] = f"{int(old.n_svhn_eval.iloc[0]):,}" if old is not None else "–"
-    values["intro_planned_seeds"] = str(len({kw["seed"] for label, kw in grid.expected("table1", profile,
-                                                                                     results=output_dir)
-                                             if label == "single"}))
-    counts = runs.groupby("variant").seed.nunique() if len(runs) else pd.Series(dtype=int)
-    values["intro_seeds"] = ", ".join(f"{VARIANT_NAMES[v]} {int(counts.get(v, 0))}" for v in report.VARIANT_ORDER)
 
     bruns = budget.equal_steps_runs(output_dir, profile)
     read += list(bruns.path)
