@@ -365,3 +365,22 @@ def test_a_folder_with_the_runs_name_but_another_configuration_is_not_that_run(s
         train(want, progress=False)
     assert same_run(made) == want.run_dir  # the old configuration still finds its run, by what it recorded
     assert json.loads((want.run_dir / "config.json").read_text())["config"]["w_match_warmup"] == 0
+
+
+def test_jade_evaluate_reproduces_a_committed_run_from_any_working_folder(data_dir, tmp_path):
+    """`jade evaluate FOLDER` evaluates the folder it is given (its data check reads that folder's record, not
+    the folder today's defaults would name), from another working directory too, and reproduces the errors
+    the run recorded."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    run = next(p.parent for p in sorted((root / "results" / "remake" / "runs" / "single").glob("*/weights.pt")))
+    out = subprocess.run([sys.executable, "-m", "jade_core", "evaluate", str(run), "--data-dir", str(data_dir)],
+                         cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr[-500:]
+    got = json.loads(out.stdout)
+    assert got["error_percent"]["svhn"] == pytest.approx(got["recorded"]["svhn"], abs=1e-9)

@@ -29,7 +29,7 @@ def check_same_data(cfg: RunConfig, run_dir: Path | None = None) -> None:
     now = build_splits(cfg, need_mnist=cfg.variant != "single").info
     diff = [k for k in now if k.endswith("_fingerprint") and k in saved and saved[k] != now[k]]
     if diff:
-        raise ConfigError(f"the finished run {cfg.run_dir} was trained on other data than {cfg.data_dir} holds now "
+        raise ConfigError(f"the finished run {run_dir or cfg.run_dir} was trained on other data than {cfg.data_dir} holds now "
                           f"({', '.join(diff)} differ). Point data_dir at the data it was trained on, or retrain "
                           "with force=True (--force).")
 

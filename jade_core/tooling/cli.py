@@ -131,7 +131,7 @@ def cmd_evaluate(a):
     # memory format are the run's own, so the recorded errors are reproduced exactly
     cfg = dataclasses.replace(run.config, data_dir=a.data_dir or default_data_dir())
     from ..experiments.lifecycle import check_same_data  # the images the run recorded, or a clear refusal
-    check_same_data(cfg)
+    check_same_data(cfg, run.path)  # the folder given, wherever it is and whatever it is called
     splits = build_splits(cfg, need_mnist="mnist" in run.model.datasets)
     model = run.model.to(memory_format=torch.channels_last) if cfg.channels_last else run.model
     ev = dict(precision=cfg.precision, channels_last=cfg.channels_last)
