@@ -19,7 +19,7 @@ LAYERS = {
     "science": ("paper", "config", "data", "split", "augment", "models", "losses", "train", "evaluate", "latent",
                 "swaps", "checks"),
     "experiments": ("runs", "lifecycle", "sweep", "grid", "studies", "selection", "audit"),
-    "reporting": ("verdicts", "report", "budget", "dose", "findings", "prose", "plotting", "history"),
+    "reporting": ("verdicts", "report", "budget", "dose", "findings", "prose", "plotting", "history", "claims"),
     "tooling": ("notebook", "book", "ledger", "figcheck", "sitecheck", "sphinx_ext", "cli"),
 }
 

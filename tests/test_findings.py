@@ -19,30 +19,31 @@ def _runs(effect, n=10, seed=0):
 
 
 def test_a_planted_3pp_effect_is_found_and_a_null_is_not(tmp_path):
-    values, read = findings.intro(_runs(3.0), tmp_path, "smoke")
-    assert values["intro_paired_single"].startswith("paired beats single: -3.") and ": reproduced" in values["intro_paired_single"]
-    assert "inconclusive" in values["intro_jade_paired"] or "contradicted" in values["intro_jade_paired"]
-    assert values["intro_recipe"] == values["intro_mnist"] == "not run in this profile"
+    out = findings.intro(_runs(3.0), tmp_path, "smoke")
+    v = out["values"]
+    assert v["c_paired_single_verdict"] == "reproduced" and v["c_paired_single_mean"].startswith("-3.")
+    assert v["c_paired_single_paper"] == "-2.14" and v["c_svhn_claims"] == "3"
+    assert v["c_svhn_reproduced"] == "2"                             # paired and JADE both 3 pp below single
+    assert v["c_jade_paired_verdict"] in ("inconclusive", "contradicted") and v["r_jade"] == "–"
+    assert v["b_ps_verdicts"] == "not judged yet"                    # nothing of the budget study in tmp_path
     dose = findings.dose_page()                                     # the committed dose-response, as its chapter
-    assert len(read) == 40 + len(dose["runs"]) and values["intro_dose"] == dose["values"]["dose_answer"]
-    assert values["intro_budget"].startswith("in the equal-steps study (0 of its 18 runs finished so far")
-    assert "paired minus single not judged yet" in values["intro_budget"]   # nothing of it in tmp_path
-    null, _ = findings.intro(_runs(0.0, seed=1), tmp_path, "smoke")
-    assert ": reproduced" not in null["intro_paired_single"]
-    assert ": contradicted" in null["intro_paired_single"]          # a null rules out the paper's -2.14 pp
+    assert len(out["read"]) == 40 + len(dose["runs"]) and v["dose_helps"] == dose["values"]["dose_helps"]
+    assert list(out["record"].key[:4]) == ["paired_single", "jade_paired", "jade_single", "jade_mnist"]
+    assert out["figure2"] is None and v["match_kl_jade"] == "–"      # no latent table, no run folders
+    null = findings.intro(_runs(0.0, seed=1), tmp_path, "smoke")["values"]
+    assert null["c_paired_single_verdict"] == "contradicted" and null["c_svhn_reproduced"] == "0"
 
 
 def test_a_planted_reversal_is_called_one(tmp_path):
-    values, _ = findings.intro(_runs(-3.0), tmp_path, "smoke")       # paired worse than single by 3 pp
-    text = values["intro_paired_single"]
-    assert text.startswith("paired beats single: +") and ": contradicted" in text and "interval [+" in text
+    v = findings.intro(_runs(-3.0), tmp_path, "smoke")["values"]     # paired worse than single by 3 pp
+    assert float(v["c_paired_single_mean"]) > 2 and v["c_paired_single_verdict"] == "contradicted"
 
 
 def test_nothing_run_says_so(tmp_path):
-    values, read = findings.intro(_runs(1.0).iloc[:0], tmp_path, "smoke")
-    assert values["intro_paired_single"] == "paired beats single: not run yet."
+    out = findings.intro(_runs(1.0).iloc[:0], tmp_path, "smoke")
+    assert out["record"].empty and out["values"]["intro_seeds"] == "0"
     # only the committed dose-response's runs, which its chapter reads in every profile
-    assert read == list(findings.dose_page()["runs"].path)
+    assert out["read"] == list(findings.dose_page()["runs"].path)
 
 
 def _run_folders(tmp_path, effect, n=10, seed=0):
@@ -169,14 +170,22 @@ def test_the_derivation_checks_pass_and_would_fail_on_a_wrong_kl(monkeypatch):
         checks.kl_table(seed=0, rows=2, dim=3)
 
 
-def test_the_recipe_sentence_on_the_committed_runs_leaves_its_end_to_the_page():
+def test_the_front_page_reads_the_recipe_and_budget_studies_of_the_committed_runs():
+    import warnings
     from pathlib import Path
-    text, read = findings._recipe(Path(__file__).resolve().parents[1] / "results")
-    # the re-made study, all 15 runs finished: 3 models x seeds 0-4, chosen on the search seeds
-    assert text.startswith("chosen on validation for the single classifier") and len(read) == 15
-    assert all("/recipe-remake/" in str(p) for p in read) and "seeds 100, 101, 102, which no table reports" in text
-    assert not text.endswith(".") and ".;" not in text     # the intro writes ";" after it
 
+    from jade_core.experiments.runs import collect_table1
+    from jade_core.experiments.studies import reported_recipe
+    from jade_core.reporting import report
+    root = Path(__file__).resolve().parents[1] / "results"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = findings.intro(collect_table1(root), root, "paper")
+    v, rec = out["values"], reported_recipe(root)["runs"]
+    means = report.summary_table(rec).set_index("variant").svhn_mean
+    assert [v[f"r_{m}"] for m in ("single", "paired", "jade")] == [f"{means[m]:.1f}" for m in ("single", "paired", "jade")]
+    assert set(rec.path) <= set(out["read"]) and v["b_ps_verdicts"] != "not judged yet"
+    assert len(out["record"]) == 6                                   # three SVHN claims, MNIST, two without warm-up
 
 def test_the_warmup_robustness_rejudges_the_jade_claims_with_the_runs_made_before_it(monkeypatch):
     """Table 1's JADE claims judged again with its JADE as made before the warm-up (planted): a JADE 4 pp worse

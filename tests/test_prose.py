@@ -56,10 +56,10 @@ def test_the_ledger_keeps_only_the_prose_numbers_a_page_shows(tmp_path, monkeypa
     folder = tmp_path / "ledger"
     monkeypatch.setenv(ledger.CHAPTER, "intro")
     monkeypatch.setenv(ledger.LEDGER_DIR, str(folder))
-    ledger.record("paper_jade", "29.08", [], source="the paper, Table 1")   # shown by the intro
+    ledger.record("paper_jade_mnist", "0.72", [], source="the paper, Table 1")   # shown by the intro
     ledger.record("arch_kernel", "3×3", [], source="jade_core.science.models")    # not shown there
     book = ledger.write_numbers(folder, tmp_path / "numbers.json", "paper", [{"notebook": "intro"}])
     kept = book["chapters"]["intro"]["numbers"]
-    assert set(kept) == {"paper_jade"} and kept["paper_jade"]["source"] == "the paper, Table 1"
+    assert set(kept) == {"paper_jade_mnist"} and kept["paper_jade_mnist"]["source"] == "the paper, Table 1"
     assert "from the paper, Table 1" in ledger.numbers_page(book, code={"git_commit": "x", "jade_core_source": "y"})
     assert json.loads((tmp_path / "numbers.json").read_text()) == book

@@ -35,10 +35,11 @@ def test_runs_stuck_at_chance_are_flagged_from_the_training_loss():
     assert empty.empty and "svhn_mean" in empty.columns and empty.set_index("variant").index.empty
 
 
-@pytest.mark.parametrize("name", ["jade-table", "jade-recipe-table", "precision"])
-def test_readme_quotes_jade_table_of_the_committed_runs(name):
-    """The README's results blocks are exactly what `jade table` (and `jade table --recipe`) print from
-    results/ (never typed by hand); benchmarks/update_readme.py pastes them."""
+@pytest.mark.parametrize("file, name", [("README.md", "claims"), ("README.md", "jade-table"),
+                                        ("benchmarks/README.md", "precision")])
+def test_the_readmes_quote_the_blocks_generated_from_the_committed_runs(file, name):
+    """The README's claims and Table 1 blocks, and the benchmarks README's precision table, are exactly what
+    benchmarks/update_readme.py generates from results/ (never typed by hand)."""
     import importlib.util
     import re
     from pathlib import Path
@@ -46,9 +47,9 @@ def test_readme_quotes_jade_table_of_the_committed_runs(name):
     spec = importlib.util.spec_from_file_location("update_readme", root / "benchmarks" / "update_readme.py")
     update = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(update)
-    block = re.search(rf"<!-- {name}:start -->\n(.*?)<!-- {name}:end -->", (root / "README.md").read_text(), re.S)
-    assert block, f"README lacks the {name} markers"
-    assert block.group(1) == update.blocks()[name], "README out of date: run python benchmarks/update_readme.py"
+    block = re.search(rf"<!-- {name}:start -->\n(.*?)<!-- {name}:end -->", (root / file).read_text(), re.S)
+    assert block, f"{file} lacks the {name} markers"
+    assert block.group(1) == update.blocks()[(file, name)], f"{file} out of date: run python benchmarks/update_readme.py"
 
 
 def _fake_run(output_dir, variant, seed, mnist_val, **changes):
@@ -88,14 +89,9 @@ def _recipe_base() -> dict:
 def test_mnist_gap_pairs_the_schedule_runs_with_table1_runs_of_the_same_seeds(tmp_path):
     import json
 
-    from jade_core.experiments.studies import study_settings
-    first = study_settings("paper")                                     # the settings the schedule runs share
-    assert first and first["precision"] == "bf16"
     for seed in (0, 1, 2):
-        _fake_run(tmp_path / "table1-bf16", "paired", seed, 1.7, **first)  # the first Table 1, constant rate
-    _fake_run(tmp_path / "table1-bf16", "jade", 0, 1.2, **first)
-    _fake_run(tmp_path / "table1-bf16", "paired", 0, 9.9, lr=0.002, **first)  # another configuration: not Table 1's
-    _fake_run(tmp_path / "remake", "paired", 0, 5.5)                    # the re-made Table 1: other settings
+        _fake_run(tmp_path / "remake", "paired", seed, 1.7)             # Table 1, constant rate
+    _fake_run(tmp_path / "remake", "paired", 0, 9.9, lr=0.002, w_match=3.0)  # another configuration: not Table 1's
     _fake_run(tmp_path / "ms" / "p2400", "paired", 0, 1.2, lr_schedule="onecycle", restart_epoch=100)
     _fake_run(tmp_path / "ms" / "p4800", "paired", 0, 1.1, lr_schedule="onecycle", restart_epoch=100, epochs=300)
     recipe = _recipe_base()                                    # the tuned recipe's runs: sweeps/recipe-remake.yml
@@ -126,8 +122,7 @@ def _rename_every_run(root):
 def test_report_defaults_read_the_results_folder(tmp_path, monkeypatch):
     """Without arguments, mnist_gap reads results/ and results/mnist-schedule."""
     monkeypatch.chdir(tmp_path)
-    from jade_core.experiments.studies import study_settings
-    _fake_run(tmp_path / "results" / "table1-bf16", "paired", 0, 1.7, **study_settings("paper"))
+    _fake_run(tmp_path / "results" / "remake", "paired", 0, 1.7)
     _fake_run(tmp_path / "results" / "mnist-schedule" / "p2400", "paired", 0, 1.2, lr_schedule="onecycle")
     gap = report.mnist_gap()
     assert len(gap) == 2 and gap.equals(report.mnist_gap("results", "results/mnist-schedule"))
@@ -246,7 +241,6 @@ def test_the_remade_recipe_is_reported_only_once_finished_and_read_against_table
     import json
 
     from jade_core.experiments import studies
-    from jade_core.reporting import findings
     monkeypatch.chdir(tmp_path)                           # the search's folder is relative to the working folder
     results = tmp_path / "results"
     search = studies.sweep_runs(studies.RECIPE_REMAKE_SEARCH, results)
@@ -284,4 +278,3 @@ def test_the_remade_recipe_is_reported_only_once_finished_and_read_against_table
     assert "leans against JADE" in r["text"]
     assert "Arithmetic of these runs: 30 in fp32 on cpu" in r["text"]  # the 15 tuned runs and the 15 plain ones
     assert "The 5 seeds' labelled pools overlap" in r["text"]
-    assert "which no table reports: seeds 0, 1, 2, 3, 4" in findings._recipe(results)[0]

@@ -4,36 +4,26 @@ import json
 import pytest
 from jade_core.experiments.lifecycle import train
 from jade_core.science.config import RunConfig, resolve_config
-from jade_core.tooling.book import matrix_runs, run_matrix
+from jade_core.tooling.book import run_matrix
 
 
-def test_paper_matrix_has_ten_seeds_per_model_and_the_ablation():
-    """The chapters read these grids in the paper profile: Table 1 (the defaults), the first, bf16 Table 1
-    that the studies made with its settings compare to, each 10 seeds of 3 models and the ablation, Table 1's
-    JADE as made before the warm-up (10 seeds: the budget study's 100-labels point), the equal-steps
-    label-budget study (3 budgets below Table 1's x 3 models x seeds 0-9) and the re-made tuned recipe
-    (3 models x seeds 0-4, 600 epochs)."""
-    runs = matrix_runs("paper")
-    dirs = [str(resolve_config(**kw).run_dir) for kw in runs]
-    assert len(dirs) == len(set(dirs)) == 80 + 10 + 90 + 15
-    recipe = [kw for kw in runs if "recipe-remake" in str(resolve_config(**kw).run_dir)]
-    assert sorted((kw["variant"], kw["seed"]) for kw in recipe) == [(v, s) for v in ("jade", "paired", "single")
-                                                                     for s in range(5)]
-    assert {resolve_config(**kw).epochs for kw in recipe} == {600}
-    runs = [kw for kw in runs if kw not in recipe]
-    budget = [kw for kw in runs if resolve_config(**kw).labels_per_class != resolve_config("single").labels_per_class]
-    assert len(budget) == 90 and sorted({kw["seed"] for kw in budget}) == list(range(10))
-    before = [kw for kw in runs if kw not in budget and kw.get("w_match_warmup") == 0 and kw.get("precision") != "bf16"]
-    assert sorted(kw["seed"] for kw in before) == list(range(10)) and {kw["variant"] for kw in before} == {"jade"}
-    runs = [kw for kw in runs if kw not in budget and kw not in before]
-    for first in (False, True):
-        mine = [kw for kw in runs if (kw.get("precision") == "bf16") == first]
-        for v in ("single", "paired", "jade"):
-            assert sorted(kw["seed"] for kw in mine if kw["variant"] == v and kw.get("w_match") != 0) == list(range(10))
-        assert sorted(kw["seed"] for kw in mine if kw.get("w_match") == 0) == list(range(10))
+def test_every_grid_a_chapter_names_is_complete_and_every_committed_run_belongs_to_one(monkeypatch):
+    """Derived from book/matrix.yml and the sweep files, never from counts or folder names: every run of every
+    grid that a chapter of the paper profile names is finished under results/ with its row's configuration
+    (found by the configuration it recorded), and every run committed under results/ is one of them."""
+    from jade_core.experiments import grid
+    from jade_core.tooling.book import ROOT, chapter_grids
+    monkeypatch.chdir(ROOT)
+    named = set()
+    for name in chapter_grids("paper"):
+        runs = [kw for _, kw in grid.expected(name, "paper")]
+        found = grid.locate(runs)
+        missing = [str(resolve_config(**kw).run_dir) for kw, p in zip(runs, found) if p is None]
+        assert not missing, f"{name}: {len(missing)} runs missing, e.g. {missing[:2]}"
+        named |= {str(p) for p in found}
+    committed = {str(m.parent.relative_to(ROOT)) for m in (ROOT / "results").glob("**/runs/*/*/metrics.json")}
+    assert not committed - named, f"committed runs no chapter names: {sorted(committed - named)[:3]}"
 
-
-@pytest.mark.slow  # two worker processes that import torch and train: end to end (13 s of the unit tests' minute)
 def test_matrix_runs_on_workers_equal_a_direct_run_and_are_reused(data_dir, tmp_path):
     out = str(tmp_path / "grid")  # its own folder: never the smoke book's _build/smoke-results
     first = run_matrix("smoke", workers=2, data_dir=data_dir, variants=["single"], results=out, grids=["table1"])
@@ -169,3 +159,24 @@ def test_the_recipe_study_the_book_reports_is_a_grid_the_paper_matrix_requires()
     they are missing and `--reuse-only` refuses without them."""
     from jade_core.tooling.book import chapter_grids
     assert "recipe-remake" in chapter_grids("paper", only=["table1"])
+
+
+def test_a_smoke_build_refuses_a_grid_that_would_write_into_the_committed_results(tmp_path, monkeypatch):
+    """A grid whose sweep file writes to a fixed folder (not under {results}) would put smoke runs among the
+    committed ones: the smoke build refuses before anything trains, naming the fix."""
+    from jade_core.experiments import grid
+    from jade_core.tooling import book
+    sweeps = tmp_path / "sweeps"
+    sweeps.mkdir()
+    (sweeps / "fixed.yml").write_text("name: fixed\nbase: {variant: single, seed: 0}\noutput_dir: results/fixed/{run}\n"
+                                      "runs: [{run: a}]\n")
+    (sweeps / "under.yml").write_text("name: under\nbase: {variant: single, seed: 0}\noutput_dir: '{results}/u/{run}'\n"
+                                      "runs: [{run: a}]\n")
+    monkeypatch.setattr(grid, "SWEEPS", sweeps)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(book, "load_matrix", lambda: {"smoke": [{"notebook": "x", "grids": ["fixed"]}],
+                                                      "paper": [{"notebook": "x", "grids": ["under"]}]})
+    with pytest.raises(book.BuildError, match=r"outside its folder .*smoke-results \(first: results/fixed/a/runs"):
+        book.train_grids("smoke", dry_run=True)
+    monkeypatch.setattr(book, "load_matrix", lambda: {"smoke": [{"notebook": "x", "grids": ["under"]}]})
+    assert [r["status"] for r in book.train_grids("smoke", dry_run=True)] == ["to train"]

@@ -463,9 +463,7 @@ def collect_metrics(output_dir="results", protocol=None, label=None) -> pd.DataF
 
 def collect_table1(output_dir="results", protocol=None, grid="table1") -> pd.DataFrame:
     """The runs of Table 1: the grid ``sweeps/table1.yml`` (three models and the ablations, labelled
-    e.g. ``jade_nomatch``), selected by the configuration each run recorded (:func:`jade_core.experiments.grid.select`).
-    ``grid="table1-bf16"``: the first version's Table 1, the baseline of the studies made with its settings
-    (:data:`jade_core.experiments.studies.STUDY_TABLE1_GRID`)."""
+    e.g. ``jade_nomatch``), selected by the configuration each run recorded (:func:`jade_core.experiments.grid.select`)."""
     from .grid import select  # grid builds on this module's run rows
     return select(grid, output_dir, protocol)
 

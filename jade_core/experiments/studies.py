@@ -18,20 +18,12 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from ..science.config import ConfigError, resolve_config
-from .grid import grid_file, locate, select
-from .runs import ROOT, collect_table1
+from .grid import locate, select
+from .runs import ROOT
 from .selection import choose_recipe, common_seed_means
 from .sweep import load_sweep, run_all
-
-# The Table 1 grid each profile's studies compare to. The paper profile's GPU label-budget study, tuned recipe
-# and MNIST-schedule runs were made with the first version's settings (bf16, w_cls 30,000, w_match 30, MNIST
-# batch 256: named in sweeps/label-budget-first*.yml, recipe*.yml, mnist-schedule.yml), so their Table 1 is
-# that version's (sweeps/table1-bf16.yml), not the re-made one: a comparison shares its settings. The smoke
-# studies train at the defaults, as the smoke Table 1 does.
-STUDY_TABLE1_GRID = {"paper": "table1-bf16", "smoke": "table1"}
 
 # The tuned recipe: candidates searched on the search seeds (selection.SEARCH_SEEDS) at Table 1's settings, the
 # rule over their mean, and the final runs on Table 1's first five seeds, all of them reported.
@@ -52,12 +44,6 @@ def sweep_runs(path, results=None, **extra) -> list:
     return [{**kw, **extra} for kw in load_sweep(_path(path), extra.get("data_dir"), results=results)[1]]
 
 
-def study_table1(output_dir="results", profile="paper", protocol=None) -> pd.DataFrame:
-    """Table 1's runs made with the studies' settings (:data:`STUDY_TABLE1_GRID`), selected by configuration:
-    the 100-label point of the label-budget study, the plain recipe beside the tuned one."""
-    return collect_table1(output_dir, protocol, grid=STUDY_TABLE1_GRID[profile])
-
-
 TABLE1_BEFORE_WARMUP = "table1-before-warmup"  # sweeps/table1-before-warmup.yml
 
 
@@ -70,25 +56,6 @@ def table1_without_warmup(output_dir="results", profile="paper", protocol=None) 
     jade = select(TABLE1_BEFORE_WARMUP, output_dir, protocol, profiles=[profile])
     parts = [p for p in (t1[t1.variant != "jade"], jade) if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else t1.iloc[:0]
-
-
-def study_settings(profile="paper") -> dict:
-    """The settings the studies of ``profile`` share with their Table 1 (the ``base`` of
-    :data:`STUDY_TABLE1_GRID`'s sweep file: precision, w_cls, w_match, MNIST batch); {} for the defaults."""
-    spec = yaml.safe_load(grid_file(STUDY_TABLE1_GRID[profile]).read_text())
-    return dict(spec.get("base") or {})
-
-
-def settings_words(settings: dict) -> str:
-    """``{"precision": "bf16", "w_cls": 30000.0, "w_match_warmup": 0}`` -> ``"bf16, w_cls 30,000, no warm-up of
-    w_match"``: settings as a page says them."""
-    names = {"precision": "", "mnist_batch_size": "MNIST batch "}
-
-    def word(k, v):
-        if k == "w_match_warmup":
-            return "no warm-up of w_match" if v == 0 else f"w_match warmed up over {v} epochs"
-        return f"{names.get(k, k + ' ')}{v:,g}" if isinstance(v, float) else f"{names.get(k, k + ' ')}{v}"
-    return ", ".join(word(k, v) for k, v in settings.items())
 
 
 def recipe_search_runs(path: str = RECIPE_REMAKE_SEARCH, **extra) -> list:

@@ -114,10 +114,11 @@ def length_caveat(summary: pd.DataFrame) -> str:
             + ". A difference between two models there is partly one of training length.")
 
 
-def shown_summary(summary: pd.DataFrame):
-    """:func:`budget_summary` as a page shows it: labels per class, model, seeds, mean ± sd, the 95 %
-    half-width, steps and device (a pandas Styler without the index)."""
-    shown = summary.assign(model=summary.variant.map(VARIANT_NAMES),
+def shown_summary(summary: pd.DataFrame, names=None):
+    """:func:`budget_summary` as a page shows it: labels per class, model (``names`` overriding
+    :data:`~jade_core.reporting.plotting.VARIANT_NAMES`), seeds, mean ± sd, the 95 % half-width, steps and
+    device (a pandas Styler without the index)."""
+    shown = summary.assign(model=summary.variant.map({**VARIANT_NAMES, **(names or {})}),
                            error=[f"{m:.2f} ± {s:.2f}" for m, s in zip(summary["mean"], summary.sd)],
                            ci=summary.ci_half.map("± {:.2f}".format))
     shown = shown.rename(columns={"labels_per_class": "labels per class", "error": "SVHN error (%)",
@@ -126,13 +127,14 @@ def shown_summary(summary: pd.DataFrame):
                   "device"]].style.hide(axis="index")
 
 
-def claims_by_budget(claims: pd.DataFrame) -> str:
+def claims_by_budget(claims: pd.DataFrame, jade: str = "JADE") -> str:
     """:func:`budget_claims` as the Markdown table of :func:`jade_core.reporting.report.claims_markdown`, each
-    row named by its budget; a sentence when no budget can be judged yet."""
+    row named by its budget, JADE named ``jade`` (e.g. "JADE, no warm-up"); a sentence when no budget can be
+    judged yet."""
     if claims.empty:
         return "*No budget has two seeds of every model yet.*"
-    return claims_markdown(claims.assign(claim=[f"{b} labels: {c}" for b, c in zip(claims.labels_per_class,
-                                                                                      claims.claim)]))
+    return claims_markdown(claims.assign(claim=[f"{b} labels: {c.replace('JADE', jade)}"
+                                                for b, c in zip(claims.labels_per_class, claims.claim)]))
 
 
 def intro_words(claims: pd.DataFrame) -> str:

@@ -17,92 +17,92 @@ from ..experiments.sweep import run_all
 from ..science import latent
 from ..science.config import ConfigError, RunConfig, resolve_config
 from ..science.data import available_protocols, build_splits, load_split
-from ..science.models import N_CLASSES
+from ..science.models import LATENT_CONTENT, N_CLASSES
 from ..science.train import PLATEAU_FRACTION
 from . import budget, dose, report, verdicts
 from .plotting import VARIANT_NAMES
 from .verdicts import describe
 
 
-def intro(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
-    """``(values, read)``: the intro's glue values (key -> text) and the run folders they were computed
-    from. ``runs``: Table 1's runs of the build's protocol (:func:`jade_core.tooling.notebook.table_runs`)."""
-    values, read = {}, list(runs.path)
-    claims = report.claims_table(runs, report.family_of(runs)) if len(runs) else pd.DataFrame()
-    said = {c.claim: describe(c) for c in claims.itertuples()}
-    for a, b, text in report.CLAIMS:
-        values[f"intro_{a}_{b}"] = said.get(text, f"{text}: not run yet.")
+def _verdicts_by_budget(claims: pd.DataFrame, claim: str) -> str:
+    """``"inconclusive at every budget"``, or each budget's verdict (``"10: reproduced, 25: inconclusive"``)."""
+    rows = claims[claims.claim == claim] if len(claims) else claims
+    if rows.empty:
+        return "not judged yet"
+    if rows.verdict.nunique() == 1:
+        return f"{rows.verdict.iloc[0]} at every budget"
+    return ", ".join(f"{r.labels_per_class}: {r.verdict}" for r in rows.itertuples())
 
-    bruns = budget.equal_steps_runs(output_dir, profile)
-    read += list(bruns.path)
-    planned = budget.equal_steps_planned(output_dir, profile)
-    values["intro_budget"] = budget.intro_sentence(
-        len(budget.own_runs(bruns, planned)), len(planned), RunConfig.labels_per_class,
-        budget.budget_claims(budget.comparable(bruns)))
-    values["intro_recipe"], recipe_runs = _recipe(output_dir)
-    read += recipe_runs
-    values["intro_mnist"] = _mnist(runs, output_dir, profile)
+
+def _kl_per_dim(paths) -> str:
+    """Mean over runs of the matching KL on validation pairs per content dimension (nats), for a page; "–"
+    where no run recorded one (planted frames without folders included)."""
+    kl = []
+    for p in paths:
+        f = Path(p) / "metrics.json"
+        if f.exists():
+            kl.append(json.loads(f.read_text()).get("matching_val", {}).get("kl_match"))
+    kl = [k for k in kl if k is not None]
+    if not kl:
+        return "–"
+    x = float(np.mean(kl)) / LATENT_CONTENT
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def intro(runs: pd.DataFrame, output_dir, profile: str, latent_table: pd.DataFrame | None = None) -> dict:
+    """The front page: ``{"record", "figure2", "values", "read"}``. ``record``: the claims record of Table 1's
+    ``runs`` (:func:`jade_core.reporting.claims.record`, with the warm-up sensitivity rows); ``figure2``: Figure 2's
+    row from ``latent_table`` (:func:`jade_core.reporting.report.latent_table`), None without one; ``values``: the
+    page's glue values, each a number, a verdict word or a short phrase; ``read``: every run folder they read."""
+    from . import claims as claims_mod  # the record the table, the forest plot and the README share
+
+    no_warmup = studies.table1_without_warmup(output_dir, profile)
+    no_warmup = no_warmup[no_warmup.protocol.isin(set(runs.protocol))] if len(runs) else no_warmup
+    rec = claims_mod.record(runs, no_warmup) if len(runs) else pd.DataFrame(columns=claims_mod.COLUMNS)
+    read = list(runs.path) + list(no_warmup.path)
+    v = {"intro_seeds": str(runs.seed.nunique()) if len(runs) else "0"}
+    for r in rec.itertuples():
+        v[f"c_{r.key}_verdict"], v[f"c_{r.key}_mean"] = r.verdict, f"{r.mean:+.2f}"
+        v[f"c_{r.key}_paper"] = f"{r.paper:+.2f}"
+    by_key = rec.set_index("key").verdict if len(rec) else pd.Series(dtype=object)
+    svhn = [k for k, *_ in claims_mod.PAPER_CLAIMS if k in by_key.index]
+    v["c_svhn_reproduced"] = str(sum(by_key[k] == "reproduced" for k in svhn))
+    v["c_svhn_claims"] = str(len(svhn))
+    v["c_warmup_changes"] = str(sum(by_key[k] != by_key[f"{k}_no_warmup"] for k in svhn
+                                    if f"{k}_no_warmup" in by_key.index))
+    fig2 = None
+    if latent_table is not None and len(latent_table):
+        controls, f2 = figure2(latent_table)
+        fig2 = claims_mod.figure2_row(controls, float(f2["f2_content_style"]), list(runs[runs.variant == "jade"].path))
+        v["f2_content_style"], v["f2_verdict"] = f2["f2_content_style"], fig2["verdict"]
+    # what matching achieves: the matching KL per content dimension on validation pairs, against the dose rule
+    jade, nomatch = runs[runs.variant == "jade"], runs[runs.variant == "jade_nomatch"]
     d = dose_page()  # the committed dose-response runs, in every profile (it never trains)
-    values["intro_dose"] = d["values"]["dose_answer"]
+    strongest = d["summary"].sort_values("w_match").iloc[-1] if len(d["summary"]) else None
+    v.update({"match_kl_none": _kl_per_dim(nomatch.path), "match_kl_jade": _kl_per_dim(jade.path),
+              "match_kl_rule": f"{selection.MATCHED_KL_PER_DIM:g}",
+              "match_w_strongest": f"{strongest.w_match:,g}" if strongest is not None else "–",
+              "match_kl_strongest": f"{strongest.val_kl_per_dim:.1f}" if strongest is not None else "–",
+              "dose_helps": d["values"]["dose_helps"], "dose_hurts": d["values"]["dose_hurts"] or "none",
+              "dose_matched": d["values"]["dose_matched"]})
     read += list(d["runs"].path)
-    return values, read
-
-
-def _recipe(output_dir) -> tuple:
-    """The intro's tuned-recipe sentence, from the study the book reports
-    (:func:`jade_core.experiments.studies.reported_recipe`), and the runs it read."""
+    bruns = budget.equal_steps_runs(output_dir, profile)
+    bclaims = budget.budget_claims(budget.comparable(bruns))
+    v["b_ps_verdicts"] = _verdicts_by_budget(bclaims, "paired beats single")
+    v["b_jp_verdicts"] = _verdicts_by_budget(bclaims, "JADE beats paired")
+    read += list(bruns.path)
     rep = studies.reported_recipe(output_dir)
-    rfile = Path(output_dir) / Path(studies.STUDIES[rep["study"]][2]).name / "choice.json"
-    if not rfile.exists():
-        return "not run in this profile", []
-    seeds, rfinal = rep["seeds"], rep["runs"]
-    rchoice = json.loads(rfile.read_text())
-    rval = pd.DataFrame(rchoice["table"]).groupby("candidate").svhn_val_error.mean()[rchoice["chosen"]]
-    searched = studies.recipe_search_seeds(studies.STUDIES[rep["study"]][0])
-    rtext = (f"chosen on validation for the single classifier ({rval:.1f} % validation error, "
-             f"seed{'s' if len(searched) > 1 else ''} {', '.join(map(str, searched))}, "
-             + f"which no table reports: seeds {', '.join(map(str, seeds))}); ")
-    if len(rfinal) < 3 * len(seeds):
-        return rtext + (f"{len(rfinal)} of {3 * len(seeds)} final runs finished so far: whether the "
-                        "paper's ranking survives it is still open"), list(rfinal.path)
-    rs = report.summary_table(rfinal).set_index("variant")
-    rc = report.claims_table(rfinal, report.family_of(rfinal))  # the Table 1 chapter's recipe family
-    rtext += (f"with it the means drop to {rs.svhn_mean.min():.1f}–{rs.svhn_mean.max():.1f} % SVHN error ("
-              + ", ".join(f"{VARIANT_NAMES[v]} {report.fmt(rs.loc[v].svhn_mean, rs.loc[v].svhn_sd)}"
-                          for v in ("single", "paired", "jade")) + " %); "
-              + " ".join(describe(c) for c in rc.itertuples() if c.claim != "JADE beats single").rstrip("."))  # the page's ";" ends it
-    return rtext, list(rfinal.path)
-
-
-def _mnist(runs: pd.DataFrame, output_dir, profile: str = "paper") -> str:
-    summ = report.summary_table(runs).set_index("variant") if len(runs) else pd.DataFrame()
-    gap = report.mnist_gap(output_dir, Path(output_dir) / "mnist-schedule", profile)
-
-    def by_model(recipe, column):
-        """Per model, ``column`` of the MNIST-gap runs of ``recipe`` (2,400 steps for the plain recipes)."""
-        return gap[(gap.recipe == recipe) & ((gap.steps == 2400) | (recipe == "tuned recipe"))].groupby("variant")[column]
-
-    if summ.empty or not len(gap):
-        return "not run in this profile"
-    plain = by_model("plain, constant learning rate", "mnist_error")
-    one, tuned = by_model("plain, one-cycle schedule", "mnist_error"), by_model("tuned recipe", "mnist_error")
-    plain_mean, one_mean, tuned_mean = plain.mean(), one.mean(), tuned.mean()
-    if tuned_mean.empty or one_mean.empty:
-        return "not run in this profile"
-
-    def seeds(g):
-        return "–".join(str(n) for n in sorted({int(g.count().min()), int(g.count().max())}))
-    paper_mnist = report.PAPER_TABLE1.set_index("variant").mnist_mean
-    return (f"with the plain recipe ours is {summ.loc['paired'].mnist_mean:.2f} % (paired) and "
-            f"{summ.loc['jade'].mnist_mean:.2f} % (JADE) against the paper's {paper_mnist['paired']:.2f} and "
-            f"{paper_mnist['jade']:.2f} %; in the first version's settings "
-            f"({studies.settings_words(studies.study_settings(profile))}), "
-            f"where the schedule and recipe runs were made, the plain recipe gives "
-            f"{plain_mean.get('paired', float('nan')):.2f} and {plain_mean.get('jade', float('nan')):.2f} % "
-            f"({seeds(plain)} seeds), a one-cycle learning rate at the same length "
-            f"{one_mean.get('paired', float('nan')):.2f} and {one_mean.get('jade', float('nan')):.2f} % "
-            f"({seeds(one)} seeds), with the tuned recipe {tuned_mean.get('paired', float('nan')):.2f} and "
-            f"{tuned_mean.get('jade', float('nan')):.2f} % ({seeds(tuned)} seeds)")
+    rfinal = rep["runs"]
+    rsum = report.summary_table(rfinal).set_index("variant") if len(rfinal) else pd.DataFrame()
+    rclaims = (report.claims_table(rfinal, report.family_of(rfinal)).set_index("claim")
+               if len(rfinal) and rfinal.variant.nunique() == 3 else pd.DataFrame())
+    for m in ("single", "paired", "jade"):
+        v[f"r_{m}"] = f"{rsum.loc[m].svhn_mean:.1f}" if m in rsum.index else "–"
+        if m != "single":
+            v[f"r_{m}_mnist"] = f"{rsum.loc[m].mnist_mean:.2f}" if m in rsum.index else "–"
+    v["r_jade_paired"] = rclaims.verdict.get("JADE beats paired", "not judged") if len(rclaims) else "not judged"
+    read += list(rfinal.path)
+    return {"record": rec, "figure2": fig2, "values": v, "read": read}
 
 
 def figure2(table: pd.DataFrame) -> tuple:
@@ -225,8 +225,7 @@ def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
                                       for r in runs[runs.attempts > 1].itertuples()) or "none",
          "t1_plateau_fraction": f"{PLATEAU_FRACTION:g}", "t1_restart_epoch": str(cfg.restart_epoch),
          "t1_max_restarts": str(cfg.max_restarts), "t1_steps": f"{int(runs.steps.median()):,}",
-         "t1_alpha": f"{verdicts.ALPHA:g}", "t1_power": f"{100 * verdicts.POWER:g}",
-         "t1_study_settings": studies.settings_words(studies.study_settings(profile)) or "the defaults"}
+         "t1_alpha": f"{verdicts.ALPHA:g}", "t1_power": f"{100 * verdicts.POWER:g}"}
     for variant in report.VARIANT_ORDER:
         r = summary.loc[variant] if variant in summary.index else None
         v[f"t1_{variant}_svhn"] = report.fmt(r.svhn_mean, r.svhn_sd) if r is not None else "not run"
@@ -306,7 +305,8 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
     v.update(budget.answers(claims, "b"))
     v.setdefault("b_answer_paired", "no budget has two seeds of every model yet: no difference can be judged.")
     v.setdefault("b_answer_jade", "")
-    return {"runs": runs, "summary": summary, "claims": claims, "values": v,
+    v["b_jade_name"] = report.jade_name(runs.path)
+    return {"runs": runs, "summary": summary, "claims": claims, "values": v, "names": {"jade": v["b_jade_name"]},
             "budgets": budgets + sorted(set(ref.labels_per_class))}
 
 
@@ -347,13 +347,13 @@ def data_page(profile: str, seed: int, data_dir) -> dict:
             "lines": lines, "pool_lines": pool_lines}
 
 
-def intro_page(runs: pd.DataFrame, output_dir, profile: str, data_dir) -> tuple:
-    """The introduction's glue values and the runs they were read from: the build's protocol, the protocols
-    the data directory allows, and :func:`intro` on ``runs`` (Table 1's) of that protocol."""
+def intro_page(runs: pd.DataFrame, output_dir, profile: str, data_dir, latent_table=None) -> dict:
+    """:func:`intro` on ``runs`` (Table 1's) of the build's protocol, with the protocol and those the data
+    directory allows among its values."""
     protocol = resolve_config("jade", profile, data_dir=data_dir).protocol
-    values, read = intro(runs[runs.protocol == protocol] if len(runs) else runs, output_dir, profile)
-    return {"protocol": protocol, "protocols_available": " and ".join(available_protocols(data_dir)) or "none",
-            **values}, read
+    out = intro(runs[runs.protocol == protocol] if len(runs) else runs, output_dir, profile, latent_table)
+    out["values"].update(protocol=protocol, protocols_available=" and ".join(available_protocols(data_dir)) or "none")
+    return out
 
 
 def _kl_trend(done: pd.DataFrame, high: float) -> str:

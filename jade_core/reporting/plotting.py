@@ -229,17 +229,19 @@ def matching_curve(curve, path, title="Matching over training (validation images
     return save(fig, path)
 
 
-def budget_curve(summary, path, title="SVHN error against labelled SVHN images per class", budgets=()):
+def budget_curve(summary, path, title="SVHN error against labelled SVHN images per class", budgets=(), names=None):
     """Mean SVHN error ± 95 % t interval per variant at each label budget (log x axis), from
     :func:`jade_core.reporting.budget.budget_summary`; variants offset slightly so the intervals do not overlap.
-    ``budgets``: every budget the study plans, given an axis tick even before it has a run."""
+    ``budgets``: every budget the study plans, given an axis tick even before it has a run; ``names``: the
+    legend's name of each variant (default :data:`VARIANT_NAMES`), where a study's model differs from Table 1's."""
+    names = {**VARIANT_NAMES, **(names or {})}
     style()
     fig, ax = plt.subplots(figsize=(6.5, 4))
     order = [v for v in VARIANT_NAMES if v in set(summary["variant"])]
     for i, v in enumerate(order):
         d = summary[summary.variant == v].sort_values("labels_per_class")
         x = d["labels_per_class"].to_numpy(dtype=float) * 1.04 ** (i - (len(order) - 1) / 2)
-        ax.errorbar(x, d["mean"], yerr=d["ci_half"].fillna(0), marker="o", capsize=3, label=VARIANT_NAMES[v],
+        ax.errorbar(x, d["mean"], yerr=d["ci_half"].fillna(0), marker="o", capsize=3, label=names[v],
                     color=sns.color_palette("colorblind")[i])
     ax.set_xscale("log")
     ticks = sorted(set(summary["labels_per_class"]) | set(budgets))
@@ -320,3 +322,38 @@ def swap_figure(run, kind: int, data: dict, tag: str, seed: int, figures) -> Pat
     grid = swaps.swap(run.model, cx[ci], content, tx, style, decoder)
     return swap_grid(cx[ci], tx, grid, Path(figures) / f"swaps-{tag}-{decoder}-{content}content-seed{seed}.png",
                      title=title)
+
+
+VERDICT_COLOURS = {"reproduced": 2, "contradicted": 3, "inconclusive": 7}  # indices of seaborn's colorblind palette
+
+
+def forest(rec, path, title="The paper's claims on our runs"):
+    """A forest plot of :func:`jade_core.reporting.claims.record`: one row per claim, its mean difference (A − B,
+    pp; negative: A has the lower error) with its interval at the family's level, zero (no difference, dotted)
+    and the paper's own difference (black diamond), the verdict written beside each row and colouring it
+    (seaborn's colour-blind palette)."""
+    style()
+    palette = sns.color_palette("colorblind")
+    rec = rec.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rec) + 1.2))
+    y = np.arange(len(rec))[::-1]
+    for yi, r in zip(y, rec.itertuples()):
+        colour = palette[VERDICT_COLOURS.get(r.verdict, 7)]
+        if not np.isnan(r.low):
+            ax.plot([r.low, r.high], [yi, yi], color=colour, lw=2.5, solid_capstyle="butt")
+        ax.scatter([r.mean], [yi], color=colour, s=45, zorder=3)
+        if not np.isnan(r.paper):
+            ax.scatter([r.paper], [yi], marker="D", color="black", s=30, zorder=4,
+                       label="the paper's difference" if yi == y[0] else None)
+    ax.axvline(0, color="grey", lw=1, ls=":")
+    ax.set_yticks(y, list(rec.claim))
+    lo = np.nanmin(np.r_[rec.low, rec.paper, 0.0])
+    hi = np.nanmax(np.r_[rec.high, rec.paper, 0.0])
+    pad = 0.08 * (hi - lo or 1.0)
+    ax.set_xlim(lo - pad, hi + pad)
+    for yi, r in zip(y, rec.itertuples()):  # the verdict in the right margin, in the axes' own coordinates
+        ax.annotate(r.verdict, (1.02, yi), xycoords=("axes fraction", "data"), va="center", fontsize=9,
+                    color=palette[VERDICT_COLOURS.get(r.verdict, 7)])
+    ax.set(xlabel="difference in error, A − B (pp; negative: A better)", title=title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=8, frameon=False)
+    return save(fig, path)

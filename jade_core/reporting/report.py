@@ -12,7 +12,7 @@ from scipy import stats
 from scipy.optimize import brentq
 
 from ..experiments.audit import caveats
-from ..experiments.runs import collect_metrics, load_run, relative
+from ..experiments.runs import collect_metrics, collect_table1, load_run, relative
 from ..experiments.selection import common_seed_means
 from ..experiments.studies import (
     RECIPE_REMAKE_DIR,
@@ -21,7 +21,6 @@ from ..experiments.studies import (
     collect_recipe,
     recipe_reported_seeds,
     recipe_search_seeds,
-    study_table1,
     table1_without_warmup,
 )
 from ..science import latent, paper
@@ -172,7 +171,19 @@ def judged_claims(items, alpha: float = 0.05) -> pd.DataFrame:
     return out
 
 
-def markdown_table1(runs: pd.DataFrame, recipe: str | None = None, claims: bool = True) -> str:
+def jade_name(paths) -> str:
+    """How a page names the JADE of these runs: "JADE" when they carry Table 1's configuration of it, "JADE, no
+    warm-up" when they were made without the warm-up of w_match that Table 1's JADE has (read from each run's
+    recorded configuration; a run saved before the field existed had none)."""
+    warm = set()
+    for p in paths:
+        cfg = json.loads((Path(p) / "config.json").read_text())["config"]
+        if cfg.get("variant") == "jade" and cfg.get("w_match", 1) != 0:
+            warm.add(cfg.get("w_match_warmup", RunConfig.WHEN_ADDED["w_match_warmup"]))
+    return "JADE, no warm-up" if warm == {0} and RunConfig.w_match_warmup else "JADE"
+
+
+def markdown_table1(runs: pd.DataFrame, recipe: str | None = None, claims: bool = True, names=None) -> str:
     """Table 1 and (``claims``) the claims as Markdown, beside the paper's own numbers (:mod:`jade_core.science.paper`):
     the one renderer of ``jade table``, the README (which quotes it verbatim, tested) and the book's Table 1
     chapter. ``recipe``: the name of the training recipe the runs share, said in the first line."""
@@ -181,6 +192,7 @@ def markdown_table1(runs: pd.DataFrame, recipe: str | None = None, claims: bool 
         raise ConfigError(f"Table 1 compares runs of one protocol; these runs have {', '.join(protocols)}: "
                           f"choose one (jade table --protocol {protocols[0]}).")
     summary = summary_table(runs).set_index("variant")
+    shown_names = {**VARIANT_NAMES, **(names or {})}  # a study's JADE may differ from Table 1's (its name says so)
     protocol = protocols[0]
     lines = [f"SVHN error (%) on the {protocol} protocol" + (f", tuned recipe {recipe}" if recipe else "")
              + f", mean ± sd over seeds; MNIST test error (%); the paper's: mean ± sd over {paper.RUNS} runs on "
@@ -195,7 +207,7 @@ def markdown_table1(runs: pd.DataFrame, recipe: str | None = None, claims: bool 
             continue
         r, g = summary.loc[v], runs[runs.variant == v]
         q = quoted.loc[v] if v in quoted.index else None
-        lines.append(f"| {VARIANT_NAMES.get(v, v)} | {int(r.seeds)} | {fmt(r.svhn_mean, r.svhn_sd)} | "
+        lines.append(f"| {shown_names.get(v, v)} | {int(r.seeds)} | {fmt(r.svhn_mean, r.svhn_sd)} | "
                      f"{fmt(r.mnist_mean, r.mnist_sd)} | {int(r.failed)} | "
                      f"{int((g.attempts - 1).sum())} | "
                      + (f"{fmt(q.svhn_mean, q.svhn_sd)} | {fmt(q.mnist_mean, q.mnist_sd)} |" if q is not None
@@ -364,8 +376,8 @@ def mnist_gap(table1="results", schedule="results/mnist-schedule", profile="pape
     and test error, with the SVHN validation and evaluation errors, for
 
     - the runs of ``schedule`` (one folder per sweep run: the plain recipe with a one-cycle schedule),
-    - Table 1's runs of the same models and seeds made with the same settings (the plain recipe, constant
-      learning rate; :func:`jade_core.experiments.studies.study_table1`: the first version's Table 1),
+    - Table 1's runs of the same models and seeds (the plain recipe, constant learning rate, the same settings;
+      :func:`jade_core.experiments.runs.collect_table1`),
     - the tuned recipe's runs (:func:`jade_core.experiments.studies.collect_recipe` of ``table1``; paired and JADE).
 
     Columns: variant, seed, recipe (:func:`recipe_label`), steps, mnist_val_error, mnist_error,
@@ -377,7 +389,7 @@ def mnist_gap(table1="results", schedule="results/mnist-schedule", profile="pape
     if not parts:
         return pd.DataFrame(columns=cols)
     sched = pd.concat(parts, ignore_index=True)
-    plain = study_table1(table1, profile)  # Table 1's runs with the schedule runs' settings, by configuration
+    plain = collect_table1(table1)  # Table 1's runs, by configuration: the schedule runs' settings but the schedule
     plain = plain[plain.variant.isin(VARIANTS) & plain.set_index(["variant", "seed"]).index.isin(
         list(zip(sched.variant, sched.seed)))]
     tuned = collect_recipe(table1, seeds=recipe_reported_seeds())[0]  # as the recipe table
@@ -432,11 +444,9 @@ def mnist_gap_findings(gap: pd.DataFrame) -> tuple:
                else "The gap closes with the tuned recipe's longer, regularised training, not with the schedule alone: "
                "the plain runs stop short of what this architecture reaches on MNIST. " if by_tuned else
                "None of these settings brings both models to the paper's MNIST test error. ")
-    choice = ("Choice: Table 1 keeps the plain recipe, the paper's. These runs were made in the first "  # glued as
-              "version's settings and compare to that version's Table 1 (sweeps/table1-bf16.yml), not to the "  # text
-              "re-made one; they were not repeated under the re-chosen settings. The MNIST numbers comparable to "
-              "the paper's are those of the tuned recipe. The split between training length and the regularisers "
-              "inside the recipe is not measured.")
+    choice = ("Choice: Table 1 keeps the plain recipe, the paper's. The MNIST numbers comparable to the paper's "
+              "are those of the tuned recipe. The split between training length and the regularisers inside the "
+              "recipe is not measured.")
     svhn = []
     for v in ("paired", "jade"):
         o = gap[(gap.variant == v) & (gap.recipe == "plain, one-cycle schedule") & (gap.steps == 2400)]
@@ -516,6 +526,9 @@ def recipe_findings(output_dir) -> dict:
                  + (f"{fmt(psum.loc[v].svhn_mean, psum.loc[v].svhn_sd)} %" if v in psum.index else "no plain run")
                  for v in ("single", "paired", "jade") if v in rsum.index) + ". ")
     claims = claims_table(final, family_of(final)) if _every_model_twice(final) else pd.DataFrame()
+    name = jade_name(final.path)
+    if len(claims):
+        claims = claims.assign(claim=claims.claim.str.replace("JADE", name))
     if len(claims):
         text += _recipe_verdicts_and_caveats(rc, final, claims, output_dir, search_seeds,
                                             compared=plain[plain.variant.isin(set(final.variant))])
@@ -523,7 +536,7 @@ def recipe_findings(output_dir) -> dict:
              f"Table 1's settings (`{RECIPE_REMAKE_SEARCH}`), and its final runs made on seeds {words(seeds)}, "
              "Table 1's own seeds and pools, so each model's tuned runs stand beside its plain ones.")
     return {"study": "recipe-remake", "intro": intro, "search": table, "claims": claims, "final": final,
-            "text": text}
+            "text": text, "jade_name": name}
 
 
 def recipe_selection_caveat(choice: dict, final: pd.DataFrame, search_seeds=None) -> str:
@@ -587,6 +600,13 @@ def departures(cfg, seeds: tuple) -> pd.DataFrame:
          "the paper conditions on l"),
         ("expectations", "one reparameterised sample per image; the classifier reads the posterior mean at test time",
          "not stated"),
+        ("decoder head", "Linear(20 → the last feature map) and a ReLU before the mirrored convolutions",
+         "the paper: a decoder that 'identically mirrors' each CNN; a linear map from the latent is needed"),
+        ("up-sampling", "nearest neighbour; the MNIST decoder's first step goes from 3 × 3 to 7 × 7, not 2×",
+         "paper: 2× up-sampling; 28 is not 3 × 2³"),
+        ("input scaling", "each dataset's pixels standardised with fixed constants before the encoder",
+         "not stated"),
+        ("log-variances", "clamped to [−12, 8]", "not stated; keeps exp() finite"),
         ("arithmetic", f"{cfg.precision} autocast, channels-last = {cfg.channels_last}, {cfg.threads} CPU thread(s)",
          "speed"),
     ]

@@ -25,7 +25,7 @@ import yaml
 from ..experiments.grid import expected, missing
 from ..experiments.runs import ROOT
 from ..experiments.sweep import run_all
-from ..science.config import VARIANTS, JadeError, resolve_config
+from ..science.config import PROFILES, VARIANTS, JadeError, resolve_config
 from . import ledger as _ledger
 from . import sitecheck
 from .figcheck import write_made_with
@@ -71,6 +71,12 @@ def train_grids(profile: str, data_dir=None, only=None, reuse_only=False, worker
     todo = [kw for g in chapter_grids(profile, only) for kw in missing(g, profile, data_dir=data_dir)]
     if not todo:
         return []
+    home = Path(PROFILES[profile].get("output_dir", "results")).resolve()
+    stray = [kw for kw in todo if home not in (Path(resolve_config(**kw).output_dir).resolve() / "x").parents]
+    if profile != "paper" and stray:  # a smoke build must never write into the committed results/
+        raise BuildError(f"the {profile} profile would train {len(stray)} run(s) outside its folder {home} (first: "
+                         f"{resolve_config(**stray[0]).run_dir}); give that grid's sweep file an output_dir under "
+                         "{results}, or take the grid off the profile's chapter in book/matrix.yml.")
     if reuse_only and not dry_run:
         listed = "\n  ".join(str(resolve_config(**kw).run_dir) for kw in todo[:10])
         raise BuildError(f"--reuse-only: {len(todo)} run(s) the chapters read are not finished:\n  {listed}"
@@ -197,11 +203,10 @@ def check_numbers(from_last_build: bool = False, ref: str = "HEAD", data_dir=Non
     spec = importlib.util.spec_from_file_location("update_readme", ROOT / "benchmarks" / "update_readme.py")
     update = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(update)
-    readme = (ROOT / "README.md").read_text()
-    for name, block in update.blocks().items():
-        m = re.search(rf"<!-- {name}:start -->\n(.*?)<!-- {name}:end -->", readme, re.S)
+    for (file, name), block in update.blocks().items():
+        m = re.search(rf"<!-- {name}:start -->\n(.*?)<!-- {name}:end -->", (ROOT / file).read_text(), re.S)
         if not m or m.group(1) != block:
-            out.append(f"README.md: the {name} block is not what the committed runs give "
+            out.append(f"{file}: the {name} block is not what the committed runs give "
                        "(run python benchmarks/update_readme.py)")
     return out
 
@@ -311,12 +316,13 @@ def look_at_site(profile: str) -> None:
     if why:
         print(f"[book] browser check skipped: {why}", flush=True)
         return
-    shots = ROOT / "_build" / "screenshots" / profile
-    problems = {k: v for k, v in sitecheck.check_site(site_dir(profile), toc_chapters(), shots).items() if v}
+    shots, words = ROOT / "_build" / "screenshots" / profile, {}
+    problems = {k: v for k, v in sitecheck.check_site(site_dir(profile), toc_chapters(), shots, words).items() if v}
     if problems:
         raise BuildError("the built site does not render cleanly in a browser:\n"
                          + "\n".join(f"{k}: {'; '.join(v)}" for k, v in problems.items()))
     print(f"[book] browser check: every page clean; screenshots in {shots}", flush=True)
+    print("[book] words of prose per page: " + ", ".join(f"{k} {n:,}" for k, n in words.items()), flush=True)
 
 
 def build_book(profile="paper", data_dir=None, force=False, skip_build=False, only=None, reuse_only=False, jobs=2):

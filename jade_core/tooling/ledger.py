@@ -174,7 +174,8 @@ def link_numbers(html_dir: Path, staged_dir: Path, chapters: list) -> int:
         for key, m in zip(keys, spans):
             end = text.index("</span>", m.end()) + len("</span>")
             out += [text[last:m.start()], f'<a class="number-source" href="{PAGE}.html#{anchor(chapter, key)}" '
-                    'style="color: inherit; text-decoration: underline dotted;" '  # a number, not a call to click
+                    'style="color: inherit; font-weight: inherit; text-decoration: underline dotted 1px; '
+                    'text-decoration-color: #aaa;" '  # a number in the sentence's own weight, not a call to click
                     f'title="where this number comes from">', text[m.start():end], "</a>"]
             last = end
         page.write_text("".join(out) + text[last:])

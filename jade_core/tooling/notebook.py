@@ -21,7 +21,8 @@ from ..experiments.lifecycle import train
 from ..experiments.runs import ROOT, collect_table1, load_run, provenance, relative
 from ..reporting import plotting
 from ..reporting.prose import numbers
-from ..reporting.report import verify_records
+from ..reporting.report import VARIANT_ORDER, verify_records
+from ..reporting.report import latent_table as _latent_table
 from ..science.config import PROFILES, ConfigError, JadeError, default_data_dir, resolve_config
 from ..science.data import build_splits
 from .book import load_matrix
@@ -289,3 +290,12 @@ def rerun_box(chapter: str, params: dict):
     runs = (f"{len(_runs)} run(s), {seconds / 3600:.1f} hours of recorded training" if _runs else "no run")
     return Markdown(f"> **Re-run this page.** `{cmd['page']}` (this page took {page:.0f} s to execute here).  \n"
                     f"> **Remake its runs.** `{cmd['runs']}` (it reads {runs}; finished runs are reused).")
+
+
+def latent_table(runs, params: dict):
+    """Figure 2's per-run table of Table 1's ``runs`` (:func:`jade_core.reporting.report.latent_table`) on the
+    SVHN evaluation images of the chapter's JADE run, cached beside the runs (keyed by each run's weights, the
+    images and the analysis code): the Figure 2 chapter and the front page read the same numbers."""
+    splits = run_splits(shown_run(runs, "jade", params), params)
+    return _latent_table(runs[runs.variant.isin(VARIANT_ORDER)], splits.svhn_eval,
+                 cache=Path(params["output_dir"]) / "figure2" / "latent-table.csv")

@@ -70,7 +70,20 @@ class serve:
         self.server.shutdown()
 
 
-def check_page(browser, base: str, name: str, screenshots: Path) -> list:
+# Glued numbers read as text: in the sentence's own weight, bold only where the sentence is (a strong, a heading).
+HEAVY_NUMBERS_JS = """() => [...document.querySelectorAll('a.number-source')].filter(a =>
+    !a.closest('strong, b, th, h1, h2, h3, h4, h5, h6') &&
+    parseInt(getComputedStyle(a.firstElementChild || a).fontWeight) > 500).slice(0, 3).map(a => a.textContent)"""
+# The article's words, tables, code, figures and the re-run box aside: what a reader reads as prose.
+WORDS_JS = """() => { const m = (document.querySelector('main article') || document.querySelector('main')).cloneNode(true);
+    m.querySelectorAll('table, pre, .cell_input, figure, .output, script, style, blockquote').forEach(e => e.remove());
+    return (m.innerText.match(/\\S+/g) || []).length; }"""
+# The longest a page may be, in words of prose (WORDS_JS); the appendix and the numbers page aside.
+WORD_LIMITS = {"intro": 700}
+NO_WORD_LIMIT = ("history", "numbers")
+
+
+def check_page(browser, base: str, name: str, screenshots: Path, word_counts: dict | None = None) -> list:
     """Problems of one page (empty list: clean); writes its screenshot."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors, missing = [], []
@@ -101,16 +114,25 @@ def check_page(browser, base: str, name: str, screenshots: Path) -> list:
     wide = page.evaluate(WIDE_JS)
     if wide:
         problems.append(f"content wider than the column: {wide}")
+    heavy = page.evaluate(HEAVY_NUMBERS_JS)
+    if heavy:
+        problems.append(f"glued numbers in bold outside a bold sentence: {heavy}")
+    words = page.evaluate(WORDS_JS)
+    if word_counts is not None:
+        word_counts[name] = words
+    if name in WORD_LIMITS and words > WORD_LIMITS[name]:
+        problems.append(f"{words} words of prose, more than the {WORD_LIMITS[name]} this page may have")
     page.close()
     return problems
 
 
-def check_site(site: Path, pages, screenshots: Path) -> dict:
-    """``{page: problems}`` for every page name in ``pages`` of the built ``site``."""
+def check_site(site: Path, pages, screenshots: Path, word_counts: dict | None = None) -> dict:
+    """``{page: problems}`` for every page name in ``pages`` of the built ``site``; ``word_counts``, when given,
+    receives each page's words of prose."""
     from playwright.sync_api import sync_playwright  # the browser check's extra
     with serve(site) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
-            return {name: check_page(browser, base, name, screenshots) for name in pages}
+            return {name: check_page(browser, base, name, screenshots, word_counts) for name in pages}
         finally:
             browser.close()
