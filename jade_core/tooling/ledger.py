@@ -176,7 +176,10 @@ def link_numbers(html_dir: Path, staged_dir: Path, chapters: list) -> int:
             out += [text[last:m.start()], f'<a class="number-source" href="{PAGE}.html#{anchor(chapter, key)}" '
                     'style="color: inherit; font-weight: inherit; text-decoration: underline dotted 1px; '
                     'text-decoration-color: #aaa;" '  # a number in the sentence's own weight, not a call to click
-                    f'title="where this number comes from">', text[m.start():end], "</a>"]
+                    f'title="where this number comes from">',
+                    # myst-nb sets every pasted value in bold; a number reads in its sentence's weight
+                    text[m.start():end].replace('class="pasted-text">', 'class="pasted-text" style="font-weight: inherit;">', 1),
+                    "</a>"]
             last = end
         page.write_text("".join(out) + text[last:])
         linked += len(keys)
