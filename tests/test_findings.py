@@ -71,12 +71,14 @@ def test_table1_finds_a_planted_effect_and_glues_every_model(tmp_path):
     t = findings.table1(_run_folders(tmp_path, 3.0), tmp_path, "paper")
     v = t["values"]
     assert t["protocol"] == "local" and v["t1_n_eval"] == "5,500" and v["t1_steps"] == "2,400"
-    assert v["s_paired_single"].startswith("paired beats single: -3.") and ": reproduced" in v["s_paired_single"]
+    assert v["c_paired_single_mean"].startswith("-3.") and v["c_paired_single_verdict"] == "reproduced"
+    assert v["t1_ablation_verdict"] in ("inconclusive", "contradicted") and v["t1_seeds"] == "10"
+    assert list(t["record"].key[:3]) == ["paired_single", "jade_paired", "jade_single"]
     assert v["t1_single_seeds"] == "10" and v["t1_single_mnist"] == "–" and v["t1_restarts"] == "0"
     assert v["t1_paper_jade_mnist"] == "0.72 ± 0.03" and v["t1_alpha"] == "0.05" and v["t1_power"] == "80"
     assert "pools overlap" in v["t1_overlap_text"] and "No reported run" in v["t1_copies_text"]
     reversed_ = findings.table1(_run_folders(tmp_path / "r", -3.0), tmp_path / "r", "paper")["values"]
-    assert ": contradicted" in reversed_["s_paired_single"]
+    assert reversed_["c_paired_single_verdict"] == "contradicted"
 
 
 def test_table1_without_runs_names_the_command(tmp_path):
@@ -187,24 +189,16 @@ def test_the_front_page_reads_the_recipe_and_budget_studies_of_the_committed_run
     assert set(rec.path) <= set(out["read"]) and v["b_ps_verdicts"] != "not judged yet"
     assert len(out["record"]) == 6                                   # three SVHN claims, MNIST, two without warm-up
 
-def test_the_warmup_robustness_rejudges_the_jade_claims_with_the_runs_made_before_it(monkeypatch):
-    """Table 1's JADE claims judged again with its JADE as made before the warm-up (planted): a JADE 4 pp worse
-    before turns "JADE beats paired" from reproduced to contradicted, and the sentence names it; the same runs
-    change nothing; none: said."""
-    from jade_core.experiments import grid
-    from jade_core.reporting import report
+def test_the_warmup_rows_count_the_verdicts_it_changes():
+    """The claims record's sensitivity rows (Table 1's JADE made without the warm-up, planted): a JADE 4 pp worse
+    there turns both JADE claims from reproduced to contradicted, and the count says so; the same runs change
+    nothing."""
+    from jade_core.reporting import claims
     runs = _runs(0.0)
-    runs.loc[runs.variant == "jade", "svhn_error"] -= 3.0                    # JADE 3 pp better than paired
-    claims = report.claims_table(runs, report.family_of(runs))
-    assert claims.set_index("claim").verdict["JADE beats paired"] == "reproduced"
-    worse = runs[runs.variant == "jade"].assign(svhn_error=lambda d: d.svhn_error + 4.0)
-    monkeypatch.setattr(grid, "select", lambda *a, **k: worse)
-    text = findings.warmup_robustness(runs, claims, "results", "paper")
-    assert text.startswith("With Table 1's JADE as made before the warm-up of w_match (10 seeds")
-    assert "JADE beats paired: +" in text and text.endswith("Verdicts that the warm-up changes: JADE beats paired; "
-                                                            "JADE beats single; matching helps (JADE beats JADE with "
-                                                            "w_match = 0).")
-    monkeypatch.setattr(grid, "select", lambda *a, **k: runs[runs.variant == "jade"])
-    assert findings.warmup_robustness(runs, claims, "results", "paper").endswith("The warm-up changes no verdict.")
-    monkeypatch.setattr(grid, "select", lambda *a, **k: runs.iloc[:0])
-    assert "not in this profile" in findings.warmup_robustness(runs, claims, "results", "paper")
+    runs.loc[runs.variant == "jade", "svhn_error"] -= 3.0                    # JADE 3 pp better than both
+    worse = runs.copy()
+    worse.loc[worse.variant == "jade", "svhn_error"] += 4.0
+    v = findings.claims_values(claims.record(runs, worse))
+    assert v["c_jade_paired_verdict"] == "reproduced" and v["c_jade_paired_no_warmup_verdict"] == "contradicted"
+    assert v["c_warmup_changes"] == "2"
+    assert findings.claims_values(claims.record(runs, runs))["c_warmup_changes"] == "0"

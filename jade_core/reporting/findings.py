@@ -19,9 +19,8 @@ from ..science.config import ConfigError, RunConfig, resolve_config
 from ..science.data import available_protocols, build_splits, load_split
 from ..science.models import LATENT_CONTENT, N_CLASSES
 from ..science.train import PLATEAU_FRACTION
-from . import budget, dose, report, verdicts
+from . import budget, claims, dose, report, verdicts
 from .plotting import VARIANT_NAMES
-from .verdicts import describe
 
 
 def _verdicts_by_budget(claims: pd.DataFrame, claim: str) -> str:
@@ -49,31 +48,43 @@ def _kl_per_dim(paths) -> str:
     return f"{x:,.0f}" if x >= 100 else f"{x:.1f}"
 
 
+def claims_record(runs: pd.DataFrame, output_dir, profile: str) -> tuple:
+    """``(record, no_warmup)``: :func:`jade_core.reporting.claims.record` of Table 1's ``runs`` with the sensitivity
+    rows of Table 1's JADE made without the warm-up (``no_warmup``: those runs, of the same protocol)."""
+    no_warmup = studies.table1_without_warmup(output_dir, profile)
+    no_warmup = no_warmup[no_warmup.protocol.isin(set(runs.protocol))] if len(runs) else no_warmup
+    rec = claims.record(runs, no_warmup) if len(runs) else pd.DataFrame(columns=claims.COLUMNS)
+    return rec, no_warmup
+
+
+def claims_values(rec: pd.DataFrame) -> dict:
+    """The glue values of a claims record: per claim its verdict, mean difference and the paper's
+    (``c_<key>_verdict`` ...), how many SVHN claims are reproduced, and how many verdicts the warm-up changes."""
+    v = {}
+    for r in rec.itertuples():
+        v[f"c_{r.key}_verdict"], v[f"c_{r.key}_mean"] = r.verdict, f"{r.mean:+.2f}"
+        v[f"c_{r.key}_paper"] = f"{r.paper:+.2f}"
+    by_key = rec.set_index("key").verdict if len(rec) else pd.Series(dtype=object)
+    svhn = [k for k, *_ in claims.PAPER_CLAIMS if k in by_key.index]
+    v["c_svhn_reproduced"] = str(sum(by_key[k] == "reproduced" for k in svhn))
+    v["c_svhn_claims"] = str(len(svhn))
+    v["c_warmup_changes"] = str(sum(by_key[k] != by_key[f"{k}_no_warmup"] for k in svhn
+                                    if f"{k}_no_warmup" in by_key.index))
+    return v
+
+
 def intro(runs: pd.DataFrame, output_dir, profile: str, latent_table: pd.DataFrame | None = None) -> dict:
     """The front page: ``{"record", "figure2", "values", "read"}``. ``record``: the claims record of Table 1's
     ``runs`` (:func:`jade_core.reporting.claims.record`, with the warm-up sensitivity rows); ``figure2``: Figure 2's
     row from ``latent_table`` (:func:`jade_core.reporting.report.latent_table`), None without one; ``values``: the
     page's glue values, each a number, a verdict word or a short phrase; ``read``: every run folder they read."""
-    from . import claims as claims_mod  # the record the table, the forest plot and the README share
-
-    no_warmup = studies.table1_without_warmup(output_dir, profile)
-    no_warmup = no_warmup[no_warmup.protocol.isin(set(runs.protocol))] if len(runs) else no_warmup
-    rec = claims_mod.record(runs, no_warmup) if len(runs) else pd.DataFrame(columns=claims_mod.COLUMNS)
+    rec, no_warmup = claims_record(runs, output_dir, profile)
     read = list(runs.path) + list(no_warmup.path)
-    v = {"intro_seeds": str(runs.seed.nunique()) if len(runs) else "0"}
-    for r in rec.itertuples():
-        v[f"c_{r.key}_verdict"], v[f"c_{r.key}_mean"] = r.verdict, f"{r.mean:+.2f}"
-        v[f"c_{r.key}_paper"] = f"{r.paper:+.2f}"
-    by_key = rec.set_index("key").verdict if len(rec) else pd.Series(dtype=object)
-    svhn = [k for k, *_ in claims_mod.PAPER_CLAIMS if k in by_key.index]
-    v["c_svhn_reproduced"] = str(sum(by_key[k] == "reproduced" for k in svhn))
-    v["c_svhn_claims"] = str(len(svhn))
-    v["c_warmup_changes"] = str(sum(by_key[k] != by_key[f"{k}_no_warmup"] for k in svhn
-                                    if f"{k}_no_warmup" in by_key.index))
+    v = {"intro_seeds": str(runs.seed.nunique()) if len(runs) else "0", **claims_values(rec)}
     fig2 = None
     if latent_table is not None and len(latent_table):
         controls, f2 = figure2(latent_table)
-        fig2 = claims_mod.figure2_row(controls, float(f2["f2_content_style"]), list(runs[runs.variant == "jade"].path))
+        fig2 = claims.figure2_row(controls, float(f2["f2_content_style"]), list(runs[runs.variant == "jade"].path))
         v["f2_content_style"], v["f2_verdict"] = f2["f2_content_style"], fig2["verdict"]
     # what matching achieves: the matching KL per content dimension on validation pairs, against the dose rule
     jade, nomatch = runs[runs.variant == "jade"], runs[runs.variant == "jade_nomatch"]
@@ -215,7 +226,7 @@ def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
     runs = runs[runs.protocol == protocol]
     summary = report.summary_table(runs).set_index("variant")
     failed = report.failed_to_train(runs)
-    claims = report.claims_table(runs, report.family_of(runs))
+    claims_table = report.claims_table(runs, report.family_of(runs))
     cfg = saved_run_config(json.loads((Path(runs.path.iloc[0]) / "config.json").read_text())["config"])
     v = {"t1_protocol": protocol, "t1_n_eval": f"{int(runs.n_svhn_eval.iloc[0]):,}",
          "t1_n_failed": str(int(failed.sum())),
@@ -237,32 +248,13 @@ def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
     cav = audit.caveats(runs, output_dir)
     v.update({f"t1_{k}": cav[k] for k in ("copies_text", "overlap_text", "arithmetic_text")})
     v["t1_validation_caveat"] = audit.validation_caveat(runs)
-    said = {f"{c.a}_{c.b}": describe(c) for c in claims.itertuples()}
-    v.update({f"s_{a}_{b}": said.get(f"{a}_{b}", f"{text}: not run in this profile.") for a, b, text in report.CLAIMS})
-    v["t1_warmup_robustness"] = warmup_robustness(runs, claims, output_dir, profile)
-    return {"runs": runs, "protocol": protocol, "summary": summary, "claims": claims, "values": v}
-
-
-def warmup_robustness(runs: pd.DataFrame, claims: pd.DataFrame, output_dir, profile: str) -> str:
-    """Table 1's JADE claims judged again with its JADE as made before the warm-up of w_match
-    (:data:`jade_core.experiments.studies.TABLE1_BEFORE_WARMUP`, the runs the studies compare with) in place of
-    the JADE of ``runs``, the other models' runs and the family unchanged: each verdict in words, and which
-    differ from ``claims`` (a choice made by a fraction of a point of validation error should not decide one
-    unseen)."""
-    before = grid.select(studies.TABLE1_BEFORE_WARMUP, output_dir, profiles=[profile])  # its JADE only
-    before = before[before.protocol.isin(set(runs.protocol))]
-    if before.empty or runs[runs.variant == "jade"].empty:
-        return "Table 1's JADE as made before the warm-up of w_match is not in this profile."
-    alt = pd.concat([runs[runs.variant != "jade"], before], ignore_index=True)
-    alt_claims = report.claims_table(alt, report.family_of(alt))
-    jade = alt_claims[(alt_claims.a == "jade") | (alt_claims.b == "jade")]
-    now = claims.set_index("claim").verdict if len(claims) else pd.Series(dtype=object)
-    changed = [c.claim for c in jade.itertuples() if now.get(c.claim) != c.verdict]
-    return (f"With Table 1's JADE as made before the warm-up of w_match ({len(before)} seeds, w_match_warmup = 0: "
-            f"`sweeps/{studies.TABLE1_BEFORE_WARMUP}.yml`, the runs the studies compare with), the other runs "
-            "unchanged: " + " ".join(describe(c) for c in jade.itertuples()) + " "
-            + (f"Verdicts that the warm-up changes: {'; '.join(changed)}." if changed
-               else "The warm-up changes no verdict."))
+    rec, _ = claims_record(runs, output_dir, profile)
+    v.update(claims_values(rec))
+    ablation = claims_table[(claims_table.a == "jade") & (claims_table.b == "jade_nomatch")]
+    if len(ablation):
+        v["t1_ablation_mean"], v["t1_ablation_verdict"] = f"{ablation.mean_difference.iloc[0]:+.2f}", ablation.verdict.iloc[0]
+    v["t1_seeds"] = str(runs.seed.nunique())
+    return {"runs": runs, "protocol": protocol, "summary": summary, "claims": claims_table, "record": rec, "values": v}
 
 
 def budget_page(output_dir, profile: str, data_dir) -> dict:
