@@ -180,3 +180,31 @@ def test_a_smoke_build_refuses_a_grid_that_would_write_into_the_committed_result
         book.train_grids("smoke", dry_run=True)
     monkeypatch.setattr(book, "load_matrix", lambda: {"smoke": [{"notebook": "x", "grids": ["under"]}]})
     assert [r["status"] for r in book.train_grids("smoke", dry_run=True)] == ["to train"]
+
+
+def test_a_sweep_file_is_checked_against_its_format_before_anything_expands(tmp_path):
+    """Each mistake a user writes is one ConfigError line naming it: a misspelt key (with the nearest known one),
+    a key twice, a wrong type, a binary file, and a grid too large to expand (counted, not expanded)."""
+    from jade_core.experiments.sweep import load_sweep
+    from jade_core.science.config import ConfigError
+    f = tmp_path / "s.yml"
+    _refused(f, "name: s\nbsae: {epochs: 2}\nseeds: [0]\nruns: [{run: a}]\n", "unknown key 'bsae' .did you mean 'base'")
+    _refused(f, "name: s\noutput_dri: out\nseeds: [0]\nruns: [{run: a}]\n", "did you mean 'output_dir'")
+    _refused(f, "name: s\nseeds: [0]\nseeds: [1]\nruns: [{run: a}]\n", "the key 'seeds' appears twice .line 3.")
+    _refused(f, "name: s\nbase: [1, 2]\nseeds: [0]\nruns: [{run: a}]\n", "base must be a mapping, got list")
+    f.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(ConfigError, match="not a text file"):
+        load_sweep(f)
+    huge = "name: s\nseeds: [0, 1]\ngrid: {" + ", ".join(f"f{i}: [{', '.join(map(str, range(10)))}]" for i in range(10)) + "}\n"
+    _refused(f, huge, "describes 20,000,000,000 runs, more than 5,000")
+    f.write_text("name: s\nseeds: [0, 1]\ngrid: {variant: [single, jade], lr: [0.001, 0.002]}\n")
+    assert len(load_sweep(f)[1]) == 8
+    with pytest.raises(ConfigError, match="describes 8 runs, more than 4"):
+        load_sweep(f, max_runs=4)
+
+
+def test_an_unknown_chapter_in_only_is_refused_with_the_nearest_one():
+    """`jade book --only tabel1` used to rebuild the site from old notebooks and exit 0."""
+    from jade_core.tooling import book
+    with pytest.raises(book.BuildError, match="--only names no chapter of the smoke profile: 'tabel1' .did you mean 'table1'"):
+        book.execute("smoke", only=["tabel1"])

@@ -90,14 +90,79 @@ def _on_local_workers(todo: list, workers: int):
         yield from collect(futures, as_completed(futures))
 
 
-def load_sweep(path, data_dir=None, profile=None, results=None, seeds=None) -> tuple:
+MAX_RUNS = 5000  # a sweep file larger than this is refused before it is expanded (expand_sweep's max_runs)
+
+
+def load_sweep(path, data_dir=None, profile=None, results=None, seeds=None, max_runs: int = MAX_RUNS) -> tuple:
     """Read a sweep file: ``(name, [resolve_config keyword arguments, ...])`` (:func:`expand_sweep`
     without the labels)."""
-    name, labelled = expand_sweep(path, data_dir, profile, results, seeds)
+    name, labelled = expand_sweep(path, data_dir, profile, results, seeds, max_runs)
     return name, [kw for _, kw in labelled]
 
 
-def expand_sweep(path, data_dir=None, profile=None, results=None, seeds=None) -> tuple:
+SPEC_KEYS = ("name", "profile", "base", "output_dir", "seeds", "runs", "grid", "grids", "steps")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load, except that a mapping with the same key twice is an error (YAML keeps the last)."""
+
+
+def _unique_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(f"the key {key!r} appears twice (line {key_node.start_mark.line + 1}); keep one.")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def read_spec(path) -> dict:
+    """A sweep file's contents, checked against its format before anything expands: valid UTF-8 YAML, a mapping
+    with known keys only (a misspelt one is named with the nearest known key), no key twice, a name, and runs or
+    a grid. One :class:`ConfigError` line per mistake."""
+    import difflib
+    try:
+        spec = yaml.load(Path(path).read_bytes().decode("utf-8"), Loader=_UniqueKeyLoader)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a text file (not UTF-8); a sweep file is YAML.") from None
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML ({first_line(e)}); fix the file.") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read the sweep file {path} ({type(e).__name__}: {first_line(e)}).") from None
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{path}: a sweep file is a mapping of {', '.join(SPEC_KEYS)}; got {type(spec).__name__}.")
+    for key in spec:
+        if key not in SPEC_KEYS:
+            near = difflib.get_close_matches(str(key), SPEC_KEYS, 1)
+            raise ConfigError(f"{path}: unknown key {key!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+                              + f"; a sweep file has {', '.join(SPEC_KEYS)}.")
+    for key, kind in (("base", dict), ("runs", list), ("grids", list), ("grid", dict), ("name", str)):
+        if spec.get(key) is not None and not isinstance(spec[key], kind):
+            raise ConfigError(f"{path}: {key} must be a {'mapping' if kind is dict else kind.__name__}, "
+                              f"got {type(spec[key]).__name__}.")
+    if "name" not in spec or not (spec.get("runs") or spec.get("grid") or spec.get("grids")):
+        raise ConfigError(f"{path}: a sweep file needs a name and runs or a grid (see jade_core.experiments.sweep.load_sweep).")
+    return spec
+
+
+def planned_size(spec: dict, seeds) -> int:
+    """How many runs a sweep file describes, counted without expanding it."""
+    n = len(spec.get("runs") or [])
+    for grid in ([spec["grid"]] if spec.get("grid") else []) + list(spec.get("grids") or []):
+        size = 1
+        for values in (grid.values() if isinstance(grid, dict) else []):
+            size *= len(values) if isinstance(values, list) else 1
+        n += size
+    return n * max(1, len(seeds) if isinstance(seeds, list) else 1)
+
+
+def expand_sweep(path, data_dir=None, profile=None, results=None, seeds=None, max_runs: int = MAX_RUNS) -> tuple:
     """Read a sweep file: ``(name, [(label, resolve_config keyword arguments), ...])``; ``seeds`` (a list)
     replaces the file's ``seeds:`` for this call, so that a long grid is made a few seeds per sitting, and
     seeds the file does not list yet are made before it lists them (``jade sweep FILE --seeds 5 6``).
@@ -133,18 +198,22 @@ def expand_sweep(path, data_dir=None, profile=None, results=None, seeds=None) ->
     """
 
 
-    try:
-        spec = yaml.safe_load(Path(path).read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML ({first_line(e)}); fix the file.") from None
-    if not isinstance(spec, dict) or "name" not in spec or not (spec.get("runs") or spec.get("grid")
-                                                                 or spec.get("grids")):
-        raise ConfigError(f"{path}: a sweep file needs a name and runs or a grid (see jade_core.experiments.sweep.load_sweep).")
+    spec = read_spec(path)
     name, base = spec["name"], dict(spec.get("base") or {})
     profile = profile or spec.get("profile", "paper")
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}.")
     results = str(results or PROFILES[profile].get("output_dir", RunConfig.output_dir))
+    if seeds is None:
+        seeds = for_profile(spec.get("seeds"), profile, path, "seeds")
+    elif spec.get("seeds") is None:
+        raise ConfigError(f"{path} gives no seeds: (its runs name their own), so --seeds cannot choose among them; "
+                          "drop --seeds, or add seeds: to the file.")
+    elif not seeds:  # each seed's type and range: resolve_config, below, for every run
+        raise ConfigError(f"seeds must be a non-empty list of integers, got {seeds!r}.")
+    if planned_size(spec, seeds) > max_runs:  # before expanding: a product of a few lists can exhaust memory
+        raise ConfigError(f"{path} describes {planned_size(spec, seeds):,} runs, more than {max_runs:,}; split it, or "
+                          "raise the limit (jade sweep --max-runs N).")
     runs = [dict(r) for r in spec.get("runs") or []]
     grids = ([spec["grid"]] if spec.get("grid") else []) + list(spec.get("grids") or [])
     for grid in grids:
@@ -155,13 +224,6 @@ def expand_sweep(path, data_dir=None, profile=None, results=None, seeds=None) ->
             r["run"] = "_".join(f"{k}-{v['train']}" if k == "steps" else f"{k}-{v}" for k, v in r.items()
                                 if k != "output_dir")
             runs.append(r)
-    if seeds is None:
-        seeds = for_profile(spec.get("seeds"), profile, path, "seeds")
-    elif spec.get("seeds") is None:
-        raise ConfigError(f"{path} gives no seeds: (its runs name their own), so --seeds cannot choose among them; "
-                          "drop --seeds, or add seeds: to the file.")
-    elif not seeds:  # each seed's type and range: resolve_config, below, for every run
-        raise ConfigError(f"seeds must be a non-empty list of integers, got {seeds!r}.")
     if seeds is not None:
         runs = [{**r, "seed": s, "run": f"{r.get('run') or 'run'}_seed-{s}"} if "seed" not in r and "seed" not in base
                 else r for r in runs for s in (seeds if "seed" not in r and "seed" not in base else [None])]

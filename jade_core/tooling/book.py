@@ -131,6 +131,13 @@ def execute(profile: str, data_dir=None, force=False, only=None, reuse_only=Fals
     wave the order does not matter. Each kernel gets cores / jobs torch threads.
     """
 
+    known = [e["notebook"] for e in load_matrix()[profile]]
+    unknown = [c for c in (only or []) if c not in known]
+    if unknown:  # a misspelt chapter would otherwise rebuild the site from old notebooks and exit 0
+        import difflib
+        hint = "; ".join(f"{c!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(c, known, 1)) else repr(c)
+                         for c in unknown)
+        raise BuildError(f"--only names no chapter of the {profile} profile: {hint}; its chapters: {', '.join(known)}.")
     out_dir = ROOT / "_build" / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     # the runs first (smoke runs stay in _build/smoke-results, so a second build reuses them; nothing

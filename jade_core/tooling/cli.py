@@ -37,7 +37,7 @@ from ..experiments.runs import (
     training_code_changed,
 )
 from ..experiments.studies import STUDIES, reported_recipe, run_study
-from ..experiments.sweep import load_sweep, run_all
+from ..experiments.sweep import MAX_RUNS, load_sweep, run_all
 from ..reporting.report import markdown_table1
 from ..science.config import (
     LR_SCHEDULES,
@@ -235,7 +235,7 @@ def cmd_check_data(a):
 
 
 def cmd_sweep(a):
-    name, runs = load_sweep(a.file, a.data_dir, seeds=a.seeds)
+    name, runs = load_sweep(a.file, a.data_dir, seeds=a.seeds, max_runs=a.max_runs)
     if a.device:
         runs = [{**kw, "device": a.device} for kw in runs]
     return _report_runs(run_all(runs, a.workers, a.dry_run, a.scheduler, name))
@@ -339,6 +339,7 @@ def main(argv=None):
     p.add_argument("--dry-run", action="store_true", help="list the runs and what would happen")
     p.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to run on a cluster")
     p.add_argument("--device", help="cpu or cuda (where the runs train; not part of a run's identity)")
+    p.add_argument("--max-runs", type=int, default=MAX_RUNS, help=f"refuse a file of more runs (default {MAX_RUNS:,})")
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("study", help="a study beyond the paper: its search, the declared choice, its final runs")
     p.add_argument("study", choices=tuple(STUDIES),
