@@ -45,6 +45,13 @@ def load_matrix(path=None) -> dict:
     return data["profiles"]
 
 
+def remaking_grids(path=None) -> list:
+    """The grids being re-made (``remaking:`` in ``book/matrix.yml``): finished runs committed, no chapter reading
+    them yet."""
+    data = yaml.safe_load(Path(path or ROOT / "book" / "matrix.yml").read_text())
+    return list(data.get("remaking") or [])
+
+
 def toc_chapters(path=None) -> list:
     """Notebook names (without suffix) listed in ``_toc.yml``, in order."""
     toc = yaml.safe_load(Path(path or ROOT / "_toc.yml").read_text())
