@@ -30,6 +30,9 @@ def test_a_planted_3pp_effect_is_found_and_a_null_is_not(tmp_path):
     assert len(out["read"]) == 40 + len(dose["runs"]) and v["dose_helps"] == dose["values"]["dose_helps"]
     assert list(out["record"].key[:4]) == ["paired_single", "jade_paired", "jade_single", "jade_mnist"]
     assert out["figure2"] is None and v["match_kl_jade"] == "–"      # no latent table, no run folders
+    own = out["runs_of"]["c_paired_single_mean"]                    # a number's provenance is its own runs
+    assert own and all("/single/" in p or "/paired/" in p for p in own) and len(own) < len(out["read"])
+    assert any("/jade/" in p for p in out["runs_of"]["c_warmup_changes"])
     null = findings.intro(_runs(0.0, seed=1), tmp_path, "smoke")["values"]
     assert null["c_paired_single_verdict"] == "contradicted" and null["c_svhn_reproduced"] == "0"
 

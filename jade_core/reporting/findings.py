@@ -73,6 +73,20 @@ def claims_values(rec: pd.DataFrame) -> dict:
     return v
 
 
+def claims_runs(rec: pd.DataFrame) -> dict:
+    """The runs each glue value of :func:`claims_values` was computed from (its ledger entry's provenance): a
+    claim's values, the two models' runs of that claim; the counts, the runs of the claims they count."""
+    out = {}
+    for r in rec.itertuples():
+        for what in ("verdict", "mean", "paper"):
+            out[f"c_{r.key}_{what}"] = list(r.runs)
+    svhn = rec[rec.key.isin([k for k, *_ in claims.PAPER_CLAIMS])]
+    out["c_svhn_reproduced"] = out["c_svhn_claims"] = sorted({p for runs in svhn.runs for p in runs})
+    jade = rec[rec.key.str.startswith("jade_") & (rec.key != "jade_mnist")]
+    out["c_warmup_changes"] = sorted({p for runs in jade.runs for p in runs})
+    return out
+
+
 def intro(runs: pd.DataFrame, output_dir, profile: str, latent_table: pd.DataFrame | None = None) -> dict:
     """The front page: ``{"record", "figure2", "values", "read"}``. ``record``: the claims record of Table 1's
     ``runs`` (:func:`jade_core.reporting.claims.record`, with the warm-up sensitivity rows); ``figure2``: Figure 2's
@@ -113,7 +127,7 @@ def intro(runs: pd.DataFrame, output_dir, profile: str, latent_table: pd.DataFra
             v[f"r_{m}_mnist"] = f"{rsum.loc[m].mnist_mean:.2f}" if m in rsum.index else "–"
     v["r_jade_paired"] = rclaims.verdict.get("JADE beats paired", "not judged") if len(rclaims) else "not judged"
     read += list(rfinal.path)
-    return {"record": rec, "figure2": fig2, "values": v, "read": read}
+    return {"record": rec, "figure2": fig2, "values": v, "read": read, "runs_of": claims_runs(rec)}
 
 
 def figure2(table: pd.DataFrame) -> tuple:
@@ -254,7 +268,8 @@ def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
     if len(ablation):
         v["t1_ablation_mean"], v["t1_ablation_verdict"] = f"{ablation.mean_difference.iloc[0]:+.2f}", ablation.verdict.iloc[0]
     v["t1_seeds"] = str(runs.seed.nunique())
-    return {"runs": runs, "protocol": protocol, "summary": summary, "claims": claims_table, "record": rec, "values": v}
+    return {"runs": runs, "protocol": protocol, "summary": summary, "claims": claims_table, "record": rec, "values": v,
+            "runs_of": claims_runs(rec)}
 
 
 def budget_page(output_dir, profile: str, data_dir) -> dict:
