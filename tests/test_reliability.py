@@ -355,3 +355,27 @@ def test_jade_refuses_to_train_inside_another_checkout_whose_code_differs(monkey
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and str(other.resolve()) in err and "pip install -e ." in err and "PYTHONPATH=$PWD" in err
     assert main(["tidy-runs", str(tmp_path), "--dry-run"]) == 0  # renames nothing, trains nothing: allowed
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_a_sweep_promptly_and_starts_no_queued_run(data_dir, tmp_path):
+    """SIGINT to `jade sweep` alone (as Ctrl-C or a scheduler sends it): it returns within seconds with exit code
+    130 and one line saying what finished and how to resume; the queued runs never start, and a run that was
+    training is left resumable, not finished."""
+    sweep = tmp_path / "s.yml"
+    sweep.write_text(f"name: s\nprofile: smoke\nbase: {{variant: jade, epochs: 40}}\nseeds: [0, 1, 2, 3, 4, 5]\n"
+                     f"output_dir: {tmp_path}/out\nruns: [{{run: a}}]\n")
+    p = subprocess.Popen([sys.executable, "-m", "jade_core", "sweep", str(sweep), "--workers", "1", "--data-dir",
+                          str(data_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "PYTHONPATH": str(book.ROOT)}, cwd=tmp_path)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "out").glob("runs/jade/*.partial/checkpoint.pt")):
+        time.sleep(0.5)
+    assert time.time() < deadline, "no run started"
+    p.send_signal(signal.SIGINT)
+    t0 = time.time()
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and time.time() - t0 < 30, (p.returncode, err[-400:])
+    assert "interrupted:" in err and "run the same command again" in err and "Traceback" not in err
+    finished = list((tmp_path / "out").glob("runs/jade/*/metrics.json"))
+    assert len(finished) < 6 and list((tmp_path / "out").glob("runs/jade/*.partial"))

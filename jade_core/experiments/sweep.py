@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from ..science.config import PROFILES, ConfigError, RunConfig, resolve_config
+from ..science.config import PROFILES, ConfigError, JadeError, RunConfig, resolve_config
 from .lifecycle import train
 from .runs import first_line, same_run
 
@@ -85,9 +85,27 @@ def die_with_parent() -> None:
 
 
 def _on_local_workers(todo: list, workers: int):
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=die_with_parent) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=die_with_parent)
+    try:
         futures = {pool.submit(_train_one, kw): kw for kw in todo}
         yield from collect(futures, as_completed(futures))
+    except BaseException:  # Ctrl-C, or the caller gone: no queued run may start after it
+        procs = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        # a worker survives a KeyboardInterrupt in its run and would take the run already handed to it: end the
+        # workers (every write is atomic, so a run stopped anywhere resumes from its last checkpoint)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.join(timeout=10)
+        raise
+    finally:
+        pool.shutdown(wait=True)  # the runs already training got the same SIGINT and leave their checkpoint
+
+
+class SweepInterrupted(JadeError):
+    """Ctrl-C during a sweep: what finished, what was interrupted (resumable) and what never started."""
+    exit_code = 130
 
 
 MAX_RUNS = 5000  # a sweep file larger than this is refused before it is expanded (expand_sweep's max_runs)
@@ -316,11 +334,19 @@ def run_all(runs: list, workers: int = 2, dry_run=False, scheduler: str | None =
     where = f"Dask {scheduler}" if scheduler else f"{workers} workers"
     bar = tqdm(total=len(todo), desc=f"{label} ({where})", unit="run")
     stream = _on_dask(todo, scheduler) if scheduler else _on_local_workers(todo, workers)
-    for r in stream:
-        results.append(r)
-        bar.update(1)
-        bar.set_postfix(failed=sum(x["status"] == "failed" for x in results))
-        tqdm.write(f"[{label}] {r['status']}: {r['run']} ({r['seconds']:.0f} s)"
-                   + (f" {r['error']}" if "error" in r else ""))
+    try:
+        for r in stream:
+            results.append(r)
+            bar.update(1)
+            bar.set_postfix(failed=sum(x["status"] == "failed" for x in results))
+            tqdm.write(f"[{label}] {r['status']}: {r['run']} ({r['seconds']:.0f} s)"
+                       + (f" {r['error']}" if "error" in r else ""))
+    except KeyboardInterrupt:
+        stream.close()  # cancels the queued runs and waits for the running ones to stop
+        bar.close()
+        done = sum(r["status"] == "done" for r in results)
+        left = len(todo) - sum(r["status"] in ("done", "failed") for r in results)
+        raise SweepInterrupted(f"interrupted: {done} run(s) finished, {left} not (those that were training keep "
+                               "their last checkpoint); run the same command again to resume them.") from None
     bar.close()
     return results

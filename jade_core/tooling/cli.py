@@ -387,8 +387,11 @@ def main(argv=None):
                               f".venv && .venv/bin/pip install -e .), or run from {ROOT}.")
         return a.func(a) or 0
     except JadeError as e:  # a parameter, the data or a run folder: one line, no traceback
-        print(f"jade {a.command}: error: {e}", file=sys.stderr)
-        return 2
+        print(f"jade {a.command}: {'' if getattr(e, 'exit_code', 2) == 130 else 'error: '}{e}", file=sys.stderr)
+        return getattr(e, "exit_code", 2)
+    except KeyboardInterrupt:  # Ctrl-C outside a sweep (a book build between notebooks): no traceback
+        print(f"jade {a.command}: interrupted; run the same command again (finished runs are kept).", file=sys.stderr)
+        return 130
     except OSError as e:  # the disk or the network, e.g. an unreachable scheduler: one line naming it
         print(f"jade {a.command}: error: {e.strerror or e} ({type(e).__name__}"
               + (f": {e.filename}" if getattr(e, "filename", None) else "") + "); check the path, the disk or the "
