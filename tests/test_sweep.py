@@ -212,3 +212,17 @@ def test_an_unknown_chapter_in_only_is_refused_with_the_nearest_one():
     from jade_core.tooling import book
     with pytest.raises(book.BuildError, match="--only names no chapter of the smoke profile: 'tabel1' .did you mean 'table1'"):
         book.execute("smoke", only=["tabel1"])
+
+
+def test_a_second_build_of_a_profile_fails_at_once_naming_the_first():
+    import os
+
+    from jade_core.tooling import book
+    with book.build_lock("smoke"):
+        with pytest.raises(book.BuildError, match=f"another build of this profile is running .process {os.getpid()}"):
+            with book.build_lock("smoke"):
+                pass
+        with book.build_lock("paper"):  # another profile builds into other folders
+            pass
+    with book.build_lock("smoke"):  # released
+        pass

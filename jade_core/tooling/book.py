@@ -120,8 +120,10 @@ def _execute_one(src: str, target: str, params: dict, threads: int | None, ledge
         (Path(ledger) / f"{Path(src).stem}.jsonl").unlink(missing_ok=True)
     t0 = time.time()
     try:
+        # the kernel's own log (a warning that its local TCP sockets are unencrypted, Ctrl-C notices) stays off the
+        # console: a failing cell still raises here with its traceback
         pm.execute_notebook(src, target, parameters=params, kernel_name=KERNEL, cwd=str(ROOT), progress_bar=False,
-                            log_output=False)
+                            log_output=False, extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except pm.PapermillExecutionError as e:
         return time.time() - t0, (f"failed in cell {e.exec_count}: {e.ename}: {e.evalue}\n" + "\n".join(e.traceback))
     return time.time() - t0, None
@@ -339,7 +341,40 @@ def look_at_site(profile: str) -> None:
     print("[book] words of prose per page: " + ", ".join(f"{k} {n:,}" for k, n in words.items()), flush=True)
 
 
+class build_lock:
+    """One build of a profile at a time: a second `jade book --profile P` fails at once, naming the first (its
+    process id), instead of failing half-way on the first one's files and mixing both builds' ledgers."""
+
+    def __init__(self, profile: str):
+        self.path = ROOT / "_build" / f".book-{profile}.lock"
+
+    def __enter__(self):
+        import fcntl
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.path, "a+")
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0)
+            other = self.file.read().strip() or "?"
+            self.file.close()
+            raise BuildError(f"another build of this profile is running (process {other}, lock {self.path}); wait "
+                             "for it to finish, or stop it, then build again.") from None
+        self.file.truncate(0)
+        self.file.write(str(os.getpid()))
+        self.file.flush()
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()  # closing releases the lock
+
+
 def build_book(profile="paper", data_dir=None, force=False, skip_build=False, only=None, reuse_only=False, jobs=2):
+    with build_lock(profile):
+        _build_book(profile, data_dir, force, skip_build, only, reuse_only, jobs)
+
+
+def _build_book(profile, data_dir, force, skip_build, only, reuse_only, jobs):
     t0 = time.time()
     execute(profile, data_dir, force, only, reuse_only, jobs)
     if not only:  # a partial build keeps the last whole build's ledger
