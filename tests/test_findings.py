@@ -79,7 +79,7 @@ def test_table1_finds_a_planted_effect_and_glues_every_model(tmp_path):
     assert list(t["record"].key[:3]) == ["paired_single", "jade_paired", "jade_single"]
     assert v["t1_single_seeds"] == "10" and v["t1_single_mnist"] == "–" and v["t1_restarts"] == "0"
     assert v["t1_paper_jade_mnist"] == "0.72 ± 0.03" and v["t1_alpha"] == "0.05" and v["t1_power"] == "80"
-    assert "pools overlap" in v["t1_overlap_text"] and "No reported run" in v["t1_copies_text"]
+    assert any("pools overlap" in c for c in t["caveats"]) and any("No reported run" in c for c in t["caveats"])
     reversed_ = findings.table1(_run_folders(tmp_path / "r", -3.0), tmp_path / "r", "paper")["values"]
     assert reversed_["c_paired_single_verdict"] == "contradicted"
 
@@ -104,10 +104,11 @@ def _latent_table(jade_content, n=6):
 def test_figure2_finds_jade_steadier_only_when_it_is():
     controls, v = findings.figure2(_latent_table(0.05))
     assert controls.steadier.all() and float(v["f2_ratio_paired"]) < 0.3 and v["f2_n_paired"] == "6"
-    assert v["f2_content_style"].startswith("0.06") and "specific to JADE" in v["f2_answer"]
+    assert v["f2_content_style"].startswith("0.06") and v["f2_specific"] == "specific to JADE"
+    assert v["f2_vs_paired"] == v["f2_vs_single"] == "steadier"
     controls, v = findings.figure2(_latent_table(0.2))              # as steady as a classifier: not specific
-    assert not controls.steadier.any() and "not evidence of JADE's disentanglement" in v["f2_answer"]
-    assert "below 1, as the paper reads Figure 2" in v["f2_answer"]  # 0.2 / 0.8 is still below 1
+    assert not controls.steadier.any() and v["f2_specific"] == "not specific to JADE"
+    assert v["f2_reading"] == "below 1, as the paper reads Figure 2"  # 0.2 / 0.8 is still below 1
 
 
 def _outcome(means, chosen):

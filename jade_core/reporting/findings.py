@@ -133,7 +133,9 @@ def intro(runs: pd.DataFrame, output_dir, profile: str, latent_table: pd.DataFra
 def figure2(table: pd.DataFrame) -> tuple:
     """Figure 2's finding from :func:`jade_core.reporting.report.latent_table`: ``(controls, values)``. ``controls``:
     one row per control (paired, single) of :func:`jade_core.reporting.report.content_steadiness`; ``values``: the
-    chapter's glue values (the ratios, p-values, seed counts, JADE's content/style ratio and the answer).
+    chapter's glue values (the ratios, p-values, seed counts, JADE's content/style ratio, and the words that
+    differ with the result: how the ratio reads against the paper, steadier or not than each control, and
+    whether the effect is specific to JADE).
 
     JADE's content/style ratio is :func:`jade_core.science.latent.content_style_ratio_over_seeds` (below
     1: content steadier than style, as the paper reads Figure 2); the effect is specific to JADE only
@@ -151,19 +153,10 @@ def figure2(table: pd.DataFrame) -> tuple:
     ratio = latent.content_style_ratio_over_seeds(j.content_within, j.style_within)
     values["f2_content_style"] = f"{ratio:.2f}"
     values["f2_min_seeds"] = str(report.STEADINESS_MIN_SEEDS)
-    values["f2_answer"] = (
-        f"Within JADE, once the digit is fixed, the content dimensions vary {ratio:.2f} times as much as the "
-        "style dimensions (" + ("below 1, as the paper reads Figure 2" if ratio < 1 else
-                                "not below 1, unlike the paper's Figure 2") + "). " +
-        ("Against the controls, JADE's content dimensions vary significantly less within a class than both "
-         "classifiers' bottlenecks, so the effect is specific to JADE on these runs."
-         if all(r["steadier"] for r in rows) else
-         "Measured the same way, JADE's content dimensions are " + "; ".join(
-             f"{'steadier' if r['steadier'] else 'not clearly steadier'} than the "
-             f"{r['JADE content against'].lower()}'s bottleneck (ratio {r['ratio (geometric mean)']:.2f}, "
-             f"p = {r['p (two-sided t, log ratio)']:.2g})" for r in rows)
-         + ": panel (a) alone is not evidence of JADE's disentanglement, since a plain classifier's features "
-         "show much the same."))
+    values["f2_reading"] = "below 1, as the paper reads Figure 2" if ratio < 1 else "not below 1, unlike the paper's Figure 2"
+    for r, control in zip(rows, ("paired", "single")):
+        values[f"f2_vs_{control}"] = "steadier" if r["steadier"] else "not clearly steadier"
+    values["f2_specific"] = "specific to JADE" if all(r["steadier"] for r in rows) else "not specific to JADE"
     return pd.DataFrame(rows), values
 
 
@@ -260,8 +253,7 @@ def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
         q = report.PAPER_TABLE1.set_index("variant").loc[variant]
         v[f"t1_paper_{variant}_mnist"] = report.fmt(q.mnist_mean, q.mnist_sd)
     cav = audit.caveats(runs, output_dir)
-    v.update({f"t1_{k}": cav[k] for k in ("copies_text", "overlap_text", "arithmetic_text")})
-    v["t1_validation_caveat"] = audit.validation_caveat(runs)
+    caveats = [cav["overlap_text"], cav["copies_text"], audit.validation_caveat(runs), cav["arithmetic_text"]]
     rec, _ = claims_record(runs, output_dir, profile)
     v.update(claims_values(rec))
     ablation = claims_table[(claims_table.a == "jade") & (claims_table.b == "jade_nomatch")]
@@ -269,7 +261,7 @@ def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
         v["t1_ablation_mean"], v["t1_ablation_verdict"] = f"{ablation.mean_difference.iloc[0]:+.2f}", ablation.verdict.iloc[0]
     v["t1_seeds"] = str(runs.seed.nunique())
     return {"runs": runs, "protocol": protocol, "summary": summary, "claims": claims_table, "record": rec, "values": v,
-            "runs_of": claims_runs(rec)}
+            "runs_of": claims_runs(rec), "caveats": [c for c in caveats if c]}
 
 
 def budget_page(output_dir, profile: str, data_dir) -> dict:
@@ -307,14 +299,14 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
          "b_n_claims": str(len(claims)), "b_ci": f"{100 * (1 - verdicts.ALPHA):g}",
          "b_power": f"{100 * verdicts.POWER:g}"}
     cav = audit.caveats(runs, output_dir) if len(runs) else {}
-    v.update({f"b_{k}": cav.get(k, "") for k in ("copies_text", "overlap_text", "arithmetic_text")})
-    v["b_steps_caveat"] = budget.length_caveat(summary) if len(summary) else ""
+    caveats = [cav.get("overlap_text"), budget.length_caveat(summary) if len(summary) else "",
+               cav.get("copies_text"), cav.get("arithmetic_text")]
     v.update(budget.answers(claims, "b"))
     v.setdefault("b_answer_paired", "no budget has two seeds of every model yet: no difference can be judged.")
     v.setdefault("b_answer_jade", "")
     v["b_jade_name"] = report.jade_name(runs.path)
     return {"runs": runs, "summary": summary, "claims": claims, "values": v, "names": {"jade": v["b_jade_name"]},
-            "budgets": budgets + sorted(set(ref.labels_per_class))}
+            "budgets": budgets + sorted(set(ref.labels_per_class)), "caveats": [c for c in caveats if c]}
 
 
 def _words(values) -> str:
@@ -415,8 +407,7 @@ def dose_page(root=None) -> dict:
     else:
         state = ""
     cav = audit.caveats(runs, results=grid.ROOT / "results") if len(runs) else {}
-    for key in ("copies_text", "overlap_text", "arithmetic_text"):
-        values[f"dose_{key}"] = cav.get(key) or "(no run finished yet)"
+    caveats = [c for c in (cav.get(k) for k in ("copies_text", "overlap_text", "arithmetic_text")) if c]
     done = summary[summary.seeds > 0]
     best = float(done.loc[done.svhn_error.idxmin(), "w_match"]) if len(done) else None
     values["dose_best"] = "none yet" if best is None else f"{best:g}"
@@ -439,4 +430,4 @@ def dose_page(root=None) -> dict:
         f"; it raises it at {fmt(hurts)}." if hurts else ".") + (
         f" The declared matching rule calls the posteriors matched in at least one run at w_match = {fmt(matched)}."
         if matched else " No run's posteriors are matched by the declared rule, at any dose finished.")
-    return {"runs": runs, "summary": summary, "values": values}
+    return {"runs": runs, "summary": summary, "values": values, "caveats": caveats}

@@ -489,7 +489,7 @@ def recipe_findings(output_dir) -> dict:
     root = Path(output_dir) / Path(RECIPE_REMAKE_DIR).name
     if not (root / "choice.json").exists():
         return {"study": "recipe-remake", "intro": "not made in this profile", "search": None, "claims": pd.DataFrame(),
-                "final": pd.DataFrame(columns=["path"]),
+                "final": pd.DataFrame(columns=["path"]), "search_seeds": "–", "seeds": "–",
                 "text": f"*No recipe study under `{root}` in this profile* (`jade study recipe-remake` makes it)."}
     rc = json.loads((root / "choice.json").read_text())
     search_seeds, seeds = recipe_search_seeds(RECIPE_REMAKE_SEARCH), recipe_reported_seeds(RECIPE_REMAKE_SEARCH,
@@ -526,7 +526,7 @@ def recipe_findings(output_dir) -> dict:
              f"Table 1's settings (`{RECIPE_REMAKE_SEARCH}`), and its final runs made on seeds {words(seeds)}, "
              "Table 1's own seeds and pools, so each model's tuned runs stand beside its plain ones.")
     return {"study": "recipe-remake", "intro": intro, "search": table, "claims": claims, "final": final,
-            "text": text, "jade_name": name}
+            "text": text, "jade_name": name, "search_seeds": words(search_seeds), "seeds": words(seeds)}
 
 
 def recipe_selection_caveat(choice: dict, final: pd.DataFrame, search_seeds=None) -> str:

@@ -90,19 +90,18 @@ def agreement_table(models: dict, data: dict, n: int):
     return pd.DataFrame(rows)
 
 
-def answer(agree, seed: int, with_matching: str = "JADE", without: str = "JADE, w_match = 0") -> str:
-    """The chapter's finding from :func:`agreement_table`: how often the content digit survives a swap within
-    and across datasets, with and without the matching term, and whether matching helps the cross swaps."""
+def answer(agree, with_matching: str = "JADE", without: str = "JADE, w_match = 0") -> dict:
+    """The chapter's finding from :func:`agreement_table`, as values its prose quotes: how often the content
+    digit survives a swap within each dataset (``within_mnist``, ``within_svhn``, %, the model with matching) and
+    across datasets with and without the matching term (``m2s_with``, ``m2s_without``, ``s2m_with``,
+    ``s2m_without``), and whether matching helps the cross swaps (``helps``: "both" / "neither" / "one of them",
+    the other hurt)."""
     a = agree.set_index(["model", "swap"])["content_agreement"]
     within_s, within_m, m2s, s2m = (k[0] for k in KINDS)
-    gain_m2s, gain_s2m = a[(with_matching, m2s)] - a[(without, m2s)], a[(with_matching, s2m)] - a[(without, s2m)]
-    verdict = ("matching helps both cross-dataset swaps" if gain_m2s > 0 and gain_s2m > 0 else
-               "matching helps neither cross-dataset swap" if gain_m2s <= 0 and gain_s2m <= 0 else
-               "matching helps one cross-dataset swap and hurts the other, so these swaps do not show that it is "
-               "matching that makes the content space shared")
     j, o = with_matching, without
-    return (f"Within a dataset, the model's own classifier reads the content image's digit in {a[(j, within_m)]:.0f} % "
-            f"of MNIST swaps but only {a[(j, within_s)]:.0f} % of SVHN swaps (chance: 10 %). Across datasets, MNIST "
-            f"content drawn in SVHN style is read as the MNIST digit in {a[(j, m2s)]:.0f} % of swaps with matching "
-            f"against {a[(o, m2s)]:.0f} % without it (w_match = 0), and SVHN content drawn in MNIST style in "
-            f"{a[(j, s2m)]:.0f} % against {a[(o, s2m)]:.0f} %: {verdict} (one seed, seed {seed}).")
+    gain_m2s, gain_s2m = a[(j, m2s)] - a[(o, m2s)], a[(j, s2m)] - a[(o, s2m)]
+    helps = ("both" if gain_m2s > 0 and gain_s2m > 0 else "neither" if gain_m2s <= 0 and gain_s2m <= 0 else
+             "one of them, and hurts the other")
+    return {"within_mnist": f"{a[(j, within_m)]:.0f}", "within_svhn": f"{a[(j, within_s)]:.0f}",
+            "m2s_with": f"{a[(j, m2s)]:.0f}", "m2s_without": f"{a[(o, m2s)]:.0f}",
+            "s2m_with": f"{a[(j, s2m)]:.0f}", "s2m_without": f"{a[(o, s2m)]:.0f}", "helps": helps}

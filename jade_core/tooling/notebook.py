@@ -221,10 +221,8 @@ def glue_run(run, prefix: str) -> None:
         glue(f"{prefix}_mnist_error", m["mnist"]["error"])
     if "kl_match" in m.get("matching_val", {}):  # JADE: its weights and whether its content space matches
         cfg, mv, me = run.config, m["matching_val"], m["matching_eval"]
-        glue(f"{prefix}_weights", f"reconstruction {cfg.w_rec:g} ({cfg.rec_reduction} over pixels, SVHN σ = "
-             f"{cfg.svhn_sigma}), classification {cfg.w_cls:g}, KL to the prior {cfg.w_kl:g}, matching "
-             f"{cfg.w_match:g}" + (f" (ramped up over {cfg.w_match_warmup} epochs)" if cfg.w_match_warmup else ""),
-             fmt="{}")
+        for name in ("w_rec", "w_cls", "w_kl", "w_match", "w_match_warmup", "rec_reduction", "svhn_sigma"):
+            glue(f"{prefix}_{name}", getattr(cfg, name), fmt="{:,g}" if name != "rec_reduction" else "{}")
         glue(f"{prefix}_kl_val", mv["kl_match"], fmt="{:.1f}")
         glue(f"{prefix}_kl_dim", mv["kl_match"] / len(mv["kl_match_per_dim"]), fmt="{:.2f}")
         glue(f"{prefix}_centroid_val", mv["centroid_accuracy"], fmt="{:.1f}")
@@ -299,3 +297,11 @@ def latent_table(runs, params: dict):
     splits = run_splits(shown_run(runs, "jade", params), params)
     return _latent_table(runs[runs.variant.isin(VARIANT_ORDER)], splits.svhn_eval,
                  cache=Path(params["output_dir"]) / "figure2" / "latent-table.csv")
+
+
+def show_caveats(caveats: list):
+    """A page's caveats, computed from its runs, as a list under a bold lead (Markdown output: sentences whose
+    wording follows the runs are shown, not glued into the prose)."""
+    from IPython.display import Markdown  # notebook-only
+
+    return Markdown("**Caveats, computed from these runs.**\n\n" + "\n".join(f"- {c}" for c in caveats))
