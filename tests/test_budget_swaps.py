@@ -266,3 +266,17 @@ def test_the_equal_steps_study_reads_its_grid_and_table1_by_configuration(tmp_pa
     assert sorted(set(judged.labels_per_class)) == [10, 100]       # 25: one seed so far
     ps10 = judged.set_index(["labels_per_class", "claim"]).loc[(10, "paired beats single")]
     assert ps10.mean_difference == pytest.approx(-5.0) and ps10.seeds == 3
+
+
+def test_the_budget_page_answers_in_verdict_words_and_numbers():
+    """findings.budget_words on planted claims: the verdicts over the budgets, where the paired classifier's
+    advantage is largest, and how much better than the paired classifier JADE's intervals still allow."""
+    from jade_core.reporting import findings
+    rng = np.random.default_rng(5)
+    rows = [{"labels_per_class": b, "variant": v, "seed": s,
+             "svhn_error": 50.0 - (6.0 if (v != "single" and b == 10) else 0.0) + rng.normal(0, 0.3)}
+            for b in (10, 25) for s in range(6) for v in ("single", "paired", "jade")]
+    v = findings.budget_words(budget.budget_claims(pd.DataFrame(rows)))
+    assert v["b_ps_best_labels"] == "10" and abs(float(v["b_ps_best"]) + 6.0) < 0.5
+    assert v["b_ps_verdicts"] == "10: reproduced, 25: inconclusive" and float(v["b_jp_room"]) > 0
+    assert all(len(x.split()) <= 12 for x in v.values())

@@ -63,3 +63,14 @@ def test_the_ledger_keeps_only_the_prose_numbers_a_page_shows(tmp_path, monkeypa
     assert set(kept) == {"paper_jade_mnist"} and kept["paper_jade_mnist"]["source"] == "the paper, Table 1"
     assert "from the paper, Table 1" in ledger.numbers_page(book, code={"git_commit": "x", "jade_core_source": "y"})
     assert json.loads((tmp_path / "numbers.json").read_text()) == book
+
+
+def test_no_glued_value_is_a_sentence_assembled_by_code():
+    """A glued value is a number, a verdict word, or a run or setting name: at most 12 words. Sentences whose
+    wording follows the runs are written in the chapters (or shown as a table or list), never glued whole.
+    Checked over the committed ledger of the paper book (results/numbers.json)."""
+    import json
+    book = json.loads((BOOK.parent / "results" / "numbers.json").read_text())
+    long = [(c, k, len(v["text"].split())) for c, ch in book["chapters"].items() for k, v in ch["numbers"].items()
+            if len(v["text"].split()) > 12]
+    assert not long, f"glued values over 12 words: {long}"

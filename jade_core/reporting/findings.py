@@ -239,8 +239,6 @@ def table1(runs: pd.DataFrame, output_dir, profile: str) -> dict:
          "t1_n_failed": str(int(failed.sum())),
          "t1_failed_list": ", ".join(f"{r.variant} seed {r.seed}" for r in runs[failed].itertuples()) or "none",
          "t1_restarts": str(int((runs.attempts - 1).sum())),
-         "t1_restart_list": ", ".join(f"{r.variant} seed {r.seed} ({r.attempts - 1})"
-                                      for r in runs[runs.attempts > 1].itertuples()) or "none",
          "t1_plateau_fraction": f"{PLATEAU_FRACTION:g}", "t1_restart_epoch": str(cfg.restart_epoch),
          "t1_max_restarts": str(cfg.max_restarts), "t1_steps": f"{int(runs.steps.median()):,}",
          "t1_alpha": f"{verdicts.ALPHA:g}", "t1_power": f"{100 * verdicts.POWER:g}"}
@@ -301,12 +299,27 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
     cav = audit.caveats(runs, output_dir) if len(runs) else {}
     caveats = [cav.get("overlap_text"), budget.length_caveat(summary) if len(summary) else "",
                cav.get("copies_text"), cav.get("arithmetic_text")]
-    v.update(budget.answers(claims, "b"))
-    v.setdefault("b_answer_paired", "no budget has two seeds of every model yet: no difference can be judged.")
-    v.setdefault("b_answer_jade", "")
+    v.update({k: t for k, t in budget.answers(claims, "b").items() if not k.startswith("b_answer")})
+    v.update(budget_words(claims))
     v["b_jade_name"] = report.jade_name(runs.path)
     return {"runs": runs, "summary": summary, "claims": claims, "values": v, "names": {"jade": v["b_jade_name"]},
             "budgets": budgets + sorted(set(ref.labels_per_class)), "caveats": [c for c in caveats if c]}
+
+
+def budget_words(claims: pd.DataFrame) -> dict:
+    """The budget page's answer as glue values: each claim's verdicts over the budgets judged, where the paired
+    classifier's advantage over the single one is largest (labels per class, pp), and the largest advantage over
+    the paired classifier that JADE's intervals leave it (pp; "none" where every interval lies above zero)."""
+    ps = claims[claims.claim == "paired beats single"] if len(claims) else claims
+    jp = claims[claims.claim == "JADE beats paired"] if len(claims) else claims
+    v = {"b_ps_verdicts": _verdicts_by_budget(claims, "paired beats single"),
+         "b_jp_verdicts": _verdicts_by_budget(claims, "JADE beats paired")}
+    best = ps.sort_values("mean_difference").iloc[0] if len(ps) else None
+    v["b_ps_best_labels"] = str(best.labels_per_class) if best is not None else "–"
+    v["b_ps_best"] = f"{best.mean_difference:+.1f}" if best is not None else "–"
+    room = -jp.family_low.min() if len(jp) else float("nan")
+    v["b_jp_room"] = "–" if np.isnan(room) else (f"{room:.1f}" if room > 0 else "none")
+    return v
 
 
 def _words(values) -> str:
@@ -406,28 +419,25 @@ def dose_page(root=None) -> dict:
                  "needs. ")
     else:
         state = ""
+    kl = summary[(summary.w_match > 0) & summary.val_kl_per_dim.notna()].sort_values("w_match")
+    values.update({"dose_w_low": f"{kl.w_match.iloc[0]:g}" if len(kl) else "–",
+                   "dose_w_high": f"{kl.w_match.iloc[-1]:g}" if len(kl) else "–",
+                   "dose_kl_low": f"{kl.val_kl_per_dim.iloc[0]:.1f}" if len(kl) else "–",
+                   "dose_kl_high": f"{kl.val_kl_per_dim.iloc[-1]:.1f}" if len(kl) else "–"})
     cav = audit.caveats(runs, results=grid.ROOT / "results") if len(runs) else {}
     caveats = [c for c in (cav.get(k) for k in ("copies_text", "overlap_text", "arithmetic_text")) if c]
     done = summary[summary.seeds > 0]
     best = float(done.loc[done.svhn_error.idxmin(), "w_match"]) if len(done) else None
     values["dose_best"] = "none yet" if best is None else f"{best:g}"
-    values["dose_lowest"] = ("is at no dose yet" if best is None else
-                             f"{'so far ' if provisional else ''}is at w_match = {best:g}")
     low, high = min(selection.DOSE_W_MATCH), max(selection.DOSE_W_MATCH)
-    values["dose_edge"] = (
-        "No dose is finished yet." if best is None else
-        "Not every dose has a finished run, so whether an end of the grid wins is not judged yet."
-        if len(done) < len(summary) else
-        # w_match = 0 is no matching at all: there is nothing below it to extend to
-        "That is the grid's lower end, no matching at all; there is no weaker dose to try, and no dose of "
-        "matching has a lower mean." if best == low == 0 else
-        "That is an end of the grid: by the grid's own rule it is extended past that end before anything is "
-        "concluded." if best in (low, high) else "That dose lies inside the grid.")
-    values["dose_kl_trend"] = _kl_trend(done[done.w_match > 0], high)
-    values["dose_answer"] = state + (
-        f"Against JADE without matching, matching lowers the SVHN error by the verdict rule at w_match = "
-        f"{fmt(helps)}" if helps else "At no dose does matching lower the SVHN error by the verdict rule") + (
-        f"; it raises it at {fmt(hurts)}." if hurts else ".") + (
-        f" The declared matching rule calls the posteriors matched in at least one run at w_match = {fmt(matched)}."
-        if matched else " No run's posteriors are matched by the declared rule, at any dose finished.")
+    edge = ("No dose is finished yet." if best is None else
+            "Not every dose has a finished run, so whether an end of the grid wins is not judged yet."
+            if len(done) < len(summary) else
+            # w_match = 0 is no matching at all: there is nothing below it to extend to
+            "The lowest mean error is at the grid's lower end, no matching at all; there is no weaker dose to try, "
+            "and no dose of matching has a lower mean." if best == low == 0 else
+            "The lowest mean error is at an end of the grid: by the grid's own rule it is extended past that end "
+            "before anything is concluded." if best in (low, high) else "The lowest mean error lies inside the grid.")
+    # sentences whose wording follows the runs: shown under the prose, not glued into it
+    caveats = [c for c in (state.strip(), edge, _kl_trend(done[done.w_match > 0], high)) if c] + caveats
     return {"runs": runs, "summary": summary, "values": values, "caveats": caveats}
