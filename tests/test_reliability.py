@@ -367,7 +367,10 @@ def test_ctrl_c_ends_a_sweep_promptly_and_starts_no_queued_run(data_dir, tmp_pat
                      f"output_dir: {tmp_path}/out\nruns: [{{run: a}}]\n")
     p = subprocess.Popen([sys.executable, "-m", "jade_core", "sweep", str(sweep), "--workers", "1", "--data-dir",
                           str(data_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env={**os.environ, "PYTHONPATH": str(book.ROOT)}, cwd=tmp_path)
+                         env={**os.environ, "PYTHONPATH": str(book.ROOT)}, cwd=tmp_path,
+                         # a shell without job control starts background commands with SIGINT ignored, and a child
+                         # inherits that: give it the default disposition a terminal's Ctrl-C meets
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and not list((tmp_path / "out").glob("runs/jade/*.partial/checkpoint.pt")):
         time.sleep(0.5)
