@@ -388,10 +388,6 @@ def main(argv=None):
         return a.func(a) or 0
     except JadeError as e:  # a parameter, the data or a run folder: one line, no traceback
         print(f"jade {a.command}: {'' if getattr(e, 'exit_code', 2) == 130 else 'error: '}{e}", file=sys.stderr)
-        if getattr(e, "exit_code", 2) == 130:  # interrupted: its workers are ended and joined already; leave now,
-            sys.stdout.flush()                 # without the executor's exit-time joins, which can wait on a pipe
-            sys.stderr.flush()                 # of a worker it saw die
-            os._exit(130)
         return getattr(e, "exit_code", 2)
     except KeyboardInterrupt:  # Ctrl-C outside a sweep (a book build between notebooks): no traceback
         print(f"jade {a.command}: interrupted; run the same command again (finished runs are kept).", file=sys.stderr)
