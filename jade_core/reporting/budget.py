@@ -137,77 +137,10 @@ def claims_by_budget(claims: pd.DataFrame, jade: str = "JADE") -> str:
                                                 for b, c in zip(claims.labels_per_class, claims.claim)]))
 
 
-def intro_words(claims: pd.DataFrame) -> str:
-    """The intro's words for one study's :func:`budget_claims`: per claim, every budget's difference with its
-    family interval and verdict (pp; labels per class first)."""
-    parts = []
-    for text, words in (("paired beats single", "paired minus single"), ("JADE beats paired", "JADE minus paired")):
-        rows = claims[claims.claim == text] if len(claims) else claims
-        parts.append(f"{words} " + ("not judged yet" if rows.empty else "(" + "; ".join(
-            f"{r.labels_per_class}: {r.mean_difference:+.1f} [{r.family_low:+.1f}, {r.family_high:+.1f}], {r.verdict}"
-            for r in rows.itertuples()) + ")"))
-    return ", ".join(parts)
-
-
-def intro_sentence(finished: int, planned: int, ref_labels: int, claims: pd.DataFrame) -> str:
-    """The intro's label-budget finding: the equal-steps study's :func:`intro_words` (``claims``), with
-    ``finished`` of its ``planned`` runs and Table 1 as its ``ref_labels`` point."""
-    ref = f"with Table 1's runs as its {ref_labels}-label point, JADE's without the warm-up of w_match as in the study"
-    done = f"all {planned} of its runs" if finished >= planned else f"{finished} of its {planned} runs finished so far"
-    return f"in the equal-steps study ({done}, {ref}), {intro_words(claims)}"
-
-
-def _budgets(labels: list) -> str:
-    """Budgets in words: "no budget", "25 labels per class", "10 and 25 labels per class"."""
-    if not labels:
-        return "no budget"
-    names = [str(b) for b in labels]
-    return (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]) + " labels per class"
-
-
 CLAIM_KEYS = {"paired beats single": "ps", "JADE beats paired": "jp", "JADE beats single": "js"}
 
 
-def answers(claims: pd.DataFrame, prefix: str = "b") -> dict:
-    """The label-budget chapter's findings as glue values (:func:`budget_claims` rows): where the paired
-    classifier's advantage over the single one is largest, with every budget's difference, interval and
-    verdict (``b_answer_paired``); where JADE's interval against the paired classifier lies below or above
-    zero (``b_answer_jade``); and every row's difference (``b_<claim>_<labels>``, e.g. ``b_ps_10``). Keys
-    start with ``prefix`` (``f``: the first study's)."""
-    out = {}
-    if claims.empty:
-        return out
-    ps = claims[claims.claim == "paired beats single"]
-    if len(ps):
-        best = ps.sort_values("mean_difference").iloc[0]
-        interval = (f"{100 * best.family_level:.1f} % interval [{best.family_low:+.1f}, {best.family_high:+.1f}], "
-                    f"Holm-corrected p = {best.p_t_holm:.3f}: {best.verdict}")
-        if len(ps) == 1:
-            lead = (f"the paired classifier's advantage over the single classifier is {best.mean_difference:+.1f} pp "
-                    f"at the only budget judged so far, {best.labels_per_class} labels per class ({interval})")
-        elif best.mean_difference < 0:
-            lead = (f"the paired classifier's advantage over the single classifier is largest at "
-                    f"{best.labels_per_class} labels per class ({best.mean_difference:+.1f} pp, {interval})")
-        else:  # no budget where the paired classifier is ahead on average: "largest advantage" would mislead
-            lead = (f"the paired classifier's mean error is above the single classifier's at every budget judged, "
-                    f"closest at {best.labels_per_class} labels per class ({best.mean_difference:+.1f} pp, {interval})")
-        out[f"{prefix}_answer_paired"] = (
-            f"{lead};"
-            " per budget (labels per class: difference, interval, verdict): "
-            + "; ".join(f"{r.labels_per_class}: {r.mean_difference:+.1f} pp [{r.family_low:+.1f}, {r.family_high:+.1f}], "
-                        f"{r.verdict}" for r in ps.itertuples()) + ".")
-    jp = claims[claims.claim == "JADE beats paired"]
-    if len(jp):
-        below, above = list(jp[jp.family_high < 0].labels_per_class), list(jp[jp.family_low > 0].labels_per_class)
-        rest = "elsewhere" if below or above else "at every budget judged"
-        out[f"{prefix}_answer_jade"] = (f"JADE against the paired classifier: its interval lies below zero (JADE better) at "
-                                f"{_budgets(below)}, above zero (JADE worse) at {_budgets(above)}, and contains zero "
-                                f"{rest}; verdicts " + ", ".join(f"{r.labels_per_class}: {r.verdict}"
-                                                                  for r in jp.itertuples()) + ". "
-                                "The largest advantage over the paired classifier the data leave JADE (what its "
-                                "interval does not rule out), per budget: " + "; ".join(
-                                    f"{r.labels_per_class}: {-r.family_low:.1f} pp" if r.family_low < 0 else
-                                    f"{r.labels_per_class}: none" for r in jp.itertuples()) + ".")
-    for r in claims.itertuples():
-        out[f"{prefix}_{CLAIM_KEYS[r.claim]}_{r.labels_per_class}"] = f"{r.mean_difference:+.2f}"
-    return out
+def differences(claims: pd.DataFrame, prefix: str = "b") -> dict:
+    """Every row's mean difference of :func:`budget_claims` as a glue value, ``<prefix>_<claim>_<labels>``
+    (e.g. ``b_ps_10``: paired minus single at 10 labels per class, pp)."""
+    return {f"{prefix}_{CLAIM_KEYS[r.claim]}_{r.labels_per_class}": f"{r.mean_difference:+.2f}" for r in claims.itertuples()}

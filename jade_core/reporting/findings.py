@@ -113,8 +113,7 @@ def intro(runs: pd.DataFrame, output_dir, profile: str, latent_table: pd.DataFra
     read += list(d["runs"].path)
     bruns = budget.equal_steps_runs(output_dir, profile)
     bclaims = budget.budget_claims(budget.comparable(bruns))
-    v["b_ps_verdicts"] = _verdicts_by_budget(bclaims, "paired beats single")
-    v["b_jp_verdicts"] = _verdicts_by_budget(bclaims, "JADE beats paired")
+    v.update({k: t for k, t in budget_words(bclaims).items() if k in ("b_ps_verdicts", "b_jp_verdicts")})
     read += list(bruns.path)
     rep = studies.reported_recipe(output_dir)
     rfinal = rep["runs"]
@@ -299,7 +298,7 @@ def budget_page(output_dir, profile: str, data_dir) -> dict:
     cav = audit.caveats(runs, output_dir) if len(runs) else {}
     caveats = [cav.get("overlap_text"), budget.length_caveat(summary) if len(summary) else "",
                cav.get("copies_text"), cav.get("arithmetic_text")]
-    v.update({k: t for k, t in budget.answers(claims, "b").items() if not k.startswith("b_answer")})
+    v.update(budget.differences(claims, "b"))
     v.update(budget_words(claims))
     v["b_jade_name"] = report.jade_name(runs.path)
     return {"runs": runs, "summary": summary, "claims": claims, "values": v, "names": {"jade": v["b_jade_name"]},
