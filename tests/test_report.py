@@ -281,3 +281,22 @@ def test_the_remade_recipe_is_reported_only_once_finished_and_read_against_table
     assert "leans against JADE" in r["text"]
     assert "Arithmetic of these runs: 30 in fp32 on cpu" in r["text"]  # the 15 tuned runs and the 15 plain ones
     assert "The 5 seeds' labelled pools overlap" in r["text"]
+
+
+def test_jade_name_says_no_warm_up_only_when_every_matched_jade_run_lacks_it(tmp_path):
+    """The budget and recipe pages name their JADE from the runs' recorded configurations: Table 1's JADE
+    carries the warm-up of w_match; runs made without it are named so (the w_match = 0 ablation aside)."""
+    import json
+
+    def run(name, variant, **cfg):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "config.json").write_text(json.dumps({"config": {"variant": variant, **cfg}}))
+        return d
+    nowarm = run("a", "jade", w_match=100.0, w_match_warmup=0)
+    ablation = run("b", "jade", w_match=0.0, w_match_warmup=0)
+    single = run("c", "single")
+    warm = run("d", "jade", w_match=100.0, w_match_warmup=50)
+    old = run("e", "jade", w_match=100.0)                      # saved before the field existed: no warm-up
+    assert report.jade_name([nowarm, ablation, single]) == report.jade_name([old]) == "JADE, no warm-up"
+    assert report.jade_name([warm, ablation]) == report.jade_name([warm, nowarm]) == "JADE"
